@@ -1,0 +1,164 @@
+//! CSV payloads. Meilisearch types a column by its header (`price:number`,
+//! `active:boolean`, else string) and refuses a value that does not parse: the id is
+//! read the same way, and each node gets the same rows plus a `_miroir_shard:number`
+//! column, written with the client's delimiter.
+
+use csv::{ByteRecord, ReaderBuilder, WriterBuilder};
+use serde_json::Value;
+
+use super::primary_key::{infer, missing_id, no_candidate, KeySource, PrimaryKeyInput};
+use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, SplitBatch};
+use crate::error::{Code, MeiliError};
+use crate::id::canonical_id;
+use crate::placement::IndexPlacement;
+use crate::wire::SHARD_FIELD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnType {
+    String,
+    Boolean,
+    Number,
+}
+
+/// A header cell's field name and type; an unknown `:suffix` keeps the whole cell as the name.
+fn column(header: &str) -> (&str, ColumnType) {
+    match header.rsplit_once(':') {
+        Some((name, "string")) => (name, ColumnType::String),
+        Some((name, "boolean")) => (name, ColumnType::Boolean),
+        Some((name, "number")) => (name, ColumnType::Number),
+        _ => (header, ColumnType::String),
+    }
+}
+
+/// The JSON value Meilisearch makes of a cell, or its refusal.
+fn cell_value(raw: &str, ty: ColumnType, line: usize) -> Result<Value, MeiliError> {
+    let trimmed = raw.trim();
+    match ty {
+        ColumnType::String if raw.is_empty() => Ok(Value::Null),
+        ColumnType::String => Ok(Value::String(raw.to_string())),
+        _ if trimmed.is_empty() => Ok(Value::Null),
+        ColumnType::Number => trimmed
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| trimmed.parse::<f64>().map(Value::from))
+            .map_err(|e| malformed(&format!("invalid float `{raw}` at line {line}: {e}"))),
+        ColumnType::Boolean => trimmed
+            .parse::<bool>()
+            .map(Value::from)
+            .map_err(|e| malformed(&format!("invalid bool `{raw}` at line {line}: {e}"))),
+    }
+}
+
+fn malformed(detail: &str) -> MeiliError {
+    MeiliError::new(Code::MalformedPayload, format!("The `csv` payload provided is malformed: `{detail}`."))
+}
+
+pub(super) fn split(
+    body: &[u8],
+    delimiter: u8,
+    key: PrimaryKeyInput<'_>,
+    placement: &IndexPlacement,
+    nodes: usize,
+) -> Result<SplitBatch, BatchError> {
+    let payload = |e: csv::Error| BatchError::Payload(malformed(&e.to_string()));
+    let mut reader = ReaderBuilder::new().delimiter(delimiter).from_reader(body);
+    let headers = reader.headers().map_err(payload)?.clone();
+    let columns: Vec<(&str, ColumnType)> = headers.iter().map(column).collect();
+    if columns.iter().any(|(name, _)| *name == SHARD_FIELD) {
+        return Err(reserved_field_error());
+    }
+
+    let mut task_error = FirstTaskError::default();
+    let key = match key.resolve() {
+        Ok(KeySource::Known(k)) => Some(k.to_string()),
+        Ok(KeySource::Infer) => match infer(columns.iter().map(|(n, _)| *n)) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                task_error.record(e);
+                None
+            }
+        },
+        Err(e) => {
+            task_error.record(e);
+            None
+        }
+    };
+    // A nested key names a CSV column as a whole: cells are never objects.
+    let key_column = key.as_deref().and_then(|k| columns.iter().position(|(n, _)| *n == k));
+
+    let copies = placement.owners.first().map_or(1, Vec::len).max(1);
+    let mut out = NodeOutputs::new(nodes, body.len() * copies / nodes.max(1) + 64);
+    let mut writers: Vec<_> = out
+        .bodies
+        .drain(..)
+        .map(|buf| WriterBuilder::new().delimiter(delimiter).from_writer(buf))
+        .collect();
+    let mut header_out = headers.as_byte_record().clone();
+    header_out.push_field(format!("{SHARD_FIELD}:number").as_bytes());
+    for w in &mut writers {
+        w.write_byte_record(&header_out).map_err(payload)?;
+    }
+
+    let mut record = csv::StringRecord::new();
+    let mut documents = 0;
+    while reader.read_record(&mut record).map_err(payload)? {
+        documents += 1;
+        let mut id_value = None;
+        for (i, (cell, (_, ty))) in record.iter().zip(&columns).enumerate() {
+            let value = cell_value(cell, *ty, documents).map_err(BatchError::Payload)?;
+            if Some(i) == key_column {
+                id_value = Some(value);
+            }
+        }
+        if task_error.0.is_some() {
+            continue;
+        }
+        let key = key.as_deref().unwrap_or("");
+        let id = match id_value {
+            Some(value) => canonical_id(&value),
+            None => Err(missing_id(key, &row_as_json(&columns, &record))),
+        };
+        let shard = match id {
+            Ok(id) => placement.shard_of(&id),
+            Err(e) => {
+                task_error.record(e);
+                continue;
+            }
+        };
+        let mut row = ByteRecord::from(record.clone());
+        row.push_field(shard.to_string().as_bytes());
+        for &node in placement.owners_of(shard) {
+            if let (Some(w), Some(count)) = (writers.get_mut(node), out.per_node.get_mut(node)) {
+                w.write_byte_record(&row).map_err(payload)?;
+                *count += 1;
+            }
+        }
+    }
+    if key.is_none() && task_error.0.is_none() {
+        task_error.record(no_candidate());
+    }
+    if let Some(err) = task_error.0 {
+        return Err(BatchError::Task(err));
+    }
+    let bodies = writers
+        .into_iter()
+        .map(|w| w.into_inner().map_err(|e| BatchError::Payload(malformed(&e.to_string()))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SplitBatch {
+        primary_key: key.unwrap_or_default(),
+        documents,
+        bodies,
+        per_node: out.per_node,
+        content_type: "text/csv",
+    })
+}
+
+/// The document as Meilisearch would print it in an error message.
+fn row_as_json(columns: &[(&str, ColumnType)], record: &csv::StringRecord) -> String {
+    let map: serde_json::Map<String, Value> = columns
+        .iter()
+        .zip(record.iter())
+        .map(|((name, ty), cell)| ((*name).to_string(), cell_value(cell, *ty, 0).unwrap_or(Value::Null)))
+        .collect();
+    Value::Object(map).to_string()
+}

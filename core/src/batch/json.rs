@@ -1,0 +1,252 @@
+//! JSON (array or single object) and NDJSON payloads.
+//!
+//! Each document is taken as raw text and scanned once for its id; the text itself is
+//! forwarded unchanged but for the shard field inserted after its opening brace, so a
+//! node parses exactly what the client sent.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::primary_key::{flat_id, infer, nested_id, no_candidate, KeySource, PrimaryKeyInput};
+use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, PayloadFormat, SplitBatch};
+use crate::error::{Code, MeiliError};
+use crate::placement::IndexPlacement;
+use crate::wire::SHARD_FIELD;
+
+pub(super) fn split(
+    body: &[u8],
+    format: PayloadFormat,
+    key: PrimaryKeyInput<'_>,
+    placement: &IndexPlacement,
+    nodes: usize,
+) -> Result<SplitBatch, BatchError> {
+    let copies = placement.owners.first().map_or(1, Vec::len).max(1);
+    let mut splitter = Splitter {
+        task_error: FirstTaskError::default(),
+        key: None,
+        infer: false,
+        placement,
+        out: NodeOutputs::new(nodes, body.len() * copies / nodes.max(1) + 2),
+        documents: 0,
+    };
+    match key.resolve() {
+        Ok(KeySource::Known(k)) => splitter.key = Some(k.to_string()),
+        Ok(KeySource::Infer) => splitter.infer = true,
+        Err(e) => splitter.task_error.record(e),
+    }
+    for b in &mut splitter.out.bodies {
+        b.push(b'[');
+    }
+    match format {
+        PayloadFormat::Ndjson => each_ndjson_document(body, |raw| splitter.document(raw))?,
+        _ => each_json_document(body, |raw| splitter.document(raw))?,
+    }
+    if splitter.infer && splitter.key.is_none() {
+        splitter.task_error.record(no_candidate());
+    }
+    if let Some(err) = splitter.task_error.0 {
+        return Err(BatchError::Task(err));
+    }
+    let Splitter { key, mut out, documents, .. } = splitter;
+    for b in &mut out.bodies {
+        b.push(b']');
+    }
+    Ok(SplitBatch {
+        primary_key: key.unwrap_or_default(),
+        documents,
+        bodies: out.bodies,
+        per_node: out.per_node,
+        content_type: "application/json",
+    })
+}
+
+struct Splitter<'p> {
+    task_error: FirstTaskError,
+    key: Option<String>,
+    infer: bool,
+    placement: &'p IndexPlacement,
+    out: NodeOutputs,
+    documents: usize,
+}
+
+impl Splitter<'_> {
+    fn document(&mut self, raw: &RawValue) -> Result<(), BatchError> {
+        self.documents += 1;
+        let text = raw.get();
+        if self.infer && self.key.is_none() && self.task_error.0.is_none() {
+            let doc = parse_object(text)?;
+            match infer(doc.keys().map(String::as_str)) {
+                Ok(k) => self.key = Some(k),
+                Err(e) => self.task_error.record(e),
+            }
+        }
+        let key = self.key.as_deref().unwrap_or("");
+        let flat = !key.contains('.');
+        let scan = scan_object(text, if flat { Some(key) } else { None })?;
+        if scan.reserved {
+            return Err(reserved_field_error());
+        }
+        if self.task_error.0.is_some() || self.key.is_none() {
+            return Ok(()); // the task fails anyway: keep checking syntax only
+        }
+        let id = if flat { flat_id(scan.id.as_ref(), key, text) } else { nested_id(&parse_object(text)?, key, text) };
+        let id = match id {
+            Ok(id) => id,
+            Err(e) => {
+                self.task_error.record(e);
+                return Ok(());
+            }
+        };
+        let shard = self.placement.shard_of(&id);
+        let rest = text.trim_start().strip_prefix('{').unwrap_or(text);
+        for &node in self.placement.owners_of(shard) {
+            let (Some(body), Some(count)) = (self.out.bodies.get_mut(node), self.out.per_node.get_mut(node)) else {
+                continue;
+            };
+            if *count > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(b"{\"");
+            body.extend_from_slice(SHARD_FIELD.as_bytes());
+            body.extend_from_slice(b"\":");
+            body.extend_from_slice(shard.to_string().as_bytes());
+            body.push(b',');
+            body.extend_from_slice(rest.as_bytes());
+            *count += 1;
+        }
+        Ok(())
+    }
+}
+
+/// What one scan of a document finds.
+struct Scan {
+    id: Option<Value>,
+    reserved: bool,
+}
+
+struct ScanSeed<'k> {
+    key: Option<&'k str>,
+}
+
+impl<'de> DeserializeSeed<'de> for ScanSeed<'_> {
+    type Value = Scan;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScanSeed<'_> {
+    type Value = Scan;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a document object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scan, A::Error> {
+        let mut scan = Scan { id: None, reserved: false };
+        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            if Some(name.as_ref()) == self.key {
+                scan.id = Some(map.next_value::<Value>()?);
+            } else {
+                scan.reserved |= name == SHARD_FIELD;
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(scan)
+    }
+}
+
+fn scan_object(text: &str, key: Option<&str>) -> Result<Scan, BatchError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    ScanSeed { key }.deserialize(&mut de).map_err(|_| not_objects())
+}
+
+fn parse_object(text: &str) -> Result<Map<String, Value>, BatchError> {
+    serde_json::from_str(text).map_err(|_| not_objects())
+}
+
+/// Calls `f` for each document of a JSON array, or once for a single object.
+fn each_json_document<'de>(
+    body: &'de [u8],
+    mut f: impl FnMut(&'de RawValue) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        let raw: &RawValue = serde_json::from_slice(body).map_err(|e| malformed(PayloadFormat::Json, &e))?;
+        return f(raw);
+    }
+    if first != Some(&b'[') {
+        // Let serde_json describe the syntax error, or report non-document data.
+        return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+            Err(e) => malformed(PayloadFormat::Json, &e),
+            Ok(_) => not_objects(),
+        });
+    }
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let visited = de.deserialize_seq(EachElement { f: &mut f, failure: &mut failure }).and_then(|()| de.end());
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    visited.map_err(|e| malformed(PayloadFormat::Json, &e))
+}
+
+struct EachElement<'a, F> {
+    f: &'a mut F,
+    failure: &'a mut Option<BatchError>,
+}
+
+impl<'de, F> Visitor<'de> for EachElement<'_, F>
+where
+    F: FnMut(&'de RawValue) -> Result<(), BatchError>,
+{
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of documents")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            if let Err(e) = (self.f)(raw) {
+                *self.failure = Some(e);
+                return Err(serde::de::Error::custom("document refused"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Calls `f` for each document of an NDJSON payload.
+fn each_ndjson_document<'de>(
+    body: &'de [u8],
+    mut f: impl FnMut(&'de RawValue) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    for raw in serde_json::Deserializer::from_slice(body).into_iter::<&'de RawValue>() {
+        let raw = raw.map_err(|e| malformed(PayloadFormat::Ndjson, &e))?;
+        f(raw)?;
+    }
+    Ok(())
+}
+
+/// Meilisearch's message for a payload serde_json cannot read, shortened as it does.
+fn malformed(format: PayloadFormat, err: &serde_json::Error) -> BatchError {
+    let mut message = err.to_string();
+    const PREFIX: usize = 50;
+    const SUFFIX: usize = 85;
+    if message.len() > PREFIX + SUFFIX + 3 && message.is_char_boundary(PREFIX) && message.is_char_boundary(message.len() - SUFFIX) {
+        let end = message.len() - SUFFIX;
+        message.replace_range(PREFIX..end, "...");
+    }
+    BatchError::Payload(MeiliError::new(
+        Code::MalformedPayload,
+        format!("The `{}` payload provided is malformed. `Couldn't serialize document value: {message}`.", format.name()),
+    ))
+}
+
+fn not_objects() -> BatchError {
+    BatchError::Payload(MeiliError::new(
+        Code::MalformedPayload,
+        "The `json` payload provided is malformed. `Couldn't serialize document value: data are neither an object nor a list of objects`.",
+    ))
+}

@@ -1,0 +1,15 @@
+//! Miroir's core: everything the data plane and the control plane decide, as pure
+//! functions over Miroir's own types. No I/O, no proxy-wasm, no tokio: it builds
+//! for `wasm32-wasip1` (inside Envoy) and natively (tests, control plane).
+
+pub mod batch;
+pub mod error;
+pub mod id;
+pub mod placement;
+pub mod route;
+pub mod shard_map;
+pub mod task;
+pub mod wire;
+
+pub use error::{Code, MeiliError};
+pub use shard_map::ShardMap;

@@ -1,0 +1,78 @@
+//! Placement: document → shard by XXH3-64 of the canonical id; shard → nodes by
+//! rendezvous (highest-random-weight) hashing inside each replica group.
+//!
+//! Rendezvous hashing ranks every node by a hash of (index, shard, node) and keeps the
+//! top `replication_factor`: adding or removing a node moves only the shards whose
+//! top set it enters or leaves. The index takes part in the key so that shard 0 of
+//! every index does not land on the same nodes.
+
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use crate::shard_map::ShardMap;
+
+/// The logical shard of a document, from its canonical id (see [`crate::id`]).
+pub fn shard_of(canonical_id: &str, shards: u32) -> u32 {
+    (xxh3_64(canonical_id.as_bytes()) % u64::from(shards.max(1))) as u32
+}
+
+/// Rendezvous weight of `node_id` for one shard of one index.
+pub fn weight(index: &str, shard: u32, node_id: &str) -> u64 {
+    let mut key = Vec::with_capacity(index.len() + 5);
+    key.extend_from_slice(index.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&shard.to_le_bytes());
+    xxh3_64_with_seed(node_id.as_bytes(), xxh3_64(&key))
+}
+
+/// Where every shard of one index lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexPlacement {
+    pub shards: u32,
+    /// `owners[shard]`: indexes into `ShardMap::nodes`, group by group (ascending
+    /// group), best-ranked first within a group.
+    pub owners: Vec<Vec<usize>>,
+}
+
+impl IndexPlacement {
+    pub fn compute(map: &ShardMap, index: &str) -> IndexPlacement {
+        let shards = map.shards_of(index);
+        let groups = map.groups();
+        let rf = map.replication_factor as usize;
+        let owners = (0..shards)
+            .map(|shard| {
+                let mut owners = Vec::with_capacity(rf * groups.len());
+                for group in &groups {
+                    let mut ranked: Vec<(u64, usize)> = map
+                        .nodes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| n.group == *group)
+                        .map(|(i, n)| (weight(index, shard, &n.id), i))
+                        .collect();
+                    // Highest weight first; ties (never seen in practice) by node order.
+                    ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    owners.extend(ranked.into_iter().take(rf).map(|(_, i)| i));
+                }
+                owners
+            })
+            .collect();
+        IndexPlacement { shards, owners }
+    }
+
+    pub fn shard_of(&self, canonical_id: &str) -> u32 {
+        shard_of(canonical_id, self.shards)
+    }
+
+    /// Every node holding `shard`, in all groups.
+    pub fn owners_of(&self, shard: u32) -> &[usize] {
+        self.owners.get(shard as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The shards a node holds, ascending.
+    pub fn shards_on(&self, node: usize) -> Vec<u32> {
+        (0..self.shards).filter(|s| self.owners_of(*s).contains(&node)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

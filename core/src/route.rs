@@ -1,0 +1,172 @@
+//! Request classification: what a client request is, and so how Miroir distributes it.
+//!
+//! Parsed once from the method and path into an enum; nothing past this module
+//! dispatches on strings.
+
+use percent_encoding::percent_decode_str;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Other,
+}
+
+impl Method {
+    pub fn parse(m: &str) -> Method {
+        match m {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => Method::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Other => "OTHER",
+        }
+    }
+}
+
+/// How documents in a write combine with stored ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// `POST`: replace whole documents.
+    Replace,
+    /// `PUT`: merge fields into stored documents.
+    Update,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    Version,
+    /// Add or update documents: split by shard.
+    DocumentsWrite { index: String, mode: WriteMode },
+    /// One document, read from one live replica of its shard.
+    DocumentGet { index: String, id: String },
+    /// One document, deleted on every replica of its shard.
+    DocumentDelete { index: String, id: String },
+    /// Ids in the body, each deleted on the replicas of its shard.
+    DocumentsDeleteBatch { index: String },
+    /// Same request to every node, one task: index create/update/delete, settings.
+    Broadcast { index: Option<String>, kind: TaskKind },
+    /// Answered from one node: index metadata and settings are identical everywhere.
+    AnyNode { index: String },
+    Task { uid: String },
+    /// Recognised Meilisearch route that Miroir does not serve yet.
+    Unsupported { what: String },
+}
+
+/// The Meilisearch task type a broadcast creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    IndexCreation,
+    IndexUpdate,
+    IndexDeletion,
+    SettingsUpdate,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::IndexCreation => "indexCreation",
+            TaskKind::IndexUpdate => "indexUpdate",
+            TaskKind::IndexDeletion => "indexDeletion",
+            TaskKind::SettingsUpdate => "settingsUpdate",
+        }
+    }
+}
+
+/// Splits `/a/b?x=y` into decoded path segments and the raw query.
+pub fn split_path(path: &str) -> (Vec<String>, &str) {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let segments = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    (segments, query)
+}
+
+/// A query parameter's decoded value (the last one wins, as in Meilisearch).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).last()
+}
+
+pub fn classify(method: Method, path: &str) -> Route {
+    use Method::*;
+    let (segments, _) = split_path(path);
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let unsupported = || Route::Unsupported { what: format!("{} /{}", method.as_str(), s.join("/")) };
+    match (method, s.as_slice()) {
+        (Get, ["health"]) => Route::Health,
+        (Get, ["version"]) => Route::Version,
+        (Get, ["tasks", uid]) => Route::Task { uid: (*uid).to_string() },
+        (Post, ["indexes"]) => Route::Broadcast { index: None, kind: TaskKind::IndexCreation },
+        (Get, ["indexes", index]) => Route::AnyNode { index: (*index).to_string() },
+        (Patch, ["indexes", index]) => Route::Broadcast { index: Some((*index).to_string()), kind: TaskKind::IndexUpdate },
+        (Delete, ["indexes", index]) => Route::Broadcast { index: Some((*index).to_string()), kind: TaskKind::IndexDeletion },
+        (Get, ["indexes", index, "settings", ..]) => Route::AnyNode { index: (*index).to_string() },
+        (Patch | Put | Delete, ["indexes", index, "settings", ..]) => {
+            Route::Broadcast { index: Some((*index).to_string()), kind: TaskKind::SettingsUpdate }
+        }
+        (Post, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Replace },
+        (Put, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Update },
+        (Post, ["indexes", index, "documents", "delete-batch"]) => Route::DocumentsDeleteBatch { index: (*index).to_string() },
+        (Get, ["indexes", index, "documents", id]) => Route::DocumentGet { index: (*index).to_string(), id: (*id).to_string() },
+        (Delete, ["indexes", index, "documents", id]) => {
+            Route::DocumentDelete { index: (*index).to_string(), id: (*id).to_string() }
+        }
+        _ => unsupported(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_posts_are_not_writes() {
+        assert!(matches!(classify(Method::Post, "/indexes/movies/search"), Route::Unsupported { .. }));
+        assert!(matches!(classify(Method::Post, "/indexes/movies/documents/fetch"), Route::Unsupported { .. }));
+        assert!(matches!(classify(Method::Post, "/indexes/movies/documents/delete-batch"), Route::DocumentsDeleteBatch { .. }));
+    }
+
+    #[test]
+    fn document_routes_carry_decoded_ids() {
+        assert_eq!(
+            classify(Method::Get, "/indexes/movies/documents/a%2Db?fields=x"),
+            Route::DocumentGet { index: "movies".into(), id: "a-b".into() }
+        );
+        assert_eq!(
+            classify(Method::Put, "/indexes/movies/documents?primaryKey=id"),
+            Route::DocumentsWrite { index: "movies".into(), mode: WriteMode::Update }
+        );
+    }
+
+    #[test]
+    fn unsupported_routes_are_named() {
+        assert_eq!(
+            classify(Method::Post, "/swap-indexes"),
+            Route::Unsupported { what: "POST /swap-indexes".into() }
+        );
+    }
+
+    #[test]
+    fn query_params_decode() {
+        assert_eq!(query_param("primaryKey=sku&csvDelimiter=%3B", "csvDelimiter").as_deref(), Some(";"));
+        assert_eq!(query_param("a=1", "b"), None);
+    }
+}

@@ -1,0 +1,205 @@
+//! Client-visible tasks: one per client request, backed by the node tasks it caused.
+//!
+//! The task registry (in the control plane, so every gateway resolves the same uid)
+//! stores a [`TaskRecord`]; a read combines it with the node tasks' current state.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// What the registry keeps for one client task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRecord {
+    /// Assigned by the registry.
+    #[serde(default)]
+    pub uid: u64,
+    pub index_uid: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Assigned by the registry (RFC 3339).
+    #[serde(default)]
+    pub enqueued_at: String,
+    pub node_tasks: Vec<NodeTask>,
+    /// Set when Miroir itself failed the task (a batch no node would accept).
+    #[serde(default)]
+    pub error: Option<Value>,
+    /// Details known when the task was created (`receivedDocuments`, `providedIds`, ...).
+    #[serde(default)]
+    pub details: Map<String, Value>,
+    /// How many nodes hold each document: node counts are divided by it.
+    #[serde(default = "one")]
+    pub copies: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeTask {
+    pub node: String,
+    pub task_uid: u64,
+    /// Bookkeeping Miroir adds (e.g. its own settings): counts toward status only.
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// The summary a write answers with (HTTP 202), as Meilisearch shapes it.
+pub fn summary(record: &TaskRecord) -> Value {
+    json!({
+        "taskUid": record.uid,
+        "indexUid": record.index_uid,
+        "status": "enqueued",
+        "type": record.kind,
+        "enqueuedAt": record.enqueued_at,
+    })
+}
+
+/// The task as `GET /tasks/{uid}` shows it, from the record and each node task's
+/// current JSON (`node_views[i]` belongs to `record.node_tasks[i]`).
+pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
+    let mut details = record.details.clone();
+    if let Some(error) = &record.error {
+        return view(record, "failed", details, error.clone(), Some(&record.enqueued_at), Some(&record.enqueued_at), json!("PT0S"));
+    }
+    let status_of = |v: &Value| v.get("status").and_then(Value::as_str).unwrap_or("enqueued").to_string();
+    let statuses: Vec<String> = node_views.iter().map(status_of).collect();
+    let done = |s: &str| matches!(s, "succeeded" | "failed" | "canceled");
+    let status = if let Some(i) = statuses.iter().position(|s| s == "failed") {
+        let error = node_views[i].get("error").cloned().unwrap_or(Value::Null);
+        let (started, finished, duration) = timing(node_views);
+        return view(record, "failed", details, error, started.as_deref(), finished.as_deref(), duration);
+    } else if statuses.iter().any(|s| s == "canceled") && statuses.iter().all(|s| done(s)) {
+        "canceled"
+    } else if statuses.iter().all(|s| s == "succeeded") {
+        "succeeded"
+    } else if statuses.iter().any(|s| s != "enqueued") {
+        "processing"
+    } else {
+        "enqueued"
+    };
+    let finished = status == "succeeded" || status == "canceled";
+    for (task, v) in record.node_tasks.iter().zip(node_views) {
+        if task.hidden {
+            continue;
+        }
+        let Some(node_details) = v.get("details").and_then(Value::as_object) else { continue };
+        for (k, value) in node_details {
+            if record.details.contains_key(k) {
+                continue;
+            }
+            let slot = details.entry(k.clone()).or_insert(Value::Null);
+            if let (Some(n), true) = (value.as_u64(), finished) {
+                *slot = json!(slot.as_u64().unwrap_or(0) + n);
+            } else if slot.is_null() && !value.is_number() {
+                *slot = value.clone();
+            }
+        }
+    }
+    let copies = u64::from(record.copies.max(1));
+    for v in details.values_mut() {
+        if let (Some(n), true) = (v.as_u64(), finished) {
+            *v = json!(n / copies);
+        }
+    }
+    // Counts Miroir knew at enqueue time are not divided.
+    for (k, v) in &record.details {
+        details.insert(k.clone(), v.clone());
+    }
+    let (started, finished_at, duration) = timing(node_views);
+    let finished_at = if finished { finished_at } else { None };
+    let duration = if finished { duration } else { Value::Null };
+    view(record, status, details, Value::Null, started.as_deref(), finished_at.as_deref(), duration)
+}
+
+/// Earliest start, latest finish and the last finisher's duration.
+fn timing(node_views: &[Value]) -> (Option<String>, Option<String>, Value) {
+    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let started = node_views.iter().filter_map(|v| field(v, "startedAt")).min();
+    let last = node_views.iter().filter(|v| field(v, "finishedAt").is_some()).max_by_key(|v| field(v, "finishedAt"));
+    let finished = last.and_then(|v| field(v, "finishedAt"));
+    let duration = last.and_then(|v| v.get("duration").cloned()).unwrap_or(Value::Null);
+    (started, finished, duration)
+}
+
+fn view(
+    record: &TaskRecord,
+    status: &str,
+    details: Map<String, Value>,
+    error: Value,
+    started: Option<&str>,
+    finished: Option<&str>,
+    duration: Value,
+) -> Value {
+    json!({
+        "uid": record.uid,
+        "batchUid": null,
+        "indexUid": record.index_uid,
+        "status": status,
+        "type": record.kind,
+        "canceledBy": null,
+        "details": details,
+        "error": error,
+        "duration": duration,
+        "enqueuedAt": record.enqueued_at,
+        "startedAt": started,
+        "finishedAt": finished,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TaskRecord {
+        TaskRecord {
+            uid: 7,
+            index_uid: Some("movies".into()),
+            kind: "documentAdditionOrUpdate".into(),
+            enqueued_at: "2026-01-01T00:00:00Z".into(),
+            node_tasks: vec![
+                NodeTask { node: "node0".into(), task_uid: 3, hidden: false },
+                NodeTask { node: "node1".into(), task_uid: 9, hidden: false },
+            ],
+            error: None,
+            details: [("receivedDocuments".to_string(), json!(10))].into_iter().collect(),
+            copies: 2,
+        }
+    }
+
+    fn node(status: &str, indexed: u64) -> Value {
+        json!({"status": status, "details": {"receivedDocuments": indexed, "indexedDocuments": indexed},
+               "startedAt": "2026-01-01T00:00:01Z", "finishedAt": "2026-01-01T00:00:02Z", "duration": "PT1S"})
+    }
+
+    #[test]
+    fn succeeded_only_when_every_node_task_succeeded() {
+        let r = record();
+        assert_eq!(combine(&r, &[node("succeeded", 8), node("processing", 12)])["status"], "processing");
+        assert_eq!(combine(&r, &[node("enqueued", 8), node("enqueued", 12)])["status"], "enqueued");
+        let done = combine(&r, &[node("succeeded", 8), node("succeeded", 12)]);
+        assert_eq!(done["status"], "succeeded");
+        assert_eq!(done["details"]["indexedDocuments"], 10, "replica counts are not counted twice");
+        assert_eq!(done["details"]["receivedDocuments"], 10);
+    }
+
+    #[test]
+    fn a_failed_node_task_fails_the_task_with_its_error() {
+        let mut failed = node("failed", 0);
+        failed["error"] = json!({"code": "internal"});
+        let v = combine(&record(), &[node("succeeded", 8), failed]);
+        assert_eq!(v["status"], "failed");
+        assert_eq!(v["error"]["code"], "internal");
+    }
+
+    #[test]
+    fn a_task_miroir_failed_itself_reports_its_error() {
+        let mut r = record();
+        r.node_tasks.clear();
+        r.error = Some(json!({"code": "missing_document_id"}));
+        let v = combine(&r, &[]);
+        assert_eq!(v["status"], "failed");
+        assert_eq!(v["error"]["code"], "missing_document_id");
+    }
+}
