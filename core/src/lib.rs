@@ -4,7 +4,9 @@
 
 pub mod batch;
 pub mod error;
+pub mod flow;
 pub mod id;
+pub mod json_body;
 pub mod placement;
 pub mod route;
 pub mod shard_map;

@@ -137,8 +137,8 @@ pub(super) fn split(
     if key.is_none() && task_error.0.is_none() {
         task_error.record(no_candidate());
     }
-    if let Some(err) = task_error.0 {
-        return Err(BatchError::Task(err));
+    if let Some(error) = task_error.0 {
+        return Err(BatchError::Task { error, documents });
     }
     let bodies = writers
         .into_iter()

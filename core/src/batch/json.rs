@@ -48,8 +48,8 @@ pub(super) fn split(
     if splitter.infer && splitter.key.is_none() {
         splitter.task_error.record(no_candidate());
     }
-    if let Some(err) = splitter.task_error.0 {
-        return Err(BatchError::Task(err));
+    if let Some(error) = splitter.task_error.0 {
+        return Err(BatchError::Task { error, documents: splitter.documents });
     }
     let Splitter { key, mut out, documents, .. } = splitter;
     for b in &mut out.bodies {

@@ -25,8 +25,8 @@ pub enum BatchError {
     #[error("payload refused: {0}")]
     Payload(MeiliError),
     /// Accepted by a node, then failed in its task: answer 202 and a failed task.
-    #[error("task would fail: {0}")]
-    Task(MeiliError),
+    #[error("task would fail: {error}")]
+    Task { error: MeiliError, documents: usize },
 }
 
 /// A batch split per node.

@@ -1,0 +1,184 @@
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::placement::IndexPlacement;
+use crate::shard_map::{Node, NodeState, ShardMap};
+
+fn map(nodes: usize, rf: u32) -> ShardMap {
+    ShardMap {
+        version: 1,
+        replication_factor: rf,
+        default_shards: 16,
+        nodes: (0..nodes)
+            .map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up })
+            .collect(),
+        indexes: Default::default(),
+        control_cluster: "control".into(),
+        timeout_ms: 1000,
+        payload_limit_bytes: 1000,
+    }
+}
+
+fn known(key: &str) -> PrimaryKeyInput<'_> {
+    PrimaryKeyInput { index: Some(key), requested: None }
+}
+
+/// Documents per node as parsed JSON (CSV parsed as strings keyed by header).
+fn node_docs(split: &SplitBatch) -> Vec<Vec<Value>> {
+    node_docs_with(split, b',')
+}
+
+fn node_docs_with(split: &SplitBatch, delimiter: u8) -> Vec<Vec<Value>> {
+    split
+        .bodies
+        .iter()
+        .map(|b| {
+            if split.content_type == "text/csv" {
+                let mut r = ::csv::ReaderBuilder::new().delimiter(delimiter).from_reader(b.as_slice());
+                let headers = r.headers().unwrap().clone();
+                r.records()
+                    .map(|rec| {
+                        let rec = rec.unwrap();
+                        Value::Object(headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), json!(v))).collect())
+                    })
+                    .collect()
+            } else {
+                serde_json::from_slice::<Vec<Value>>(b).unwrap()
+            }
+        })
+        .collect()
+}
+
+fn split_json(body: &str, key: PrimaryKeyInput<'_>, m: &ShardMap) -> Result<SplitBatch, BatchError> {
+    split(body.as_bytes(), PayloadFormat::Json, key, &IndexPlacement::compute(m, "idx"), m.nodes.len())
+}
+
+#[test]
+fn each_document_goes_to_exactly_its_owners_with_its_shard() {
+    let m = map(3, 2);
+    let p = IndexPlacement::compute(&m, "idx");
+    let docs: Vec<Value> = (0..200).map(|i| json!({"id": i, "title": format!("t{i}")})).collect();
+    let out = split_json(&Value::Array(docs).to_string(), known("id"), &m).unwrap();
+    assert_eq!(out.documents, 200);
+    let per_node = node_docs(&out);
+    for i in 0..200 {
+        let shard = p.shard_of(&i.to_string());
+        for (n, docs) in per_node.iter().enumerate() {
+            let here: Vec<&Value> = docs.iter().filter(|d| d["id"] == i).collect();
+            let owner = p.owners_of(shard).contains(&n);
+            assert_eq!(here.len(), usize::from(owner), "doc {i} on node {n}");
+            if owner {
+                assert_eq!(here[0][crate::wire::SHARD_FIELD], shard);
+                assert_eq!(here[0]["title"], format!("t{i}"));
+            }
+        }
+    }
+    assert_eq!(out.per_node.iter().sum::<usize>(), 400, "RF 2: two copies of each");
+}
+
+#[test]
+fn integer_one_and_string_one_go_to_the_same_nodes() {
+    let m = map(5, 2);
+    let a = split_json(r#"[{"id": 1}]"#, known("id"), &m).unwrap();
+    let b = split_json(r#"[{"id": "1"}]"#, known("id"), &m).unwrap();
+    assert_eq!(a.per_node, b.per_node);
+}
+
+#[test]
+fn ndjson_and_single_objects_are_documents() {
+    let m = map(3, 1);
+    let p = IndexPlacement::compute(&m, "idx");
+    let nd = split(b"{\"id\":1}\n\n{\"id\":2}\n", PayloadFormat::Ndjson, known("id"), &p, 3).unwrap();
+    assert_eq!(nd.documents, 2);
+    assert_eq!(node_docs(&nd).iter().map(Vec::len).sum::<usize>(), 2);
+    let one = split_json(r#" {"id": "x"} "#, known("id"), &m).unwrap();
+    assert_eq!(one.documents, 1);
+}
+
+#[test]
+fn csv_keeps_rows_and_adds_the_shard_column() {
+    let m = map(3, 3);
+    let p = IndexPlacement::compute(&m, "idx");
+    let body = b"id:number;title;price:number\n1;\"a;b\";2.5\n2;c;\n";
+    let out = split(body, PayloadFormat::Csv { delimiter: b';' }, PrimaryKeyInput::default(), &p, 3).unwrap();
+    assert_eq!(out.primary_key, "id");
+    assert_eq!(out.documents, 2);
+    let docs = &node_docs_with(&out, b';')[0];
+    assert_eq!(docs.len(), 2, "RF 3 on 3 nodes: every node has both rows");
+    assert_eq!(docs[0]["title"], "a;b");
+    assert_eq!(docs[0]["id:number"], "1");
+    assert_eq!(docs[0]["_miroir_shard:number"], p.shard_of("1").to_string());
+    let bad = split(b"id,n:number\n1,abc\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), &p, 3);
+    assert!(matches!(bad, Err(BatchError::Payload(e)) if e.code == Code::MalformedPayload));
+    let ragged = split(b"id,a\n1\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), &p, 3);
+    assert!(matches!(ragged, Err(BatchError::Payload(e)) if e.code == Code::MalformedPayload));
+}
+
+fn task_code(r: Result<SplitBatch, BatchError>) -> Code {
+    match r {
+        Err(BatchError::Task { error, .. }) => error.code,
+        other => panic!("expected a task error, got {other:?}"),
+    }
+}
+
+fn payload_code(r: Result<SplitBatch, BatchError>) -> Code {
+    match r {
+        Err(BatchError::Payload(e)) => e.code,
+        other => panic!("expected a payload error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_ids_fail_the_task_and_bad_syntax_fails_the_request() {
+    let m = map(3, 2);
+    assert_eq!(task_code(split_json(r#"[{"id": 1}, {"title": "x"}]"#, known("id"), &m)), Code::MissingDocumentId);
+    assert_eq!(task_code(split_json(r#"[{"id": "a b"}]"#, known("id"), &m)), Code::InvalidDocumentId);
+    assert_eq!(task_code(split_json(r#"[{"id": 1.5}]"#, known("id"), &m)), Code::InvalidDocumentId);
+    let long = format!(r#"[{{"id": "{}"}}]"#, "x".repeat(512));
+    assert_eq!(task_code(split_json(&long, known("id"), &m)), Code::InvalidDocumentId);
+    assert_eq!(task_code(split_json(r#"[{"title": "x"}]"#, PrimaryKeyInput::default(), &m)), Code::IndexPrimaryKeyNoCandidateFound);
+    assert_eq!(task_code(split_json(r#"[{"id": 1, "uid": 2}]"#, PrimaryKeyInput::default(), &m)), Code::IndexPrimaryKeyMultipleCandidatesFound);
+    // A syntax error anywhere wins over an id error earlier in the batch.
+    assert_eq!(payload_code(split_json(r#"[{"title": "x"}, {"id": 1"#, known("id"), &m)), Code::MalformedPayload);
+    assert_eq!(payload_code(split_json(r#"[{"id": 1}] x"#, known("id"), &m)), Code::MalformedPayload);
+    assert_eq!(payload_code(split_json("42", known("id"), &m)), Code::MalformedPayload);
+    assert_eq!(payload_code(split_json("", known("id"), &m)), Code::MissingPayload);
+    assert_eq!(payload_code(split_json(r#"[{"id": 1, "_miroir_shard": 3}]"#, known("id"), &m)), Code::MiroirReservedField);
+}
+
+#[test]
+fn inferred_key_is_named_in_the_split() {
+    let m = map(3, 2);
+    let out = split_json(r#"[{"title": "x", "movieId": 4}]"#, PrimaryKeyInput::default(), &m).unwrap();
+    assert_eq!(out.primary_key, "movieId");
+}
+
+#[test]
+fn nested_keys_route_by_the_inner_value() {
+    let m = map(4, 1);
+    let p = IndexPlacement::compute(&m, "idx");
+    let out = split_json(r#"[{"a": {"b": "k1"}}]"#, known("a.b"), &m).unwrap();
+    let owner = p.owners_of(p.shard_of("k1"))[0];
+    assert_eq!(out.per_node[owner], 1);
+}
+
+proptest! {
+    #[test]
+    fn split_preserves_every_document(ids in proptest::collection::btree_set("[a-zA-Z0-9_-]{1,20}", 1..60), nodes in 1usize..6, rf in 1u32..3) {
+        let m = map(nodes, rf);
+        let docs: Vec<Value> = ids.iter().map(|id| json!({"id": id, "n": id.len(), "nested": {"x": [1, "two"]}})).collect();
+        let out = split_json(&Value::Array(docs.clone()).to_string(), known("id"), &m).unwrap();
+        let copies = (rf as usize).min(nodes);
+        let mut seen: Vec<Value> = node_docs(&out).into_iter().flatten().map(|mut d| {
+            d.as_object_mut().unwrap().shift_remove(crate::wire::SHARD_FIELD);
+            d
+        }).collect();
+        prop_assert_eq!(seen.len(), docs.len() * copies);
+        seen.sort_by_key(|d| d.to_string());
+        seen.dedup();
+        let mut expected = docs;
+        expected.sort_by_key(|d| d.to_string());
+        prop_assert_eq!(seen, expected);
+    }
+}

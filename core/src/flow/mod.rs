@@ -1,0 +1,200 @@
+//! Request flows: how Miroir serves each kind of request, as pure state machines.
+//!
+//! A flow proceeds in rounds. It asks for a set of [`Call`]s, gets every [`Reply`]
+//! back in call order, and decides the next round or the [`Response`]. The filter only
+//! executes rounds (dispatching calls, collecting replies), so every decision here is
+//! testable natively without Envoy.
+
+mod any_node;
+mod broadcast;
+mod delete_batch;
+mod point;
+mod register;
+mod task_get;
+mod write;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::{Code, MeiliError};
+use crate::route::{classify, split_path, Method, Route};
+use crate::shard_map::{NodeState, ShardMap};
+
+/// Who a call goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `ShardMap::nodes[i]`.
+    Node(usize),
+    /// The control plane (task registry).
+    Control,
+}
+
+/// One HTTP request a flow wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub target: Target,
+    pub method: Method,
+    /// Path and query, already encoded.
+    pub path: String,
+    pub content_type: Option<String>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Call {
+    pub fn get(target: Target, path: String) -> Call {
+        Call { target, method: Method::Get, path, content_type: None, body: None }
+    }
+
+    pub fn json(target: Target, method: Method, path: String, body: Vec<u8>) -> Call {
+        Call { target, method, path, content_type: Some("application/json".to_string()), body: Some(body) }
+    }
+}
+
+/// What came back for a call. `status` 0 means no answer (reset, refused, unknown cluster).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The node is unusable for this request (no answer or a server error): try another.
+    pub fn is_unavailable(&self) -> bool {
+        self.status == 0 || self.status >= 500
+    }
+}
+
+/// The answer to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Response {
+    pub fn json(status: u16, value: &Value) -> Response {
+        Response { status, body: value.to_string().into_bytes(), headers: Vec::new() }
+    }
+
+    pub fn error(err: &MeiliError) -> Response {
+        Response { status: err.status(), body: err.to_json().into_bytes(), headers: Vec::new() }
+    }
+
+    /// A node's answer, passed on as it is.
+    pub fn relay(reply: Reply) -> Response {
+        Response { status: reply.status, body: reply.body, headers: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Send(Vec<Call>),
+    Respond(Response),
+    /// Nothing to do until the body or the outstanding replies arrive.
+    Wait,
+}
+
+impl From<MeiliError> for Next {
+    fn from(err: MeiliError) -> Next {
+        Next::Respond(Response::error(&err))
+    }
+}
+
+pub trait Flow {
+    /// The request's headers are in.
+    fn start(&mut self) -> Next;
+    /// The whole body is in (called once, after `start`, for every request).
+    fn on_body(&mut self, _body: Vec<u8>) -> Next {
+        Next::Wait
+    }
+    /// Every call of the last round answered, in call order.
+    fn on_replies(&mut self, replies: Vec<Reply>) -> Next;
+}
+
+/// What the flows need from the client request beyond its route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    pub method: String,
+    /// Path and query as the client sent them.
+    pub path: String,
+    pub content_type: Option<String>,
+}
+
+/// The flow serving a request.
+pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
+    let method = Method::parse(&req.method);
+    let (_, query) = split_path(&req.path);
+    let query = query.to_string();
+    match classify(method, &req.path) {
+        Route::Health => Box::new(Fixed(Response::json(200, &serde_json::json!({"status": "available"})))),
+        Route::Version => Box::new(any_node::AnyNode::new(map, req.path)),
+        Route::AnyNode { .. } => Box::new(any_node::AnyNode::new(map, req.path)),
+        Route::DocumentsWrite { index, mode } => {
+            Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
+        }
+        Route::DocumentGet { index, id } => Box::new(point::DocumentGet::new(map, &index, &id, &query)),
+        Route::DocumentDelete { index, id } => Box::new(point::DocumentDelete::new(map, &index, &id)),
+        Route::DocumentsDeleteBatch { index } => Box::new(delete_batch::DeleteBatch::new(map, index, req.content_type)),
+        Route::Broadcast { index, kind } => {
+            Box::new(broadcast::Broadcast::new(map, method, req.path, req.content_type, index, kind))
+        }
+        Route::Task { uid } => Box::new(task_get::TaskGet::new(map, &uid)),
+        Route::Unsupported { what } => Box::new(Fixed(Response::error(&MeiliError::new(
+            Code::MiroirUnsupportedRoute,
+            format!("Miroir does not support `{what}` yet."),
+        )))),
+    }
+}
+
+/// A flow whose answer is known from the headers.
+struct Fixed(Response);
+
+impl Flow for Fixed {
+    fn start(&mut self) -> Next {
+        Next::Respond(self.0.clone())
+    }
+    fn on_replies(&mut self, _: Vec<Reply>) -> Next {
+        Next::Wait
+    }
+}
+
+/// Nodes that may serve reads, in map order.
+fn live_nodes(map: &ShardMap) -> Vec<usize> {
+    map.nodes.iter().enumerate().filter(|(_, n)| n.state == NodeState::Up).map(|(i, _)| i).collect()
+}
+
+fn unavailable(what: &str) -> MeiliError {
+    MeiliError::new(Code::MiroirNodeUnavailable, format!("No live Meilisearch node could serve {what}."))
+}
+
+/// Percent-encodes one path segment (index uids and document ids are usually plain).
+pub fn encode_segment(s: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// The `taskUid` of a node's 202 answer.
+fn node_task_uid(reply: &Reply) -> Option<u64> {
+    if reply.status != 202 {
+        return None;
+    }
+    reply.json()?.get("taskUid")?.as_u64()
+}
+
+/// The first reply that is not an accepted task, as the client's answer.
+fn first_refusal(replies: Vec<Reply>, what: &str) -> Response {
+    match replies.into_iter().find(|r| node_task_uid(r).is_none()) {
+        Some(r) if !r.is_unavailable() => Response::relay(r),
+        _ => Response::error(&unavailable(what)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::placement::IndexPlacement;
+use crate::shard_map::{Node, NodeState};
+use crate::task::TaskRecord;
+use crate::wire::SHARD_FIELD;
+
+fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
+    Arc::new(ShardMap {
+        version: 1,
+        replication_factor: rf,
+        default_shards: 16,
+        nodes: (0..nodes)
+            .map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up })
+            .collect(),
+        indexes: Default::default(),
+        control_cluster: "control".into(),
+        timeout_ms: 1000,
+        payload_limit_bytes: 1_000_000,
+    })
+}
+
+fn request(method: &str, path: &str, content_type: Option<&str>) -> RequestInfo {
+    RequestInfo { method: method.into(), path: path.into(), content_type: content_type.map(str::to_string) }
+}
+
+fn reply(status: u16, body: Value) -> Reply {
+    Reply { status, body: body.to_string().into_bytes() }
+}
+
+fn accepted(uid: u64) -> Reply {
+    reply(202, json!({"taskUid": uid, "status": "enqueued"}))
+}
+
+fn calls(next: Next) -> Vec<Call> {
+    match next {
+        Next::Send(calls) => calls,
+        other => panic!("expected calls, got {other:?}"),
+    }
+}
+
+fn response(next: Next) -> Response {
+    match next {
+        Next::Respond(r) => r,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+fn body_json(r: &Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+/// The registry's answer to a registration call: the record with a uid.
+fn registry_answer(call: &Call, uid: u64) -> Reply {
+    let mut record: TaskRecord = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
+    record.uid = uid;
+    record.enqueued_at = "2026-11-22T00:00:00Z".into();
+    Reply { status: 201, body: serde_json::to_vec(&record).unwrap() }
+}
+
+#[test]
+fn a_write_to_a_new_index_sets_bookkeeping_then_splits_then_registers() {
+    let m = map(3, 2);
+    let mut flow = for_request(m.clone(), request("POST", "/indexes/movies/documents", Some("application/json")));
+    let probe = calls(flow.start());
+    assert_eq!(probe.len(), 1);
+    assert_eq!(probe[0].path, "/indexes/movies");
+    // The body arrives before the probe's answer: nothing is sent yet.
+    let docs: Vec<Value> = (0..50).map(|i| json!({"id": i})).collect();
+    assert_eq!(flow.on_body(Value::Array(docs).to_string().into_bytes()), Next::Wait);
+    let settings = calls(flow.on_replies(vec![reply(404, json!({"code": "index_not_found"}))]));
+    assert_eq!(settings.len(), 3);
+    assert!(settings.iter().all(|c| c.method == Method::Patch && c.path == "/indexes/movies/settings"));
+    let writes = calls(flow.on_replies((0..3).map(accepted).collect()));
+    assert_eq!(writes.len(), 3, "one request per node");
+    let p = IndexPlacement::compute(&m, "movies");
+    for w in &writes {
+        let Target::Node(n) = w.target else { panic!() };
+        assert_eq!(w.path, "/indexes/movies/documents?primaryKey=id");
+        let sent: Vec<Value> = serde_json::from_slice(w.body.as_ref().unwrap()).unwrap();
+        assert!(sent.iter().all(|d| p.owners_of(d[SHARD_FIELD].as_u64().unwrap() as u32).contains(&n)));
+        assert_eq!(sent.len(), p.shards_on(n).iter().map(|s| (0..50).filter(|i| p.shard_of(&i.to_string()) == *s).count()).sum::<usize>());
+    }
+    let register = calls(flow.on_replies((10..13).map(accepted).collect()));
+    assert_eq!(register[0].target, Target::Control);
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.node_tasks.len(), 6);
+    assert_eq!(record.node_tasks.iter().filter(|t| t.hidden).count(), 3);
+    assert_eq!(record.details["receivedDocuments"], 50);
+    assert_eq!(record.copies, 2);
+    let done = response(flow.on_replies(vec![registry_answer(&register[0], 41)]));
+    assert_eq!(done.status, 202);
+    assert_eq!(body_json(&done)["taskUid"], 41);
+    assert_eq!(body_json(&done)["type"], "documentAdditionOrUpdate");
+}
+
+#[test]
+fn a_malformed_batch_is_refused_and_nothing_is_written() {
+    let mut flow = for_request(map(3, 2), request("POST", "/indexes/movies/documents", Some("application/json")));
+    calls(flow.start());
+    let wait = flow.on_replies(vec![reply(200, json!({"uid": "movies", "primaryKey": "id"}))]);
+    assert_eq!(wait, Next::Wait);
+    let refused = response(flow.on_body(br#"[{"id": 1}, {"id": "#.to_vec()));
+    assert_eq!(refused.status, 400);
+    assert_eq!(body_json(&refused)["code"], "malformed_payload");
+}
+
+#[test]
+fn a_missing_id_fails_the_task_without_touching_nodes() {
+    let mut flow = for_request(map(3, 2), request("PUT", "/indexes/movies/documents", Some("application/json")));
+    calls(flow.start());
+    flow.on_replies(vec![reply(200, json!({"uid": "movies", "primaryKey": "id"}))]);
+    let register = calls(flow.on_body(br#"[{"id": 1}, {"title": "no id"}]"#.to_vec()));
+    assert_eq!(register.len(), 1);
+    assert_eq!(register[0].target, Target::Control);
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert!(record.node_tasks.is_empty());
+    assert_eq!(record.error.as_ref().unwrap()["code"], "missing_document_id");
+    let done = response(flow.on_replies(vec![registry_answer(&register[0], 3)]));
+    assert_eq!(done.status, 202);
+}
+
+#[test]
+fn wrong_content_type_and_oversize_bodies_are_refused_like_meilisearch() {
+    for (ct, body, status, code) in [
+        (None, b"[]".to_vec(), 415, "missing_content_type"),
+        (Some("text/plain"), b"[]".to_vec(), 415, "invalid_content_type"),
+        (Some("application/json"), vec![b' '; 1_000_001], 413, "payload_too_large"),
+        (Some("application/json"), Vec::new(), 400, "missing_payload"),
+    ] {
+        let mut flow = for_request(map(3, 2), request("POST", "/indexes/m/documents", ct));
+        calls(flow.start());
+        flow.on_replies(vec![reply(404, json!({}))]);
+        let r = response(flow.on_body(body));
+        assert_eq!((r.status, body_json(&r)["code"].as_str().unwrap()), (status, code));
+    }
+}
+
+#[test]
+fn the_probe_relays_auth_errors_and_skips_dead_nodes() {
+    let mut flow = for_request(map(3, 2), request("POST", "/indexes/m/documents", Some("application/json")));
+    let first = calls(flow.start());
+    let second = calls(flow.on_replies(vec![Reply::default()]));
+    assert_ne!(first[0].target, second[0].target);
+    let r = response(flow.on_replies(vec![reply(403, json!({"code": "invalid_api_key"}))]));
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn a_point_read_falls_back_to_another_replica_and_hides_the_shard_field() {
+    let m = map(3, 2);
+    let mut flow = for_request(m.clone(), request("GET", "/indexes/movies/documents/42?fields=id", None));
+    let first = calls(flow.start());
+    assert_eq!(first[0].path, "/indexes/movies/documents/42?fields=id");
+    let second = calls(flow.on_replies(vec![reply(502, json!({}))]));
+    let p = IndexPlacement::compute(&m, "movies");
+    let owners = p.owners_of(p.shard_of("42"));
+    assert_eq!(vec![first[0].target, second[0].target], owners.iter().map(|&n| Target::Node(n)).collect::<Vec<_>>());
+    let r = response(flow.on_replies(vec![reply(200, json!({"id": 42, SHARD_FIELD: 3, "title": "x"}))]));
+    assert_eq!(body_json(&r), json!({"id": 42, "title": "x"}));
+}
+
+#[test]
+fn a_delete_batch_sends_each_id_to_its_owners_only() {
+    let m = map(4, 1);
+    let p = IndexPlacement::compute(&m, "movies");
+    let mut flow = for_request(m.clone(), request("POST", "/indexes/movies/documents/delete-batch", Some("application/json")));
+    assert_eq!(flow.start(), Next::Wait);
+    let sent = calls(flow.on_body(br#"[1, "2", "abc", 4]"#.to_vec()));
+    let mut total = 0;
+    for c in &sent {
+        let Target::Node(n) = c.target else { panic!() };
+        let ids: Vec<Value> = serde_json::from_slice(c.body.as_ref().unwrap()).unwrap();
+        for id in &ids {
+            let id = id.as_str().map_or_else(|| id.to_string(), str::to_string);
+            assert_eq!(p.owners_of(p.shard_of(&id)), &[n]);
+        }
+        total += ids.len();
+    }
+    assert_eq!(total, 4);
+}
+
+#[test]
+fn unsupported_routes_answer_a_named_error() {
+    let mut flow = for_request(map(1, 1), request("POST", "/indexes/movies/search", Some("application/json")));
+    let r = response(flow.start());
+    assert_eq!(r.status, 501);
+    assert!(body_json(&r)["message"].as_str().unwrap().contains("POST /indexes/movies/search"));
+}
+
+#[test]
+fn a_task_combines_its_node_tasks() {
+    let m = map(2, 1);
+    let mut flow = for_request(m, request("GET", "/tasks/5", None));
+    let ask = calls(flow.start());
+    assert_eq!(ask[0].path, "/_miroir/tasks/5");
+    let record = json!({"uid": 5, "indexUid": "movies", "type": "documentAdditionOrUpdate", "enqueuedAt": "t",
+        "nodeTasks": [{"node": "node0", "taskUid": 1}, {"node": "node1", "taskUid": 8}], "copies": 1,
+        "details": {"receivedDocuments": 3}});
+    let node_calls = calls(flow.on_replies(vec![reply(200, record)]));
+    assert_eq!(node_calls.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), vec!["/tasks/1", "/tasks/8"]);
+    let done = |indexed: u64| reply(200, json!({"status": "succeeded", "details": {"indexedDocuments": indexed}}));
+    let r = response(flow.on_replies(vec![done(1), done(2)]));
+    assert_eq!(body_json(&r)["status"], "succeeded");
+    assert_eq!(body_json(&r)["details"]["indexedDocuments"], 3);
+    let mut missing = for_request(map(1, 1), request("GET", "/tasks/9", None));
+    calls(missing.start());
+    assert_eq!(response(missing.on_replies(vec![reply(404, json!({}))])).status, 404);
+}

@@ -1,0 +1,212 @@
+//! `POST`/`PUT /indexes/{uid}/documents`: one client batch, split by shard, one
+//! request per node carrying every document of every shard that node holds.
+//!
+//! Rounds: probe the index on a live node (its primary key; the probe also meets the
+//! node's auth check first, as Meilisearch checks auth before the payload) while the
+//! body streams in; validate and split the whole batch; on a new index make the
+//! shard field filterable; send the parts; register one task.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::broadcast::shard_bookkeeping_settings;
+use super::register::{registered, TaskDraft};
+use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use crate::batch::{split, BatchError, PayloadFormat, PrimaryKeyInput, SplitBatch};
+use crate::error::{Code, MeiliError};
+use crate::placement::IndexPlacement;
+use crate::route::{query_param, Method, WriteMode};
+use crate::shard_map::ShardMap;
+
+/// What the probe learnt about the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IndexState {
+    Missing,
+    Exists { primary_key: Option<String> },
+}
+
+#[derive(Debug)]
+enum Stage {
+    Probing { tried: usize },
+    Probed(IndexState),
+    Bookkeeping(SplitBatch),
+    Writing,
+    Registering,
+}
+
+pub(super) struct DocumentsWrite {
+    map: Arc<ShardMap>,
+    index: String,
+    mode: WriteMode,
+    query: String,
+    content_type: Option<String>,
+    body: Option<Vec<u8>>,
+    stage: Stage,
+    draft: TaskDraft,
+}
+
+impl DocumentsWrite {
+    pub fn new(map: Arc<ShardMap>, index: String, mode: WriteMode, query: String, content_type: Option<String>) -> Self {
+        let draft = TaskDraft::new(Some(index.clone()), "documentAdditionOrUpdate", 1);
+        DocumentsWrite { map, index, mode, query, content_type, body: None, stage: Stage::Probing { tried: 0 }, draft }
+    }
+
+    fn probe(&mut self, tried: usize) -> Next {
+        let Some(&node) = live_nodes(&self.map).get(tried) else {
+            return unavailable("this write").into();
+        };
+        self.stage = Stage::Probing { tried: tried + 1 };
+        Next::Send(vec![Call::get(Target::Node(node), format!("/indexes/{}", encode_segment(&self.index)))])
+    }
+
+    /// Probe and body are both in: validate everything, then start writing.
+    fn proceed(&mut self) -> Next {
+        let (Stage::Probed(state), Some(body)) = (&self.stage, &self.body) else {
+            return Next::Wait;
+        };
+        let csv_delimiter = query_param(&self.query, "csvDelimiter");
+        let format = match PayloadFormat::from_request(self.content_type.as_deref(), csv_delimiter.as_deref()) {
+            Ok(f) => f,
+            Err(e) => return e.into(),
+        };
+        if body.len() as u64 > self.map.payload_limit_bytes {
+            return payload_too_large(self.map.payload_limit_bytes).into();
+        }
+        let requested = query_param(&self.query, "primaryKey");
+        let index_key = match state {
+            IndexState::Exists { primary_key } => primary_key.as_deref(),
+            IndexState::Missing => None,
+        };
+        let key = PrimaryKeyInput { index: index_key, requested: requested.as_deref() };
+        let placement = IndexPlacement::compute(&self.map, &self.index);
+        self.draft.record.copies = placement.owners.first().map_or(1, Vec::len) as u32;
+        let missing = *state == IndexState::Missing;
+        match split(body, format, key, &placement, self.map.nodes.len()) {
+            Err(BatchError::Payload(e)) => e.into(),
+            Err(BatchError::Task { error, documents }) => {
+                // A node would accept the payload and fail the task: so does Miroir,
+                // without sending anything anywhere.
+                self.draft.record.error = Some(error.to_value());
+                self.draft.record.details.insert("receivedDocuments".into(), json!(documents));
+                self.draft.record.details.insert("indexedDocuments".into(), json!(0));
+                self.stage = Stage::Registering;
+                self.draft.register()
+            }
+            Ok(batch) => {
+                self.draft.record.details.insert("receivedDocuments".into(), json!(batch.documents));
+                self.body = None;
+                if missing {
+                    let path = format!("/indexes/{}/settings", encode_segment(&self.index));
+                    let calls = self.all_nodes().map(|n| Call::json(Target::Node(n), Method::Patch, path.clone(), shard_bookkeeping_settings())).collect();
+                    self.stage = Stage::Bookkeeping(batch);
+                    Next::Send(calls)
+                } else {
+                    self.write(batch)
+                }
+            }
+        }
+    }
+
+    fn all_nodes(&self) -> impl Iterator<Item = usize> {
+        0..self.map.nodes.len()
+    }
+
+    /// Sends every node its part; nodes without documents get an empty one so that
+    /// every node has the index with the same primary key.
+    fn write(&mut self, batch: SplitBatch) -> Next {
+        let mut query: Vec<(String, String)> =
+            form_urlencoded::parse(self.query.as_bytes()).filter(|(k, _)| k != "primaryKey").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        query.push(("primaryKey".into(), batch.primary_key.clone()));
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+        let path = format!("/indexes/{}/documents?{query}", encode_segment(&self.index));
+        let method = match self.mode {
+            WriteMode::Replace => Method::Post,
+            WriteMode::Update => Method::Put,
+        };
+        let calls = batch
+            .bodies
+            .into_iter()
+            .enumerate()
+            .map(|(n, body)| Call {
+                target: Target::Node(n),
+                method,
+                path: path.clone(),
+                content_type: Some(batch.content_type.to_string()),
+                body: Some(body),
+            })
+            .collect();
+        self.stage = Stage::Writing;
+        Next::Send(calls)
+    }
+}
+
+fn payload_too_large(limit: u64) -> MeiliError {
+    MeiliError::new(
+        Code::PayloadTooLarge,
+        format!("The provided payload reached the size limit. The maximum accepted payload size is {}.", human_size(limit)),
+    )
+}
+
+/// Sizes as Meilisearch prints them: "100 MB", "1 GiB".
+fn human_size(bytes: u64) -> String {
+    let (base, units): (f64, [&str; 4]) =
+        if bytes % 1024 == 0 { (1024.0, ["B", "KiB", "MiB", "GiB"]) } else { (1000.0, ["B", "KB", "MB", "GB"]) };
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= base && unit < units.len() - 1 {
+        value /= base;
+        unit += 1;
+    }
+    format!("{value} {}", units[unit])
+}
+
+impl Flow for DocumentsWrite {
+    fn start(&mut self) -> Next {
+        self.probe(0)
+    }
+
+    fn on_body(&mut self, body: Vec<u8>) -> Next {
+        self.body = Some(body);
+        self.proceed()
+    }
+
+    fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
+        let stage = std::mem::replace(&mut self.stage, Stage::Writing);
+        match stage {
+            Stage::Probing { tried } => {
+                let reply = replies.into_iter().next().unwrap_or_default();
+                let state = match reply.status {
+                    200 => IndexState::Exists {
+                        primary_key: reply.json().and_then(|v| v.get("primaryKey")?.as_str().map(str::to_string)),
+                    },
+                    404 => IndexState::Missing,
+                    _ if reply.is_unavailable() => return self.probe(tried),
+                    _ => return Next::Respond(Response::relay(reply)),
+                };
+                self.stage = Stage::Probed(state);
+                self.proceed()
+            }
+            Stage::Bookkeeping(batch) => {
+                let nodes: Vec<usize> = self.all_nodes().collect();
+                if let Err(refusal) = self.draft.accept(&self.map, &nodes, replies, true) {
+                    return Next::Respond(refusal);
+                }
+                self.write(batch)
+            }
+            Stage::Writing => {
+                let nodes: Vec<usize> = self.all_nodes().collect();
+                if let Err(refusal) = self.draft.accept(&self.map, &nodes, replies, false) {
+                    return Next::Respond(refusal);
+                }
+                self.stage = Stage::Registering;
+                self.draft.register()
+            }
+            Stage::Registering => registered(replies),
+            Stage::Probed(state) => {
+                self.stage = Stage::Probed(state);
+                Next::Wait
+            }
+        }
+    }
+}
