@@ -1,1 +1,52 @@
-//! placeholder
+//! Miroir's Envoy HTTP filter: thin glue between proxy-wasm and `miroir-core`.
+//!
+//! The root context parses the shard map once per configuration. Each request gets an
+//! [`exchange::Exchange`] that runs the request's flow from core: dispatching the calls
+//! of each round, collecting the replies, answering the client. No decision is made here.
+
+mod exchange;
+
+use std::sync::Arc;
+
+use miroir_core::ShardMap;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{ContextType, LogLevel};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Warn);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None }) });
+}}
+
+struct Root {
+    map: Option<Arc<ShardMap>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    /// Refusing a bad map makes Envoy reject (NACK) it and keep serving the last good one.
+    fn on_configure(&mut self, _: usize) -> bool {
+        let Some(bytes) = self.get_plugin_configuration() else {
+            log::error!("miroir: no shard map in the plugin configuration");
+            return false;
+        };
+        match ShardMap::from_json(&bytes) {
+            Ok(map) => {
+                self.map = Some(Arc::new(map));
+                true
+            }
+            Err(e) => {
+                log::error!("miroir: {e}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(exchange::Exchange::new(self.map.clone())))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}

@@ -1,0 +1,162 @@
+//! One client request: runs its core flow round by round.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, RequestInfo, Response, Target};
+use miroir_core::{Code, MeiliError, ShardMap};
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+
+pub struct Exchange {
+    map: Option<Arc<ShardMap>>,
+    flow: Option<Box<dyn Flow>>,
+    authorization: Option<String>,
+    /// Dispatch token → position of its call in the current round.
+    pending: HashMap<u32, usize>,
+    replies: Vec<Reply>,
+    answered: bool,
+}
+
+impl Exchange {
+    pub fn new(map: Option<Arc<ShardMap>>) -> Exchange {
+        Exchange { map, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+    }
+
+    fn run(&mut self, mut next: Next) {
+        loop {
+            if self.answered {
+                return;
+            }
+            match next {
+                Next::Wait => return,
+                Next::Respond(response) => return self.respond(response),
+                Next::Send(_) if !self.pending.is_empty() => {
+                    let bug = MeiliError::new(Code::Internal, "a new round started before the last one ended");
+                    return self.respond(Response::error(&bug));
+                }
+                Next::Send(calls) => {
+                    self.replies = vec![Reply::default(); calls.len()];
+                    for (position, call) in calls.into_iter().enumerate() {
+                        // A call Envoy refuses (unknown cluster) keeps its empty reply.
+                        if let Some(token) = self.dispatch(call) {
+                            self.pending.insert(token, position);
+                        }
+                    }
+                    if !self.pending.is_empty() {
+                        return;
+                    }
+                    next = self.step(|flow, replies| flow.on_replies(replies));
+                }
+            }
+        }
+    }
+
+    /// Advances the flow with the round's replies (or the body).
+    fn step(&mut self, f: impl FnOnce(&mut dyn Flow, Vec<Reply>) -> Next) -> Next {
+        let replies = std::mem::take(&mut self.replies);
+        match self.flow.as_mut() {
+            Some(flow) => f(flow.as_mut(), replies),
+            None => Next::Wait,
+        }
+    }
+
+    fn dispatch(&self, call: Call) -> Option<u32> {
+        let map = self.map.as_ref()?;
+        let cluster = match call.target {
+            Target::Node(i) => map.nodes.get(i)?.cluster.as_str(),
+            Target::Control => map.control_cluster.as_str(),
+        };
+        let length = call.body.as_ref().map(|b| b.len().to_string());
+        let mut headers = vec![(":method", call.method.as_str()), (":path", call.path.as_str()), (":authority", cluster)];
+        if let (Target::Node(_), Some(auth)) = (call.target, self.authorization.as_deref()) {
+            headers.push(("authorization", auth));
+        }
+        if let Some(ct) = call.content_type.as_deref() {
+            headers.push(("content-type", ct));
+        }
+        if let Some(len) = length.as_deref() {
+            headers.push(("content-length", len));
+        }
+        let timeout = Duration::from_millis(map.timeout_ms);
+        match self.dispatch_http_call(cluster, headers, call.body.as_deref(), vec![], timeout) {
+            Ok(token) => Some(token),
+            Err(status) => {
+                log::warn!("miroir: call to {cluster} refused: {status:?}");
+                None
+            }
+        }
+    }
+
+    fn respond(&mut self, response: Response) {
+        self.answered = true;
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+        headers.extend(response.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.send_http_response(u32::from(response.status), headers, Some(&response.body));
+    }
+
+    fn deliver_body(&mut self, body: Vec<u8>) {
+        let next = match self.flow.as_mut() {
+            Some(flow) => flow.on_body(body),
+            None => Next::Wait,
+        };
+        self.run(next);
+    }
+}
+
+impl Context for Exchange {
+    fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
+        let Some(position) = self.pending.remove(&token) else { return };
+        // A reset or timeout comes back without a `:status`: status 0, "no answer".
+        let status = self.get_http_call_response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+        if let Some(slot) = self.replies.get_mut(position) {
+            *slot = Reply { status, body };
+        }
+        if self.pending.is_empty() && !self.answered {
+            let next = self.step(|flow, replies| flow.on_replies(replies));
+            self.run(next);
+        }
+    }
+}
+
+impl HttpContext for Exchange {
+    fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
+        let Some(map) = self.map.clone() else {
+            let err = MeiliError::new(Code::MiroirInvalidConfig, "Miroir has no shard map yet.");
+            self.respond(Response::error(&err));
+            return Action::Pause;
+        };
+        let request = RequestInfo {
+            method: self.get_http_request_header(":method").unwrap_or_default(),
+            path: self.get_http_request_header(":path").unwrap_or_default(),
+            content_type: self.get_http_request_header("content-type"),
+        };
+        self.authorization = self.get_http_request_header("authorization");
+        let mut flow = flow::for_request(map, request);
+        let next = flow.start();
+        self.flow = Some(flow);
+        self.run(next);
+        if end_of_stream {
+            self.deliver_body(Vec::new());
+        }
+        Action::Pause
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.answered {
+            return Action::Pause;
+        }
+        let limit = self.map.as_ref().map_or(u64::MAX, |m| m.payload_limit_bytes);
+        if body_size as u64 > limit {
+            self.respond(Response::error(&payload_too_large(limit)));
+            return Action::Pause;
+        }
+        if end_of_stream {
+            let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+            self.deliver_body(body);
+        }
+        Action::Pause
+    }
+}
