@@ -15,6 +15,8 @@ mod write;
 
 use std::sync::Arc;
 
+pub use write::payload_too_large;
+
 use serde_json::Value;
 
 use crate::error::{Code, MeiliError};

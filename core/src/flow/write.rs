@@ -141,7 +141,8 @@ impl DocumentsWrite {
     }
 }
 
-fn payload_too_large(limit: u64) -> MeiliError {
+/// Meilisearch's refusal of a payload over the limit.
+pub fn payload_too_large(limit: u64) -> MeiliError {
     MeiliError::new(
         Code::PayloadTooLarge,
         format!("The provided payload reached the size limit. The maximum accepted payload size is {}.", human_size(limit)),
@@ -151,7 +152,7 @@ fn payload_too_large(limit: u64) -> MeiliError {
 /// Sizes as Meilisearch prints them: "100 MB", "1 GiB".
 fn human_size(bytes: u64) -> String {
     let (base, units): (f64, [&str; 4]) =
-        if bytes % 1024 == 0 { (1024.0, ["B", "KiB", "MiB", "GiB"]) } else { (1000.0, ["B", "KB", "MB", "GB"]) };
+        if bytes.is_multiple_of(1024) { (1024.0, ["B", "KiB", "MiB", "GiB"]) } else { (1000.0, ["B", "KB", "MB", "GB"]) };
     let mut value = bytes as f64;
     let mut unit = 0;
     while value >= base && unit < units.len() - 1 {

@@ -1,1 +1,17 @@
-//! placeholder
+//! Shared helpers for Miroir's end-to-end tests: a mesh started through `miroir dev`,
+//! a single reference node, an HTTP client, and real corpora.
+//!
+//! Nodes are the Meilisearch test double unless `MIROIR_MEILI_BIN` names a real
+//! Meilisearch binary; then every node, and the reference node, is real.
+
+pub mod binaries;
+pub mod corpus;
+pub mod http;
+pub mod mesh;
+pub mod ports;
+
+pub use http::{Answer, Client};
+pub use mesh::{Mesh, MeshSpec, SingleNode};
+
+/// The master key every test deployment uses.
+pub const MASTER_KEY: &str = "miroir-e2e-master-key";

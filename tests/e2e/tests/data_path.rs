@@ -1,0 +1,268 @@
+//! The data path through real Envoy: writes split by shard, point reads and deletes,
+//! and bad input refused exactly as one Meilisearch node refuses it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use miroir_e2e::{corpus, Answer, Client, Mesh, MeshSpec, SingleNode};
+use serde_json::{json, Value};
+
+const SHARD_FIELD: &str = miroir_core::wire::SHARD_FIELD;
+
+fn create_index(client: &Client, uid: &str, primary_key: Option<&str>) {
+    let answer = client.json("POST", "/indexes", &json!({"uid": uid, "primaryKey": primary_key}));
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let task = client.wait_task(answer.body["taskUid"].as_u64().unwrap());
+    assert_eq!(task["status"], "succeeded", "{task}");
+}
+
+/// Ids of the documents a node holds in `index`, with the shard each was tagged with.
+fn ids_on_node(node: &Client, index: &str) -> BTreeMap<String, u64> {
+    let answer = node.json("POST", &format!("/indexes/{index}/documents/fetch"), &json!({"limit": 1_000_000, "fields": ["id", SHARD_FIELD]}));
+    if answer.status == 404 {
+        return BTreeMap::new();
+    }
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (id_string(&d["id"]), d[SHARD_FIELD].as_u64().expect("every stored document carries its shard")))
+        .collect()
+}
+
+fn id_string(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// Asserts every node holds exactly the documents placement gives it, tagged with their shard.
+fn assert_placed(mesh: &Mesh, index: &str, ids: &BTreeSet<String>) {
+    let placement = mesh.placement(index);
+    for (n, node) in mesh.nodes.iter().enumerate() {
+        let held = ids_on_node(node, index);
+        let expected: BTreeSet<String> =
+            ids.iter().filter(|id| placement.owners_of(placement.shard_of(id)).contains(&n)).cloned().collect();
+        assert_eq!(held.keys().cloned().collect::<BTreeSet<_>>(), expected, "node{n} holds the wrong documents");
+        for (id, shard) in held {
+            assert_eq!(shard, u64::from(placement.shard_of(&id)), "document {id} tagged with the wrong shard");
+        }
+    }
+    let copies: usize = mesh.nodes.iter().map(|n| ids_on_node(n, index).len()).sum();
+    assert_eq!(copies, ids.len() * mesh.spec.rf as usize, "each document on exactly RF nodes");
+}
+
+/// Node-side document-write tasks: a refused batch must leave none.
+fn write_tasks_on_nodes(mesh: &Mesh) -> u64 {
+    mesh.nodes
+        .iter()
+        .map(|n| n.get("/tasks?types=documentAdditionOrUpdate&limit=1").body["total"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// Sends the same request to Miroir and to the reference; returns both answers, with
+/// tasks waited for.
+fn both(mesh: &Mesh, single: &SingleNode, method: &str, path: &str, ct: Option<&str>, body: &[u8]) -> (Answer, Answer) {
+    let settle = |client: &Client, answer: Answer| -> Answer {
+        if answer.status == 202 {
+            let task = client.wait_task(answer.body["taskUid"].as_u64().expect("integer taskUid"));
+            Answer { status: 202, body: task }
+        } else {
+            answer
+        }
+    };
+    let miroir = settle(&mesh.client, mesh.client.send(method, path, ct, Some(body)));
+    let reference = settle(&single.client, single.client.send(method, path, ct, Some(body)));
+    (miroir, reference)
+}
+
+#[test]
+fn bad_batches_are_refused_like_a_single_node_and_write_nothing() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let single = SingleNode::start();
+    create_index(&mesh.client, "movies", Some("id"));
+    create_index(&single.client, "movies", Some("id"));
+    let long_id = format!(r#"[{{"id": "{}"}}]"#, "x".repeat(512));
+    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>)> = vec![
+        ("malformed json", "", Some("application/json"), br#"[{"id": 1}, {"id": "#.to_vec()),
+        ("json trailing garbage", "", Some("application/json"), br#"[{"id": 1}] x"#.to_vec()),
+        ("json scalar", "", Some("application/json"), b"42".to_vec()),
+        ("malformed ndjson", "", Some("application/x-ndjson"), b"{\"id\": 1}\n{\"id\": \n".to_vec()),
+        ("ragged csv", "", Some("text/csv"), b"id,title\n1,a,extra\n".to_vec()),
+        ("csv bad number", "", Some("text/csv"), b"id,price:number\n1,abc\n".to_vec()),
+        ("missing id", "", Some("application/json"), br#"[{"id": 1}, {"title": "no id"}]"#.to_vec()),
+        ("invalid id", "", Some("application/json"), br#"[{"id": "a b"}]"#.to_vec()),
+        ("float id", "", Some("application/json"), br#"[{"id": 1.5}]"#.to_vec()),
+        ("too long id", "", Some("application/json"), long_id.into_bytes()),
+        ("missing csv id", "", Some("text/csv"), b"title\nx\n".to_vec()),
+        ("wrong content type", "", Some("text/plain"), br#"[{"id": 1}]"#.to_vec()),
+        ("missing content type", "", None, br#"[{"id": 1}]"#.to_vec()),
+        ("csv delimiter on json", "?csvDelimiter=%3B", Some("application/json"), br#"[{"id": 1}]"#.to_vec()),
+        ("empty body", "", Some("application/json"), Vec::new()),
+        ("other primary key", "?primaryKey=title", Some("application/json"), br#"[{"id": 1, "title": "x"}]"#.to_vec()),
+    ];
+    for (name, query, ct, body) in cases {
+        let path = format!("/indexes/movies/documents{query}");
+        let (miroir, reference) = both(&mesh, &single, "POST", &path, ct, &body);
+        assert_eq!(miroir.status, reference.status, "{name}: {miroir:?} vs {reference:?}");
+        if reference.status == 202 {
+            assert_eq!(miroir.body["status"], reference.body["status"], "{name}: {miroir:?} vs {reference:?}");
+            assert_eq!(miroir.body["error"]["code"], reference.body["error"]["code"], "{name}: {miroir:?} vs {reference:?}");
+            assert_eq!(miroir.body["type"], reference.body["type"], "{name}");
+        } else {
+            assert_eq!(miroir.code(), reference.code(), "{name}: {miroir:?} vs {reference:?}");
+            assert_eq!(miroir.body["type"], reference.body["type"], "{name}");
+        }
+    }
+    assert_eq!(write_tasks_on_nodes(&mesh), 0, "a refused batch reached a node");
+    for node in &mesh.nodes {
+        assert_eq!(node.get("/indexes/movies/stats").body["numberOfDocuments"], 0);
+    }
+}
+
+#[test]
+fn a_body_over_the_payload_limit_is_refused_like_a_single_node() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let single = SingleNode::start();
+    let mut body = b"[{\"id\": 1, \"pad\": \"".to_vec();
+    body.resize(100_000_100, b'a');
+    body.extend_from_slice(b"\"}]");
+    let (miroir, reference) = both(&mesh, &single, "POST", "/indexes/big/documents", Some("application/json"), &body);
+    assert_eq!((miroir.status, miroir.code()), (reference.status, reference.code()), "{miroir:?} vs {reference:?}");
+    assert_eq!(miroir.status, 413);
+    assert_eq!(write_tasks_on_nodes(&mesh), 0, "a refused batch reached a node");
+}
+
+#[test]
+fn json_ndjson_and_csv_batches_land_on_exactly_the_owning_nodes() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let docs = corpus::documents(3000);
+    let (json_part, rest) = docs.split_at(1000);
+    let (ndjson_part, csv_part) = rest.split_at(1000);
+
+    let task = mesh.client.write_and_wait("POST", "/indexes/packages/documents", "application/json", Value::from(json_part.to_vec()).to_string().as_bytes());
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task["details"]["receivedDocuments"], 1000);
+    assert_eq!(task["details"]["indexedDocuments"], 1000);
+    let task = mesh.client.write_and_wait("PUT", "/indexes/packages/documents", "application/x-ndjson", &corpus::ndjson(ndjson_part));
+    assert_eq!(task["status"], "succeeded", "{task}");
+
+    let mut csv = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+    csv.write_record(["id", "name", "summary"]).unwrap();
+    for d in csv_part {
+        let field = |k: &str| d.get(k).map(id_string).unwrap_or_default();
+        csv.write_record([field("id"), field("name").replace("null", ""), field("summary").replace("null", "")]).unwrap();
+    }
+    let body = csv.into_inner().unwrap();
+    let task = mesh.client.write_and_wait("POST", "/indexes/packages/documents?csvDelimiter=%3B", "text/csv", &body);
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task["details"]["indexedDocuments"], 1000);
+
+    let ids: BTreeSet<String> = docs.iter().map(|d| id_string(&d["id"])).collect();
+    assert_placed(&mesh, "packages", &ids);
+
+    // Read back through Miroir: whole documents, without the bookkeeping field.
+    for d in json_part.iter().step_by(97) {
+        let got = mesh.client.get(&format!("/indexes/packages/documents/{}", id_string(&d["id"])));
+        assert_eq!(got.status, 200, "{got:?}");
+        assert_eq!(&got.body, d);
+    }
+}
+
+#[test]
+fn integer_one_and_string_one_are_one_document() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let first = mesh.client.write_and_wait("POST", "/indexes/ids/documents", "application/json", br#"[{"id": 1, "v": "int"}]"#);
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let second = mesh.client.write_and_wait("POST", "/indexes/ids/documents", "application/json", br#"[{"id": "1", "v": "string"}]"#);
+    assert_eq!(second["status"], "succeeded", "{second}");
+    let got = mesh.client.get("/indexes/ids/documents/1");
+    assert_eq!(got.body["v"], "string", "{got:?}");
+    assert_placed(&mesh, "ids", &["1".to_string()].into_iter().collect());
+}
+
+#[test]
+fn point_reads_and_deletes_answer_like_a_single_node() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let single = SingleNode::start();
+    let docs: Vec<Value> = (0..40).map(|i| json!({"id": if i % 2 == 0 { json!(i) } else { json!(format!("doc-{i}")) }, "title": format!("title {i}"), "n": i})).collect();
+    let body = Value::from(docs.clone()).to_string();
+    for client in [&mesh.client, &single.client] {
+        let task = client.write_and_wait("POST", "/indexes/points/documents", "application/json", body.as_bytes());
+        assert_eq!(task["status"], "succeeded", "{task}");
+    }
+    for path in ["/indexes/points/documents/0", "/indexes/points/documents/doc-1", "/indexes/points/documents/2?fields=title", "/indexes/points/documents/missing", "/indexes/nowhere/documents/1"] {
+        let (m, r) = (mesh.client.get(path), single.client.get(path));
+        assert_eq!((m.status, &m.body), (r.status, &r.body), "{path}");
+    }
+
+    let (m, r) = both(&mesh, &single, "DELETE", "/indexes/points/documents/0", None, b"");
+    assert_eq!((m.body["status"].clone(), m.body["type"].clone()), (r.body["status"].clone(), r.body["type"].clone()));
+    assert_eq!(m.body["details"]["deletedDocuments"], r.body["details"]["deletedDocuments"], "{m:?} vs {r:?}");
+    let batch = br#"["doc-1", 2, "doc-3", "not-there"]"#;
+    let (m, r) = both(&mesh, &single, "POST", "/indexes/points/documents/delete-batch", Some("application/json"), batch);
+    assert_eq!(m.body["status"], "succeeded", "{m:?}");
+    assert_eq!(m.body["details"]["providedIds"], r.body["details"]["providedIds"]);
+    assert_eq!(m.body["details"]["deletedDocuments"], r.body["details"]["deletedDocuments"], "{m:?} vs {r:?}");
+    for id in ["0", "doc-1", "2", "doc-3"] {
+        assert_eq!(mesh.client.get(&format!("/indexes/points/documents/{id}")).status, 404, "{id} still readable");
+    }
+    let remaining: BTreeSet<String> = docs.iter().map(|d| id_string(&d["id"])).filter(|id| !["0", "doc-1", "2", "doc-3"].contains(&id.as_str())).collect();
+    assert_placed(&mesh, "points", &remaining);
+}
+
+#[test]
+fn nodes_can_enumerate_one_shard_and_clients_never_see_the_shard_field() {
+    let mesh = Mesh::start(MeshSpec::default());
+    create_index(&mesh.client, "books", None);
+    let docs: Vec<Value> = (0..300).map(|i| json!({"id": i, "title": format!("book {i}")})).collect();
+    let task = mesh.client.write_and_wait("POST", "/indexes/books/documents", "application/json", Value::from(docs).to_string().as_bytes());
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let placement = mesh.placement("books");
+    let shard = 3;
+    let node = placement.owners_of(shard)[0];
+    let answer = mesh.nodes[node].json("POST", "/indexes/books/documents/fetch", &json!({"filter": format!("{SHARD_FIELD} = {shard}"), "limit": 1000}));
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let got: BTreeSet<String> = answer.body["results"].as_array().unwrap().iter().map(|d| id_string(&d["id"])).collect();
+    let expected: BTreeSet<String> = (0..300).map(|i| i.to_string()).filter(|id| placement.shard_of(id) == shard).collect();
+    assert_eq!(got, expected);
+    let one = mesh.client.get("/indexes/books/documents/7");
+    assert_eq!(one.body, json!({"id": 7, "title": "book 7"}));
+}
+
+#[test]
+fn a_30_mb_ndjson_batch_is_accepted_whole_and_fully_indexed() {
+    let mesh = Mesh::start(MeshSpec::default());
+    // Real documents until the payload passes 30 MiB; a smaller corpus (Debian's) is
+    // repeated under fresh ids.
+    let source = corpus::documents(400_000);
+    let mut docs = Vec::new();
+    let mut body = Vec::new();
+    'fill: for round in 0.. {
+        for d in &source {
+            let mut d = d.clone();
+            if round > 0 {
+                d["id"] = json!(format!("r{round}-{}", id_string(&d["id"])));
+            }
+            body.extend_from_slice(d.to_string().as_bytes());
+            body.push(b'\n');
+            docs.push(d);
+            if body.len() >= 30 * 1024 * 1024 {
+                break 'fill;
+            }
+        }
+    }
+    let task = mesh.client.write_and_wait("POST", "/indexes/big/documents", "application/x-ndjson", &body);
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task["details"]["receivedDocuments"], docs.len());
+    assert_eq!(task["details"]["indexedDocuments"], docs.len());
+    let placement = mesh.placement("big");
+    let mut expected = vec![0u64; mesh.nodes.len()];
+    for d in &docs {
+        for &n in placement.owners_of(placement.shard_of(&id_string(&d["id"]))) {
+            expected[n] += 1;
+        }
+    }
+    for (n, node) in mesh.nodes.iter().enumerate() {
+        let stats = node.get("/indexes/big/stats");
+        assert_eq!(stats.body["numberOfDocuments"], expected[n], "node{n}: {stats:?}");
+    }
+}
