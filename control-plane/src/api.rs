@@ -1,0 +1,184 @@
+//! The control plane's HTTP API: the task registry routes and `/health`.
+//!
+//! Handlers only translate HTTP to [`Registry`] calls; every error leaves as a
+//! Meilisearch-shaped body so the filter can pass it on unchanged.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use miroir_core::task::TaskRecord;
+use miroir_core::wire::TASKS_REGISTRY_PATH;
+use miroir_core::{Code, MeiliError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::registry::{Registry, RegistryError};
+
+/// Page size of `GET /_miroir/tasks` when the caller names none, as Meilisearch's `/tasks`.
+pub const DEFAULT_LIMIT: usize = 20;
+
+pub fn router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route(TASKS_REGISTRY_PATH, get(list_tasks).post(register_task))
+        .route(&format!("{TASKS_REGISTRY_PATH}/{{uid}}"), get(get_task))
+        .with_state(registry)
+}
+
+/// An error answer: Meilisearch's `{message, code, type, link}` with its status.
+#[derive(Debug)]
+pub struct ApiError(MeiliError);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.0.to_value())).into_response()
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        tracing::error!("{e}");
+        ApiError(MeiliError::new(Code::Internal, e.to_string()))
+    }
+}
+
+fn bad_request(code: Code, message: impl Into<String>) -> ApiError {
+    ApiError(MeiliError::new(code, message))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "available"}))
+}
+
+async fn register_task(State(registry): State<Arc<Registry>>, body: Bytes) -> Result<(StatusCode, Json<TaskRecord>), ApiError> {
+    let record: TaskRecord = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(Code::BadRequest, format!("invalid task record: {e}")))?;
+    // Registering fsyncs: keep it off the async workers.
+    let stored = tokio::task::spawn_blocking(move || registry.register(record))
+        .await
+        .map_err(|e| ApiError(MeiliError::new(Code::Internal, format!("task registration panicked: {e}"))))??;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+async fn get_task(State(registry): State<Arc<Registry>>, Path(uid): Path<String>) -> Result<Json<TaskRecord>, ApiError> {
+    let uid: u64 = uid.parse().map_err(|_| {
+        bad_request(Code::InvalidTaskUids, format!("Task uid `{uid}` is invalid. It should only contain numeric characters."))
+    })?;
+    registry
+        .get(uid)
+        .map(Json)
+        .ok_or_else(|| bad_request(Code::TaskNotFound, format!("Task `{uid}` not found.")))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn list_tasks(
+    State(registry): State<Arc<Registry>>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|e| bad_request(Code::BadRequest, e.body_text()))?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    let page = registry.page(params.from, limit);
+    Ok(Json(json!({
+        "results": page.results,
+        "total": page.total,
+        "limit": limit,
+        "from": page.results.first().map(|r| r.uid),
+        "next": page.next,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(app: &Router, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
+        let request = Request::builder().method(method).uri(uri).body(Body::from(body.to_owned())).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    fn app() -> (tempfile::TempDir, Router) {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Arc::new(Registry::open(dir.path()).unwrap());
+        (dir, router(registry))
+    }
+
+    const RECORD: &str = r#"{"indexUid":"movies","type":"documentAdditionOrUpdate","nodeTasks":[{"node":"node0","taskUid":3}],"uid":77,"enqueuedAt":"yesterday"}"#;
+
+    #[tokio::test]
+    async fn posting_a_record_answers_201_with_the_assigned_uid_and_time() {
+        let (_dir, app) = app();
+        let (status, body) = call(&app, "POST", "/_miroir/tasks", RECORD).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(body["uid"], 0);
+        assert_ne!(body["enqueuedAt"], "yesterday");
+        assert_eq!(body["nodeTasks"][0]["taskUid"], 3);
+        let (status, fetched) = call(&app, "GET", "/_miroir/tasks/0", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(fetched, body);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_uid_is_a_meilisearch_task_not_found() {
+        let (_dir, app) = app();
+        let (status, body) = call(&app, "GET", "/_miroir/tasks/42", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            json!({"message": "Task `42` not found.", "code": "task_not_found", "type": "invalid_request",
+                   "link": "https://docs.meilisearch.com/errors#task_not_found"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_record_is_a_400_not_a_new_uid() {
+        let (_dir, app) = app();
+        let (status, body) = call(&app, "POST", "/_miroir/tasks", "{").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "bad_request");
+        let (_, body) = call(&app, "POST", "/_miroir/tasks", RECORD).await;
+        assert_eq!(body["uid"], 0);
+    }
+
+    #[tokio::test]
+    async fn listing_pages_newest_first() {
+        let (_dir, app) = app();
+        for _ in 0..3 {
+            call(&app, "POST", "/_miroir/tasks", RECORD).await;
+        }
+        let (status, body) = call(&app, "GET", "/_miroir/tasks?limit=2", "").await;
+        assert_eq!(status, StatusCode::OK);
+        let uids: Vec<u64> = body["results"].as_array().unwrap().iter().map(|r| r["uid"].as_u64().unwrap()).collect();
+        assert_eq!(uids, [2, 1]);
+        assert_eq!(body["next"], 0);
+        let (_, body) = call(&app, "GET", "/_miroir/tasks?from=0&limit=2", "").await;
+        assert_eq!(body["results"][0]["uid"], 0);
+        assert_eq!(body["next"], Value::Null);
+        let (status, _) = call(&app, "GET", "/_miroir/tasks?limit=many", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn health_is_available() {
+        let (_dir, app) = app();
+        assert_eq!(call(&app, "GET", "/health", "").await, (StatusCode::OK, json!({"status": "available"})));
+    }
+}

@@ -1,0 +1,300 @@
+//! The task registry: hands out client-visible task uids and keeps each task's record.
+//!
+//! Every gateway registers its writes here, so a uid names the same task whichever
+//! Envoy a client asks. A record is appended to `tasks.jsonl` and fsynced before its
+//! uid is handed out, so a uid a client has seen is never reused after a restart.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use miroir_core::task::TaskRecord;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub const LOG_FILE: &str = "tasks.jsonl";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot open the task log {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    /// A bad line before the last one is not a torn write: refuse rather than lose tasks.
+    #[error("the task log {path} is corrupt at line {line}: {source}")]
+    Corrupt { path: PathBuf, line: usize, source: serde_json::Error },
+    #[error("cannot persist task {uid}: {source}")]
+    Persist { uid: u64, source: io::Error },
+}
+
+/// The registry; share it behind an `Arc`. Calls block on disk I/O.
+#[derive(Debug)]
+pub struct Registry {
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    log: File,
+    /// Length of the log up to its last complete record.
+    len: u64,
+    next_uid: u64,
+    records: BTreeMap<u64, TaskRecord>,
+}
+
+/// One page of records, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub results: Vec<TaskRecord>,
+    /// Uid the next page starts from, if older records remain.
+    pub next: Option<u64>,
+    pub total: usize,
+}
+
+impl Registry {
+    /// Opens (or creates) the log in `dir` and reloads every record in it.
+    pub fn open(dir: &Path) -> Result<Registry, RegistryError> {
+        let path = dir.join(LOG_FILE);
+        let open_err = |source| RegistryError::Open { path: path.clone(), source };
+        std::fs::create_dir_all(dir).map_err(open_err)?;
+        let mut log = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(open_err)?;
+        let mut bytes = Vec::new();
+        log.read_to_end(&mut bytes).map_err(open_err)?;
+
+        let (records, len) = parse_log(&path, &bytes)?;
+        if len < bytes.len() as u64 {
+            tracing::warn!(path = %path.display(), dropped = bytes.len() as u64 - len, "dropping a torn last line of the task log");
+        }
+        // Cut a torn tail so the next record starts on a line of its own.
+        log.set_len(len).map_err(open_err)?;
+        log.seek(SeekFrom::End(0)).map_err(open_err)?;
+        let mut len = len;
+        if len > 0 && bytes[len as usize - 1] != b'\n' {
+            log.write_all(b"\n").map_err(open_err)?;
+            len += 1;
+        }
+        log.sync_data().map_err(open_err)?;
+
+        let next_uid = records.keys().next_back().map_or(0, |uid| uid + 1);
+        tracing::info!(path = %path.display(), tasks = records.len(), next_uid, "task registry loaded");
+        Ok(Registry { path, state: Mutex::new(State { log, len, next_uid, records }) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Assigns the next uid and the enqueue time, persists the record, and returns it.
+    pub fn register(&self, mut record: TaskRecord) -> Result<TaskRecord, RegistryError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // A uid is spent even if persisting fails: part of the line may be on disk.
+        let uid = state.next_uid;
+        state.next_uid += 1;
+        record.uid = uid;
+        record.enqueued_at = now_rfc3339();
+        let mut line = serde_json::to_vec(&record).expect("a TaskRecord always serializes");
+        line.push(b'\n');
+        if let Err(source) = state.append(&line) {
+            let len = state.len;
+            let _ = state.log.set_len(len);
+            return Err(RegistryError::Persist { uid, source });
+        }
+        state.records.insert(uid, record.clone());
+        Ok(record)
+    }
+
+    pub fn get(&self, uid: u64) -> Option<TaskRecord> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).records.get(&uid).cloned()
+    }
+
+    /// Up to `limit` records with uid ≤ `from` (default: the newest), newest first.
+    pub fn page(&self, from: Option<u64>, limit: usize) -> Page {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut older = state.records.range(..=from.unwrap_or(u64::MAX)).rev();
+        let results: Vec<TaskRecord> = older.by_ref().take(limit).map(|(_, r)| r.clone()).collect();
+        let next = older.next().map(|(uid, _)| *uid);
+        Page { results, next, total: state.records.len() }
+    }
+}
+
+impl State {
+    fn append(&mut self, line: &[u8]) -> io::Result<()> {
+        self.log.seek(SeekFrom::Start(self.len))?;
+        self.log.write_all(line)?;
+        self.log.sync_data()?;
+        self.len += line.len() as u64;
+        Ok(())
+    }
+}
+
+/// Parses the log; returns the records and the length of its intact part.
+fn parse_log(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<u64, TaskRecord>, u64), RegistryError> {
+    let mut records = BTreeMap::new();
+    let mut good_len = 0;
+    let mut offset = 0;
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let end = (offset + line.len() + 1).min(bytes.len());
+        let blank = line.iter().all(u8::is_ascii_whitespace);
+        if !blank {
+            match serde_json::from_slice::<TaskRecord>(line) {
+                Ok(record) => {
+                    records.insert(record.uid, record);
+                    good_len = end;
+                }
+                Err(_) if lines[i + 1..].iter().all(|l| l.iter().all(u8::is_ascii_whitespace)) => break,
+                Err(source) => return Err(RegistryError::Corrupt { path: path.to_owned(), line: i + 1, source }),
+            }
+        } else {
+            good_len = end;
+        }
+        offset = end;
+    }
+    Ok((records, good_len as u64))
+}
+
+/// Now, as Meilisearch writes `enqueuedAt`: RFC 3339, UTC, fractional seconds.
+pub fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).expect("the current UTC time always formats as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use miroir_core::task::NodeTask;
+
+    use super::*;
+
+    fn task(index: &str) -> TaskRecord {
+        TaskRecord {
+            uid: 999,
+            index_uid: Some(index.into()),
+            kind: "documentAdditionOrUpdate".into(),
+            enqueued_at: String::new(),
+            node_tasks: vec![NodeTask { node: "node0".into(), task_uid: 4, hidden: false }],
+            error: None,
+            details: Default::default(),
+            copies: 1,
+        }
+    }
+
+    #[test]
+    fn uids_start_at_zero_and_ignore_the_callers_uid() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let first = registry.register(task("movies")).unwrap();
+        let second = registry.register(task("books")).unwrap();
+        assert_eq!((first.uid, second.uid), (0, 1));
+        assert_eq!(registry.get(1).unwrap().index_uid.as_deref(), Some("books"));
+        assert!(registry.get(2).is_none());
+    }
+
+    #[test]
+    fn enqueued_at_is_rfc3339_utc_with_fractional_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let at = registry.register(task("movies")).unwrap().enqueued_at;
+        assert!(at.ends_with('Z'), "{at}");
+        assert!(OffsetDateTime::parse(&at, &Rfc3339).is_ok(), "{at}");
+        // A whole second has no fraction; take a few so one is almost surely fractional.
+        let fractional = (0..5).any(|_| registry.register(task("movies")).unwrap().enqueued_at.contains('.'));
+        assert!(fractional);
+    }
+
+    #[test]
+    fn uids_strictly_increase_under_concurrent_registrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Arc::new(Registry::open(dir.path()).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let registry = registry.clone();
+                std::thread::spawn(move || (0..25).map(|_| registry.register(task("movies")).unwrap().uid).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in threads {
+            let uids = t.join().unwrap();
+            assert!(uids.windows(2).all(|w| w[0] < w[1]), "each caller sees increasing uids: {uids:?}");
+            all.extend(uids);
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..200).collect::<Vec<u64>>(), "no uid handed out twice, none skipped");
+    }
+
+    #[test]
+    fn records_survive_a_restart_and_numbering_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let before: Vec<TaskRecord> = {
+            let registry = Registry::open(dir.path()).unwrap();
+            (0..3).map(|_| registry.register(task("movies")).unwrap()).collect()
+        };
+        let registry = Registry::open(dir.path()).unwrap();
+        for record in &before {
+            assert_eq!(registry.get(record.uid).as_ref(), Some(record));
+        }
+        assert_eq!(registry.register(task("movies")).unwrap().uid, 3);
+    }
+
+    #[test]
+    fn a_torn_final_line_is_dropped_and_later_records_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let registry = Registry::open(dir.path()).unwrap();
+            registry.register(task("movies")).unwrap();
+            registry.register(task("books")).unwrap();
+        }
+        let path = dir.path().join(LOG_FILE);
+        let mut log = OpenOptions::new().append(true).open(&path).unwrap();
+        log.write_all(br#"{"uid":2,"indexUid":"torn","ty"#).unwrap();
+        drop(log);
+
+        let registry = Registry::open(dir.path()).unwrap();
+        assert_eq!(registry.page(None, 10).total, 2);
+        assert_eq!(registry.register(task("after")).unwrap().uid, 2);
+        drop(registry);
+
+        // The new record did not glue onto the torn bytes.
+        let registry = Registry::open(dir.path()).unwrap();
+        assert_eq!(registry.get(2).unwrap().index_uid.as_deref(), Some("after"));
+        assert_eq!(registry.page(None, 10).total, 3);
+    }
+
+    #[test]
+    fn a_complete_last_record_without_newline_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut record = task("movies");
+        record.uid = 5;
+        std::fs::write(dir.path().join(LOG_FILE), serde_json::to_vec(&record).unwrap()).unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        assert_eq!(registry.get(5), Some(record));
+        assert_eq!(registry.register(task("next")).unwrap().uid, 6);
+        drop(registry);
+        assert_eq!(Registry::open(dir.path()).unwrap().page(None, 10).total, 2);
+    }
+
+    #[test]
+    fn a_bad_line_before_the_last_is_corruption_not_a_torn_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = serde_json::to_string(&task("movies")).unwrap();
+        std::fs::write(dir.path().join(LOG_FILE), format!("{good}\nnot json\n{good}\n")).unwrap();
+        let err = Registry::open(dir.path()).unwrap_err();
+        assert!(matches!(err, RegistryError::Corrupt { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn pages_go_newest_first_and_name_where_the_next_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        for _ in 0..5 {
+            registry.register(task("movies")).unwrap();
+        }
+        let uids = |p: &Page| p.results.iter().map(|r| r.uid).collect::<Vec<_>>();
+        let first = registry.page(None, 2);
+        assert_eq!((uids(&first), first.next), (vec![4, 3], Some(2)));
+        let last = registry.page(Some(1), 2);
+        assert_eq!((uids(&last), last.next), (vec![1, 0], None));
+        assert_eq!(last.total, 5);
+    }
+}
