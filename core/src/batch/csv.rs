@@ -3,7 +3,7 @@
 //! read the same way, and each node gets the same rows plus a `_miroir_shard:number`
 //! column, written with the client's delimiter.
 
-use csv::{ByteRecord, ReaderBuilder, WriterBuilder};
+use csv::{ReaderBuilder, WriterBuilder};
 use serde_json::Value;
 
 use super::primary_key::{infer, missing_id, no_candidate, KeySource, PrimaryKeyInput};
@@ -46,6 +46,14 @@ fn cell_value(raw: &str, ty: ColumnType, line: usize) -> Result<Value, MeiliErro
             .parse::<bool>()
             .map(Value::from)
             .map_err(|e| malformed(&format!("invalid bool `{raw}` at line {line}: {e}"))),
+    }
+}
+
+/// Checks a typed cell parses, without building its value.
+fn check_cell(raw: &str, ty: ColumnType, line: usize) -> Result<(), MeiliError> {
+    match ty {
+        ColumnType::String => Ok(()),
+        _ => cell_value(raw, ty, line).map(drop),
     }
 }
 
@@ -101,22 +109,24 @@ pub(super) fn split(
 
     let mut record = csv::StringRecord::new();
     let mut documents = 0;
+    let mut shard_cell = String::new();
     while reader.read_record(&mut record).map_err(payload)? {
         documents += 1;
-        let mut id_value = None;
-        for (i, (cell, (_, ty))) in record.iter().zip(&columns).enumerate() {
-            let value = cell_value(cell, *ty, documents).map_err(BatchError::Payload)?;
-            if Some(i) == key_column {
-                id_value = Some(value);
-            }
+        // Typed cells must parse even when they are not the id, or Meilisearch refuses the payload.
+        for (cell, (_, ty)) in record.iter().zip(&columns) {
+            check_cell(cell, *ty, documents).map_err(BatchError::Payload)?;
         }
         if task_error.0.is_some() {
             continue;
         }
         let key = key.as_deref().unwrap_or("");
-        let id = match id_value {
-            Some(value) => canonical_id(&value),
-            None => Err(missing_id(key, &row_as_json(&columns, &record))),
+        let id = match key_column.and_then(|i| Some((record.get(i)?, columns[i].1))) {
+            Some((cell, ty)) => cell_value(cell, ty, documents).map_err(BatchError::Payload)?,
+            None => Value::Null,
+        };
+        let id = match (key_column, id) {
+            (Some(_), value) => canonical_id(&value),
+            (None, _) => Err(missing_id(key, &row_as_json(&columns, &record))),
         };
         let shard = match id {
             Ok(id) => placement.shard_of(&id),
@@ -125,11 +135,11 @@ pub(super) fn split(
                 continue;
             }
         };
-        let mut row = ByteRecord::from(record.clone());
-        row.push_field(shard.to_string().as_bytes());
+        shard_cell.clear();
+        shard_cell.push_str(&shard.to_string());
         for &node in placement.owners_of(shard) {
             if let (Some(w), Some(count)) = (writers.get_mut(node), out.per_node.get_mut(node)) {
-                w.write_byte_record(&row).map_err(payload)?;
+                w.write_record(record.iter().chain(std::iter::once(shard_cell.as_str()))).map_err(payload)?;
                 *count += 1;
             }
         }
