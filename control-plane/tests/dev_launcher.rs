@@ -114,7 +114,7 @@ fn node_arg(extra: &str) -> Vec<String> {
 
 #[test]
 fn dev_runs_the_mesh_survives_a_dead_node_and_stops_everything_on_sigterm() {
-    let args = node_arg("--no-analytics");
+    let args = node_arg("--log-level=WARN");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut dev = Dev::start(2, &args, None);
     let line = dev.wait_for_line(Duration::from_secs(90));
@@ -135,7 +135,7 @@ fn dev_runs_the_mesh_survives_a_dead_node_and_stops_everything_on_sigterm() {
     let expected_db = dev.mesh().join("node1").to_string_lossy().into_owned();
     let expected = [
         "--http-addr", &expected_addr, "--db-path", &expected_db, "--master-key", "test-master-key", "--no-analytics",
-        "--http-payload-size-limit", "1073741824", "--no-analytics",
+        "--http-payload-size-limit", "1073741824", "--log-level=WARN",
     ];
     assert_eq!(args, expected);
     let bootstrap: Value = serde_json::from_slice(&std::fs::read(dev.mesh().join("envoy.json")).unwrap()).unwrap();

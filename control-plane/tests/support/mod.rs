@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A proxy-wasm module that lets every request through, so Envoy routes it to
@@ -53,9 +54,12 @@ pub fn miroir_bin() -> &'static str {
     env!("CARGO_BIN_EXE_miroir")
 }
 
-/// A block of `count` consecutive free loopback ports.
+/// A block of `count` consecutive free loopback ports. Tests run in parallel, so each
+/// call also starts from a different place than the previous one in this process.
 pub fn free_ports(count: u16) -> u16 {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() ^ std::process::id().rotate_left(16);
+    let seed = seed.wrapping_add(CALLS.fetch_add(1, Ordering::Relaxed).wrapping_mul(4_099));
     for attempt in 0..200u32 {
         let base = 20_000 + ((seed.wrapping_add(attempt.wrapping_mul(7_919))) % 40_000) as u16;
         let held: Vec<TcpListener> = (base..base + count).filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok()).collect();
