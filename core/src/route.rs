@@ -5,6 +5,8 @@
 
 use percent_encoding::percent_decode_str;
 
+use crate::settings::SettingsRoute;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
@@ -61,9 +63,12 @@ pub enum Route {
     /// Ids in the body, each deleted on the replicas of its shard.
     DocumentsDeleteBatch { index: String },
     /// Same request to every node, one task: index create/update/delete, settings.
-    Broadcast { index: Option<String>, kind: TaskKind },
+    Broadcast { index: Option<String>, kind: TaskKind, settings: SettingsRoute },
     /// Answered from one node: index metadata and settings are identical everywhere.
-    AnyNode { index: String },
+    /// Settings answers have Miroir's own settings hidden.
+    AnyNode { hide: SettingsRoute },
+    /// Summed over every node, each document counted once.
+    IndexStats { index: String },
     Task { uid: String },
     /// Recognised Meilisearch route that Miroir does not serve yet.
     Unsupported { what: String },
@@ -114,14 +119,15 @@ pub fn classify(method: Method, path: &str) -> Route {
         (Get, ["health"]) => Route::Health,
         (Get, ["version"]) => Route::Version,
         (Get, ["tasks", uid]) => Route::Task { uid: (*uid).to_string() },
-        (Post, ["indexes"]) => Route::Broadcast { index: None, kind: TaskKind::IndexCreation },
-        (Get, ["indexes", index]) => Route::AnyNode { index: (*index).to_string() },
-        (Patch, ["indexes", index]) => Route::Broadcast { index: Some((*index).to_string()), kind: TaskKind::IndexUpdate },
-        (Delete, ["indexes", index]) => Route::Broadcast { index: Some((*index).to_string()), kind: TaskKind::IndexDeletion },
-        (Get, ["indexes", index, "settings", ..]) => Route::AnyNode { index: (*index).to_string() },
-        (Patch | Put | Delete, ["indexes", index, "settings", ..]) => {
-            Route::Broadcast { index: Some((*index).to_string()), kind: TaskKind::SettingsUpdate }
+        (Post, ["indexes"]) => broadcast(None, TaskKind::IndexCreation, SettingsRoute::Other),
+        (Get, ["indexes"] | ["indexes", _]) => Route::AnyNode { hide: SettingsRoute::Other },
+        (Patch, ["indexes", index]) => broadcast(Some(index), TaskKind::IndexUpdate, SettingsRoute::Other),
+        (Delete, ["indexes", index]) => broadcast(Some(index), TaskKind::IndexDeletion, SettingsRoute::Other),
+        (Get, ["indexes", _, "settings", rest @ ..]) => Route::AnyNode { hide: SettingsRoute::from_segments(rest) },
+        (Patch | Put | Delete, ["indexes", index, "settings", rest @ ..]) => {
+            broadcast(Some(index), TaskKind::SettingsUpdate, SettingsRoute::from_segments(rest))
         }
+        (Get, ["indexes", index, "stats"]) => Route::IndexStats { index: (*index).to_string() },
         (Post, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Replace },
         (Put, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Update },
         (Post, ["indexes", index, "documents", "delete-batch"]) => Route::DocumentsDeleteBatch { index: (*index).to_string() },
@@ -131,6 +137,10 @@ pub fn classify(method: Method, path: &str) -> Route {
         }
         _ => unsupported(),
     }
+}
+
+fn broadcast(index: Option<&&str>, kind: TaskKind, settings: SettingsRoute) -> Route {
+    Route::Broadcast { index: index.map(|i| (*i).to_string()), kind, settings }
 }
 
 #[cfg(test)]

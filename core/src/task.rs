@@ -107,6 +107,14 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     for (k, v) in &record.details {
         details.insert(k.clone(), v.clone());
     }
+    if record.kind == "settingsUpdate" {
+        let mut settings = Value::Object(details);
+        crate::settings::hide(crate::settings::SettingsRoute::All, &mut settings);
+        details = match settings {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+    }
     let (started, finished_at, duration) = timing(node_views);
     let finished_at = if finished { finished_at } else { None };
     let duration = if finished { duration } else { Value::Null };

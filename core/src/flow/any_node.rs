@@ -4,17 +4,19 @@
 use std::sync::Arc;
 
 use super::{live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use crate::settings::{hide, SettingsRoute};
 use crate::shard_map::ShardMap;
 
 pub(super) struct AnyNode {
     path: String,
+    hide: SettingsRoute,
     candidates: Vec<usize>,
     tried: usize,
 }
 
 impl AnyNode {
-    pub fn new(map: Arc<ShardMap>, path: String) -> AnyNode {
-        AnyNode { path, candidates: live_nodes(&map), tried: 0 }
+    pub fn new(map: Arc<ShardMap>, path: String, hide: SettingsRoute) -> AnyNode {
+        AnyNode { path, hide, candidates: live_nodes(&map), tried: 0 }
     }
 
     fn next_call(&mut self) -> Next {
@@ -33,6 +35,13 @@ impl Flow for AnyNode {
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
         match replies.into_iter().next() {
+            Some(r) if r.status == 200 && self.hide != SettingsRoute::Other => match r.json() {
+                Some(mut settings) => {
+                    hide(self.hide, &mut settings);
+                    Next::Respond(Response::json(200, &settings))
+                }
+                None => Next::Respond(Response::relay(r)),
+            },
             Some(r) if !r.is_unavailable() => Next::Respond(Response::relay(r)),
             _ => self.next_call(),
         }

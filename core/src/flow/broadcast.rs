@@ -1,16 +1,17 @@
 //! Requests every node must apply alike, as one client task: index creation, update
-//! and deletion, settings. A new index also gets Miroir's shard field filterable, so
-//! nodes can serve "only shards X, Y" and enumerate a shard.
+//! and deletion, settings. Miroir's shard field is made filterable on a new index and
+//! kept filterable through every settings change, so nodes can always serve "only
+//! shards X, Y" and enumerate a shard.
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::register::{registered, TaskDraft};
 use super::{encode_segment, Call, Flow, Next, Reply, Target};
 use crate::route::{Method, TaskKind};
+use crate::settings::{bookkeeping_patch, rewrite_write, SettingsRoute};
 use crate::shard_map::ShardMap;
-use crate::wire::SHARD_FIELD;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -19,35 +20,32 @@ enum Stage {
     Registering,
 }
 
+/// The client request being broadcast.
+pub(super) struct Request {
+    pub method: Method,
+    pub path: String,
+    pub content_type: Option<String>,
+}
+
 pub(super) struct Broadcast {
     map: Arc<ShardMap>,
-    method: Method,
-    path: String,
-    content_type: Option<String>,
+    request: Request,
     index: Option<String>,
     kind: TaskKind,
+    settings: SettingsRoute,
+    /// Set Miroir's settings again once the client's change is enqueued.
+    bookkeeping_after: bool,
     nodes: Vec<usize>,
     draft: Option<TaskDraft>,
     stage: Stage,
 }
 
 impl Broadcast {
-    pub fn new(
-        map: Arc<ShardMap>,
-        method: Method,
-        path: String,
-        content_type: Option<String>,
-        index: Option<String>,
-        kind: TaskKind,
-    ) -> Broadcast {
+    pub fn new(map: Arc<ShardMap>, request: Request, index: Option<String>, kind: TaskKind, settings: SettingsRoute) -> Broadcast {
         let nodes = (0..map.nodes.len()).collect();
-        Broadcast { map, method, path, content_type, index, kind, nodes, draft: None, stage: Stage::Applying }
+        let bookkeeping_after = kind == TaskKind::IndexCreation;
+        Broadcast { map, request, index, kind, settings, bookkeeping_after, nodes, draft: None, stage: Stage::Applying }
     }
-}
-
-/// Settings that make the shard field filterable on a new index.
-pub fn shard_bookkeeping_settings() -> Vec<u8> {
-    json!({ "filterableAttributes": [SHARD_FIELD] }).to_string().into_bytes()
 }
 
 impl Flow for Broadcast {
@@ -60,18 +58,23 @@ impl Flow for Broadcast {
             let uid = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("uid")?.as_str().map(str::to_string));
             self.index = uid;
         }
+        let (method, body) = if self.kind == TaskKind::SettingsUpdate {
+            let write = rewrite_write(self.settings, self.request.method, body);
+            self.bookkeeping_after = write.restore_after;
+            (write.method, write.body)
+        } else {
+            (self.request.method, body)
+        };
         self.draft = Some(TaskDraft::new(self.index.clone(), self.kind.as_str(), self.nodes.len()));
         let body = (!body.is_empty()).then_some(body);
+        let content_type = match (&self.request.content_type, &body) {
+            (None, Some(_)) if method != self.request.method => Some("application/json".to_string()),
+            (ct, _) => ct.clone(),
+        };
         let calls = self
             .nodes
             .iter()
-            .map(|&n| Call {
-                target: Target::Node(n),
-                method: self.method,
-                path: self.path.clone(),
-                content_type: self.content_type.clone(),
-                body: body.clone(),
-            })
+            .map(|&n| Call { target: Target::Node(n), method, path: self.request.path.clone(), content_type: content_type.clone(), body: body.clone() })
             .collect();
         Next::Send(calls)
     }
@@ -85,12 +88,11 @@ impl Flow for Broadcast {
         if let Err(refusal) = draft.accept(&self.map, &self.nodes, replies, hidden) {
             return Next::Respond(refusal);
         }
-        match (&self.index, self.stage, self.kind) {
-            (Some(index), Stage::Applying, TaskKind::IndexCreation) => {
+        match (&self.index, self.stage, self.bookkeeping_after) {
+            (Some(index), Stage::Applying, true) => {
                 self.stage = Stage::Bookkeeping;
                 let path = format!("/indexes/{}/settings", encode_segment(index));
-                let body = shard_bookkeeping_settings();
-                Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), body.clone())).collect())
+                Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), bookkeeping_patch())).collect())
             }
             _ => {
                 self.stage = Stage::Registering;

@@ -10,6 +10,7 @@ mod broadcast;
 mod delete_batch;
 mod point;
 mod register;
+mod stats;
 mod task_get;
 mod write;
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 use crate::error::{Code, MeiliError};
 use crate::route::{classify, split_path, Method, Route};
+use crate::settings::SettingsRoute;
 use crate::shard_map::{NodeState, ShardMap};
 
 /// Who a call goes to.
@@ -135,17 +137,22 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
     let query = query.to_string();
     match classify(method, &req.path) {
         Route::Health => Box::new(Fixed(Response::json(200, &serde_json::json!({"status": "available"})))),
-        Route::Version => Box::new(any_node::AnyNode::new(map, req.path)),
-        Route::AnyNode { .. } => Box::new(any_node::AnyNode::new(map, req.path)),
+        Route::Version => Box::new(any_node::AnyNode::new(map, req.path, SettingsRoute::Other)),
+        Route::AnyNode { hide } => Box::new(any_node::AnyNode::new(map, req.path, hide)),
+        Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
         }
         Route::DocumentGet { index, id } => Box::new(point::DocumentGet::new(map, &index, &id, &query)),
         Route::DocumentDelete { index, id } => Box::new(point::DocumentDelete::new(map, &index, &id)),
         Route::DocumentsDeleteBatch { index } => Box::new(delete_batch::DeleteBatch::new(map, index, req.content_type)),
-        Route::Broadcast { index, kind } => {
-            Box::new(broadcast::Broadcast::new(map, method, req.path, req.content_type, index, kind))
-        }
+        Route::Broadcast { index, kind, settings } => Box::new(broadcast::Broadcast::new(
+            map,
+            broadcast::Request { method, path: req.path, content_type: req.content_type },
+            index,
+            kind,
+            settings,
+        )),
         Route::Task { uid } => Box::new(task_get::TaskGet::new(map, &uid)),
         Route::Unsupported { what } => Box::new(Fixed(Response::error(&MeiliError::new(
             Code::MiroirUnsupportedRoute,

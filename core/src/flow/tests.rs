@@ -210,3 +210,38 @@ fn a_task_combines_its_node_tasks() {
     calls(missing.start());
     assert_eq!(response(missing.on_replies(vec![reply(404, json!({}))])).status, 404);
 }
+
+#[test]
+fn a_client_settings_change_keeps_the_shard_field_filterable() {
+    let mut flow = for_request(map(3, 2), request("PATCH", "/indexes/movies/settings", Some("application/json")));
+    assert_eq!(flow.start(), Next::Wait);
+    let sent = calls(flow.on_body(br#"{"filterableAttributes": ["genre"]}"#.to_vec()));
+    assert_eq!(sent.len(), 3);
+    for c in &sent {
+        let body: Value = serde_json::from_slice(c.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body, json!({"filterableAttributes": ["genre", SHARD_FIELD]}));
+    }
+    let register = calls(flow.on_replies((0..3).map(accepted).collect()));
+    assert_eq!(register[0].target, Target::Control);
+}
+
+#[test]
+fn resetting_all_settings_sets_the_bookkeeping_again() {
+    let mut flow = for_request(map(2, 1), request("DELETE", "/indexes/movies/settings", None));
+    flow.start();
+    let reset = calls(flow.on_body(Vec::new()));
+    assert!(reset.iter().all(|c| c.method == Method::Delete && c.body.is_none()));
+    let again = calls(flow.on_replies((0..2).map(accepted).collect()));
+    assert!(again.iter().all(|c| c.method == Method::Patch && c.path == "/indexes/movies/settings"));
+    let register = calls(flow.on_replies((5..7).map(accepted).collect()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.node_tasks.iter().filter(|t| t.hidden).count(), 2);
+}
+
+#[test]
+fn settings_reads_hide_the_shard_field() {
+    let mut flow = for_request(map(2, 1), request("GET", "/indexes/movies/settings/filterable-attributes", None));
+    calls(flow.start());
+    let r = response(flow.on_replies(vec![reply(200, json!(["genre", SHARD_FIELD]))]));
+    assert_eq!(body_json(&r), json!(["genre"]));
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::broadcast::shard_bookkeeping_settings;
+use crate::settings::bookkeeping_patch;
 use super::register::{registered, TaskDraft};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::batch::{split, BatchError, PayloadFormat, PrimaryKeyInput, SplitBatch};
@@ -98,7 +98,7 @@ impl DocumentsWrite {
                 self.body = None;
                 if missing {
                     let path = format!("/indexes/{}/settings", encode_segment(&self.index));
-                    let calls = self.all_nodes().map(|n| Call::json(Target::Node(n), Method::Patch, path.clone(), shard_bookkeeping_settings())).collect();
+                    let calls = self.all_nodes().map(|n| Call::json(Target::Node(n), Method::Patch, path.clone(), bookkeeping_patch())).collect();
                     self.stage = Stage::Bookkeeping(batch);
                     Next::Send(calls)
                 } else {
