@@ -266,3 +266,48 @@ fn a_30_mb_ndjson_batch_is_accepted_whole_and_fully_indexed() {
         assert_eq!(stats.body["numberOfDocuments"], expected[n], "node{n}: {stats:?}");
     }
 }
+
+#[test]
+fn settings_and_stats_read_back_like_a_single_node_without_the_shard_field() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let single = SingleNode::start();
+    let docs: Vec<Value> = (0..120).map(|i| json!({"id": i, "title": format!("film {i}"), "genre": ["a", "b", "c"][i % 3], "year": 1990 + i % 30})).collect();
+    let settings = json!({"filterableAttributes": ["genre"], "sortableAttributes": ["year"]});
+    let mut settings_task = Value::Null;
+    for client in [&mesh.client, &single.client] {
+        create_index(client, "films", Some("id"));
+        let answer = client.json("PATCH", "/indexes/films/settings", &settings);
+        assert_eq!(answer.status, 202, "{answer:?}");
+        settings_task = client.wait_task(answer.body["taskUid"].as_u64().unwrap());
+        assert_eq!(settings_task["status"], "succeeded", "{settings_task}");
+        let task = client.write_and_wait("POST", "/indexes/films/documents", "application/json", Value::from(docs.clone()).to_string().as_bytes());
+        assert_eq!(task["status"], "succeeded", "{task}");
+    }
+    assert_eq!(settings_task["details"]["filterableAttributes"], json!(["genre"]), "task details hide the shard field");
+    for path in ["/indexes/films/settings", "/indexes/films/settings/filterable-attributes", "/indexes/films"] {
+        let (m, r) = (mesh.client.get(path), single.client.get(path));
+        if path == "/indexes/films" {
+            assert_eq!((m.status, &m.body["primaryKey"]), (r.status, &r.body["primaryKey"]), "{path}");
+        } else {
+            assert_eq!((m.status, &m.body), (r.status, &r.body), "{path}");
+        }
+    }
+    let (m, r) = (mesh.client.get("/indexes/films/stats"), single.client.get("/indexes/films/stats"));
+    assert_eq!(m.body["numberOfDocuments"], r.body["numberOfDocuments"], "{m:?} vs {r:?}");
+    assert_eq!(m.body["fieldDistribution"], r.body["fieldDistribution"], "{m:?} vs {r:?}");
+    assert_eq!(m.body.as_object().map(|o| o.keys().collect::<BTreeSet<_>>()), r.body.as_object().map(|o| o.keys().collect::<BTreeSet<_>>()));
+
+    // A reset of every setting still leaves the nodes able to enumerate a shard.
+    for client in [&mesh.client, &single.client] {
+        let answer = client.send("DELETE", "/indexes/films/settings", None, None);
+        assert_eq!(client.wait_task(answer.body["taskUid"].as_u64().unwrap())["status"], "succeeded");
+    }
+    let (m, r) = (mesh.client.get("/indexes/films/settings"), single.client.get("/indexes/films/settings"));
+    assert_eq!(m.body, r.body);
+    let placement = mesh.placement("films");
+    let node = placement.owners_of(5)[0];
+    let answer = mesh.nodes[node].json("POST", "/indexes/films/documents/fetch", &json!({"filter": format!("{SHARD_FIELD} = 5"), "limit": 1000}));
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let expected = (0..120).filter(|i| placement.shard_of(&i.to_string()) == 5).count();
+    assert_eq!(answer.body["results"].as_array().unwrap().len(), expected);
+}
