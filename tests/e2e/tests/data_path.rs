@@ -271,7 +271,7 @@ fn a_30_mb_ndjson_batch_is_accepted_whole_and_fully_indexed() {
 fn settings_and_stats_read_back_like_a_single_node_without_the_shard_field() {
     let mesh = Mesh::start(MeshSpec::default());
     let single = SingleNode::start();
-    let docs: Vec<Value> = (0..120).map(|i| json!({"id": i, "title": format!("film {i}"), "genre": ["a", "b", "c"][i % 3], "year": 1990 + i % 30})).collect();
+    let docs: Vec<Value> = (0..120).map(|i| json!({"id": i, "title": format!("film {i}"), "genre": (["a", "b", "c"])[i % 3], "year": 1990 + i % 30})).collect();
     let settings = json!({"filterableAttributes": ["genre"], "sortableAttributes": ["year"]});
     let mut settings_task = Value::Null;
     for client in [&mesh.client, &single.client] {
