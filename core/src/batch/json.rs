@@ -185,8 +185,9 @@ fn each_json_document<'de>(
         });
     }
     let mut failure = None;
+    // Like Meilisearch, whatever follows the closing bracket is not read.
     let mut de = serde_json::Deserializer::from_slice(body);
-    let visited = de.deserialize_seq(EachElement { f: &mut f, failure: &mut failure }).and_then(|()| de.end());
+    let visited = de.deserialize_seq(EachElement { f: &mut f, failure: &mut failure });
     if let Some(err) = failure {
         return Err(err);
     }

@@ -141,10 +141,17 @@ fn bad_ids_fail_the_task_and_bad_syntax_fails_the_request() {
     assert_eq!(task_code(split_json(r#"[{"id": 1, "uid": 2}]"#, PrimaryKeyInput::default(), &m)), Code::IndexPrimaryKeyMultipleCandidatesFound);
     // A syntax error anywhere wins over an id error earlier in the batch.
     assert_eq!(payload_code(split_json(r#"[{"title": "x"}, {"id": 1"#, known("id"), &m)), Code::MalformedPayload);
-    assert_eq!(payload_code(split_json(r#"[{"id": 1}] x"#, known("id"), &m)), Code::MalformedPayload);
     assert_eq!(payload_code(split_json("42", known("id"), &m)), Code::MalformedPayload);
     assert_eq!(payload_code(split_json("", known("id"), &m)), Code::MissingPayload);
     assert_eq!(payload_code(split_json(r#"[{"id": 1, "_miroir_shard": 3}]"#, known("id"), &m)), Code::MiroirReservedField);
+}
+
+#[test]
+fn text_after_a_json_array_is_ignored_as_meilisearch_does() {
+    let m = map(3, 2);
+    assert_eq!(split_json(r#"[{"id": 1}] trailing"#, known("id"), &m).unwrap().documents, 1);
+    // A single object is read whole: trailing text is a syntax error there.
+    assert_eq!(payload_code(split_json(r#"{"id": 1} trailing"#, known("id"), &m)), Code::MalformedPayload);
 }
 
 #[test]

@@ -83,7 +83,7 @@ fn bad_batches_are_refused_like_a_single_node_and_write_nothing() {
     let long_id = format!(r#"[{{"id": "{}"}}]"#, "x".repeat(512));
     let cases: Vec<(&str, &str, Option<&str>, Vec<u8>)> = vec![
         ("malformed json", "", Some("application/json"), br#"[{"id": 1}, {"id": "#.to_vec()),
-        ("json trailing garbage", "", Some("application/json"), br#"[{"id": 1}] x"#.to_vec()),
+        ("json object trailing garbage", "", Some("application/json"), br#"{"id": 1} x"#.to_vec()),
         ("json scalar", "", Some("application/json"), b"42".to_vec()),
         ("malformed ndjson", "", Some("application/x-ndjson"), b"{\"id\": 1}\n{\"id\": \n".to_vec()),
         ("ragged csv", "", Some("text/csv"), b"id,title\n1,a,extra\n".to_vec()),
