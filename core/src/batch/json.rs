@@ -2,15 +2,16 @@
 //!
 //! Each document is taken as raw text and scanned once for its id; the text itself is
 //! forwarded unchanged but for the shard field inserted after its opening brace, so a
-//! node parses exactly what the client sent.
+//! node parses exactly what the client sent. Nodes get NDJSON whatever the client sent:
+//! Meilisearch only validates an NDJSON payload, where it rewrites a JSON array.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::members::each_member;
 use super::primary_key::{flat_id, infer, nested_id, no_candidate, KeySource, PrimaryKeyInput};
 use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, PayloadFormat, SplitBatch};
 use crate::error::{Code, MeiliError};
@@ -38,9 +39,6 @@ pub(super) fn split(
         Ok(KeySource::Infer) => splitter.infer = true,
         Err(e) => splitter.task_error.record(e),
     }
-    for b in &mut splitter.out.bodies {
-        b.push(b'[');
-    }
     match format {
         PayloadFormat::Ndjson => each_ndjson_document(body, |raw| splitter.document(raw))?,
         _ => each_json_document(body, |raw| splitter.document(raw))?,
@@ -52,15 +50,16 @@ pub(super) fn split(
         return Err(BatchError::Task { error, documents: splitter.documents });
     }
     let Splitter { key, mut out, documents, .. } = splitter;
-    for b in &mut out.bodies {
-        b.push(b']');
+    for b in out.bodies.iter_mut().filter(|b| b.is_empty()) {
+        // A node refuses an empty payload (`missing_payload`); a blank line is zero documents.
+        b.push(b'\n');
     }
     Ok(SplitBatch {
         primary_key: key.unwrap_or_default(),
         documents,
         bodies: out.bodies,
         per_node: out.per_node,
-        content_type: "application/json",
+        content_type: "application/x-ndjson",
     })
 }
 
@@ -86,14 +85,22 @@ impl Splitter<'_> {
         }
         let key = self.key.as_deref().unwrap_or("");
         let flat = !key.contains('.');
-        let scan = scan_object(text, if flat { Some(key) } else { None })?;
-        if scan.reserved {
+        let mut reserved = false;
+        let mut id_value = None;
+        each_member(text, |name, raw| {
+            reserved |= name == SHARD_FIELD;
+            if flat && name == key && id_value.is_none() {
+                id_value = Some(raw);
+            }
+        });
+        if reserved {
             return Err(reserved_field_error());
         }
         if self.task_error.0.is_some() || self.key.is_none() {
             return Ok(()); // the task fails anyway: keep checking syntax only
         }
-        let id = if flat { flat_id(scan.id.as_ref(), key, text) } else { nested_id(&parse_object(text)?, key, text) };
+        let id_value = id_value.map(serde_json::from_str::<Value>).transpose().map_err(|_| not_objects())?;
+        let id = if flat { flat_id(id_value.as_ref(), key, text) } else { nested_id(&parse_object(text)?, key, text) };
         let id = match id {
             Ok(id) => id,
             Err(e) => {
@@ -107,60 +114,17 @@ impl Splitter<'_> {
             let (Some(body), Some(count)) = (self.out.bodies.get_mut(node), self.out.per_node.get_mut(node)) else {
                 continue;
             };
-            if *count > 0 {
-                body.push(b',');
-            }
             body.extend_from_slice(b"{\"");
             body.extend_from_slice(SHARD_FIELD.as_bytes());
             body.extend_from_slice(b"\":");
             body.extend_from_slice(shard.to_string().as_bytes());
             body.push(b',');
             body.extend_from_slice(rest.as_bytes());
+            body.push(b'\n');
             *count += 1;
         }
         Ok(())
     }
-}
-
-/// What one scan of a document finds.
-struct Scan {
-    id: Option<Value>,
-    reserved: bool,
-}
-
-struct ScanSeed<'k> {
-    key: Option<&'k str>,
-}
-
-impl<'de> DeserializeSeed<'de> for ScanSeed<'_> {
-    type Value = Scan;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ScanSeed<'_> {
-    type Value = Scan;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a document object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scan, A::Error> {
-        let mut scan = Scan { id: None, reserved: false };
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
-            if Some(name.as_ref()) == self.key {
-                scan.id = Some(map.next_value::<Value>()?);
-            } else {
-                scan.reserved |= name == SHARD_FIELD;
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(scan)
-    }
-}
-
-fn scan_object(text: &str, key: Option<&str>) -> Result<Scan, BatchError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    ScanSeed { key }.deserialize(&mut de).map_err(|_| not_objects())
 }
 
 fn parse_object(text: &str) -> Result<Map<String, Value>, BatchError> {

@@ -9,6 +9,7 @@
 mod csv;
 mod format;
 mod json;
+mod members;
 mod primary_key;
 
 pub use format::PayloadFormat;

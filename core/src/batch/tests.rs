@@ -44,7 +44,7 @@ fn node_docs_with(split: &SplitBatch, delimiter: u8) -> Vec<Vec<Value>> {
                     })
                     .collect()
             } else {
-                serde_json::from_slice::<Vec<Value>>(b).unwrap()
+                serde_json::Deserializer::from_slice(b).into_iter::<Value>().map(Result::unwrap).collect()
             }
         })
         .collect()
