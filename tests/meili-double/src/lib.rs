@@ -1,0 +1,173 @@
+//! # meili-double — a test double of Meilisearch 1.50
+//!
+//! **This is not Meilisearch.** It is a small in-memory server that speaks
+//! Meilisearch 1.50's HTTP wire format for the parts Miroir's tests use, so
+//! CI (which has no real Meilisearch) can run end-to-end tests. Behaviour,
+//! status codes, error codes and messages were taken from the Meilisearch
+//! v1.50.0 source and checked against recordings of the real binary
+//! (`fixtures/meili-1.50/`).
+//!
+//! Covered: `/health`, `/version`, master-key auth, indexes (create, list,
+//! get, update primary key, delete), documents (add/replace and update in
+//! JSON, NDJSON and CSV; get, list, fetch, delete by id, batch, filter, clear),
+//! asynchronous tasks processed in order by a background worker (`/tasks`),
+//! settings (whole object and the common sub-routes), stats, search (query
+//! words with prefix and typo tolerance, filters, sort, facets, pagination,
+//! distinct, ranking score), durability under `--db-path`, and fault
+//! injection (`/_double/faults`). Ranking is simplified; see the README.
+
+pub mod auth;
+pub mod cli;
+pub mod docid;
+pub mod documents;
+pub mod error;
+pub mod faults;
+pub mod filter;
+pub mod indexes;
+pub mod params;
+pub mod payload;
+pub mod search;
+pub mod settings;
+pub mod sort;
+pub mod settings_routes;
+pub mod stats;
+pub mod store;
+pub mod tasks;
+pub mod text;
+pub mod worker;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::error::{ApiError, ApiResult, Code};
+use crate::payload::Document;
+use crate::store::{Db, Persistence};
+use crate::tasks::{Task, TaskKind};
+
+/// Shared state of one node.
+pub struct AppState {
+    pub db: Mutex<Db>,
+    pub persistence: Persistence,
+    pub master_key: Option<String>,
+    pub payload_limit: u64,
+    pub faults: Mutex<Vec<faults::Fault>>,
+    /// Wakes the worker when a task is enqueued.
+    pub wake: Notify,
+}
+
+impl AppState {
+    pub fn new(opt: &cli::Opt) -> std::io::Result<Self> {
+        let persistence = Persistence::open(&opt.db_path)?;
+        let db = persistence.load()?;
+        Ok(AppState {
+            db: Mutex::new(db),
+            persistence,
+            master_key: opt.master_key.clone().filter(|k| !k.is_empty()),
+            payload_limit: opt.http_payload_size_limit,
+            faults: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+        })
+    }
+
+    pub fn lock(&self) -> ApiResult<MutexGuard<'_, Db>> {
+        self.db.lock().map_err(|_| ApiError::new(Code::Internal, "the double's state lock is poisoned"))
+    }
+
+    /// Registers a task: persists it (with its documents) before answering,
+    /// then wakes the worker. Returns the summarized task view.
+    pub fn enqueue(
+        &self,
+        index_uid: Option<String>,
+        kind: TaskKind,
+        details: Option<serde_json::Map<String, Value>>,
+        documents: Option<Vec<Document>>,
+    ) -> ApiResult<Value> {
+        let mut db = self.lock()?;
+        let uid = db.next_task_uid;
+        let task = Task::new(uid, index_uid, kind, details);
+        self.persistence
+            .write_queued(&task, documents.as_ref())
+            .map_err(|e| ApiError::new(Code::Internal, format!("could not persist the task: {e}")))?;
+        db.next_task_uid += 1;
+        let summary = task.summary();
+        db.tasks.insert(uid, task);
+        if let Some(docs) = documents {
+            db.payloads.insert(uid, docs);
+        }
+        drop(db);
+        self.wake.notify_one();
+        Ok(summary)
+    }
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "available"}))
+}
+
+async fn version() -> Json<Value> {
+    Json(json!({
+        "commitSha": "meili-double",
+        "commitDate": "unknown",
+        "pkgVersion": "1.50.0"
+    }))
+}
+
+/// Builds the router of a node.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/version", get(version))
+        .route("/indexes", get(indexes::list).post(indexes::create))
+        .route("/indexes/{uid}", get(indexes::get_one).patch(indexes::update).delete(indexes::delete))
+        .route(
+            "/indexes/{uid}/documents",
+            get(documents::list).post(documents::replace).put(documents::update).delete(documents::clear),
+        )
+        .route("/indexes/{uid}/documents/fetch", post(documents::fetch))
+        .route("/indexes/{uid}/documents/delete-batch", post(documents::delete_batch))
+        .route("/indexes/{uid}/documents/delete", post(documents::delete_by_filter))
+        .route("/indexes/{uid}/documents/{id}", get(documents::get_one).delete(documents::delete_one))
+        .route(
+            "/indexes/{uid}/settings",
+            get(settings_routes::get_all).patch(settings_routes::update_all).delete(settings_routes::reset_all),
+        )
+        .route(
+            "/indexes/{uid}/settings/{setting}",
+            get(settings_routes::get_one)
+                .put(settings_routes::put_one)
+                .patch(settings_routes::patch_one)
+                .delete(settings_routes::delete_one),
+        )
+        .route("/indexes/{uid}/search", get(search::search_get).post(search::search_post))
+        .route("/indexes/{uid}/stats", get(stats::index_stats_route))
+        .route("/stats", get(stats::global_stats))
+        .route("/tasks", get(tasks::list_tasks))
+        .route("/tasks/{uid}", get(tasks::get_task))
+        .route("/_double/faults", get(faults::list).post(faults::add).delete(faults::clear))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_master_key))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn not_found() -> axum::http::StatusCode {
+    axum::http::StatusCode::NOT_FOUND
+}
+
+/// Starts a node: loads state, spawns the worker, serves until the process ends.
+pub async fn run(opt: cli::Opt) -> std::io::Result<()> {
+    let state = Arc::new(AppState::new(&opt)?);
+    let listener = tokio::net::TcpListener::bind(&opt.http_addr).await?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "meili-double (a test double of Meilisearch 1.50, not Meilisearch) listening on http://{addr}, db path {}",
+        opt.db_path.display()
+    );
+    tokio::spawn(worker::run(state.clone()));
+    axum::serve(listener, app(state)).await
+}

@@ -1,0 +1,341 @@
+//! The background worker: processes enqueued tasks in uid order, applies
+//! them to the state, then persists a snapshot before the results become
+//! visible (the state lock is held for the whole round).
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use crate::docid::{extract_id, guess_primary_key, id_error};
+use crate::error::{ApiError, Code};
+use crate::filter;
+use crate::payload::Document;
+use crate::store::{Db, Index};
+use crate::tasks::{Status, TaskKind};
+use crate::AppState;
+
+/// Runs forever, waking up when tasks are enqueued.
+pub async fn run(state: Arc<AppState>) {
+    loop {
+        let has_work = state
+            .db
+            .lock()
+            .map(|db| db.tasks.values().any(|t| t.status == Status::Enqueued))
+            .unwrap_or(false);
+        if !has_work {
+            state.wake.notified().await;
+        }
+        let st = state.clone();
+        let result = tokio::task::spawn_blocking(move || process_round(&st)).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("meili-double: could not persist the state: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                eprintln!("meili-double: worker panicked: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Processes every task enqueued so far, then writes the snapshot.
+pub fn process_round(state: &AppState) -> std::io::Result<()> {
+    let Ok(mut db) = state.db.lock() else {
+        return Err(std::io::Error::other("poisoned state"));
+    };
+    let pending: Vec<u32> =
+        db.tasks.values().filter(|t| t.status == Status::Enqueued).map(|t| t.uid).take(1000).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for uid in &pending {
+        process_task(&mut db, *uid);
+    }
+    state.persistence.write_snapshot(&db)?;
+    for uid in pending {
+        state.persistence.remove_queued(uid);
+    }
+    Ok(())
+}
+
+/// Errors of the indexing engine carry the index name in Meilisearch's task errors.
+fn in_index(uid: &str, e: ApiError) -> ApiError {
+    ApiError::new(e.code(), format!("Index `{uid}`: {e}"))
+}
+
+fn process_task(db: &mut Db, uid: u32) {
+    let Some(task) = db.tasks.get_mut(&uid) else { return };
+    let started = OffsetDateTime::now_utc();
+    task.status = Status::Processing;
+    task.started_at = Some(started);
+    task.batch_uid = Some(db.next_batch_uid);
+    db.next_batch_uid += 1;
+    let kind = task.kind.clone();
+    let index_uid = task.index_uid.clone().unwrap_or_default();
+    let mut details = task.details.clone().unwrap_or_default();
+    let documents = db.payloads.remove(&uid).unwrap_or_default();
+
+    let result = apply(db, &index_uid, &kind, documents, &mut details, started);
+
+    let finished = OffsetDateTime::now_utc();
+    let Some(task) = db.tasks.get_mut(&uid) else { return };
+    match result {
+        Ok(()) => {
+            task.status = Status::Succeeded;
+        }
+        Err(e) => {
+            task.status = Status::Failed;
+            task.error = Some(e.body());
+            for key in ["indexedDocuments", "deletedDocuments"] {
+                if details.contains_key(key) {
+                    details.insert(key.into(), json!(0));
+                }
+            }
+        }
+    }
+    if task.details.is_some() {
+        task.details = Some(details);
+    }
+    task.finished_at = Some(finished);
+    db.last_update = Some(finished);
+}
+
+fn index_mut<'a>(db: &'a mut Db, uid: &str) -> Result<&'a mut Index, ApiError> {
+    db.indexes.get_mut(uid).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))
+}
+
+fn apply(
+    db: &mut Db,
+    uid: &str,
+    kind: &TaskKind,
+    documents: Vec<Document>,
+    details: &mut Map<String, Value>,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    match kind {
+        TaskKind::IndexCreation { primary_key } => {
+            if db.indexes.contains_key(uid) {
+                return Err(ApiError::IndexAlreadyExists(uid.to_string()));
+            }
+            let mut index = Index::new(uid, primary_key.clone(), now);
+            if let Some(pk) = primary_key.as_deref().filter(|pk| !pk.contains('.')) {
+                index.register_field(pk);
+            }
+            db.indexes.insert(uid.to_string(), index);
+            Ok(())
+        }
+        TaskKind::IndexUpdate { primary_key } => {
+            let index = index_mut(db, uid)?;
+            if let Some(pk) = primary_key {
+                match &index.primary_key {
+                    Some(existing) if existing != pk && !index.docs.is_empty() => {
+                        return Err(in_index(uid, ApiError::PrimaryKeyAlreadyExists(existing.clone())));
+                    }
+                    _ => {
+                        index.primary_key = Some(pk.clone());
+                        if !pk.contains('.') {
+                            index.register_field(pk);
+                        }
+                    }
+                }
+            }
+            index.updated_at = now;
+            Ok(())
+        }
+        TaskKind::IndexDeletion => {
+            let index = db.indexes.remove(uid).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
+            details.insert("deletedDocuments".into(), json!(index.docs.len()));
+            Ok(())
+        }
+        TaskKind::DocumentClear => {
+            let index = index_mut(db, uid)?;
+            let n = index.clear();
+            index.updated_at = now;
+            details.insert("deletedDocuments".into(), json!(n));
+            Ok(())
+        }
+        TaskKind::DocumentDeletion { ids } => {
+            let index = index_mut(db, uid)?;
+            let deleted = ids.iter().filter(|id| index.delete(id)).count();
+            index.updated_at = now;
+            details.insert("deletedDocuments".into(), json!(deleted));
+            Ok(())
+        }
+        TaskKind::DocumentDeletionByFilter { filter } => {
+            let index = index_mut(db, uid)?;
+            let parsed = filter::parse_value(filter)
+                .map_err(|e| in_index(uid, ApiError::new(Code::InvalidDocumentFilter, e)))?;
+            let Some(parsed) = parsed else {
+                return Err(ApiError::new(Code::InvalidDocumentFilter, "Sending an empty filter is forbidden."));
+            };
+            parsed
+                .check_filterable(&index.settings)
+                .map_err(|e| in_index(uid, ApiError::new(Code::InvalidDocumentFilter, e)))?;
+            let ids: Vec<String> =
+                index.docs.values().filter(|d| parsed.matches(&d.doc)).map(|d| d.id.clone()).collect();
+            for id in &ids {
+                index.delete(id);
+            }
+            index.updated_at = now;
+            details.insert("deletedDocuments".into(), json!(ids.len()));
+            Ok(())
+        }
+        TaskKind::SettingsUpdate { settings } => {
+            let index = db.indexes.entry(uid.to_string()).or_insert_with(|| Index::new(uid, None, now));
+            index.settings.apply(settings);
+            index.updated_at = now;
+            Ok(())
+        }
+        TaskKind::DocumentAdditionOrUpdate { primary_key, merge } => {
+            let index = db.indexes.entry(uid.to_string()).or_insert_with(|| Index::new(uid, None, now));
+            add_documents(index, primary_key.as_deref(), *merge, documents, details, now)
+        }
+    }
+}
+
+fn add_documents(
+    index: &mut Index,
+    primary_key: Option<&str>,
+    merge: bool,
+    documents: Vec<Document>,
+    details: &mut Map<String, Value>,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let count = documents.len();
+    if count == 0 {
+        details.insert("indexedDocuments".into(), json!(0));
+        index.updated_at = now;
+        return Ok(());
+    }
+    let (pk, newly_set) = match (&index.primary_key, primary_key) {
+        (Some(existing), Some(requested)) if existing != requested => {
+            return Err(ApiError::PrimaryKeyAlreadyExists(existing.clone()));
+        }
+        (Some(existing), _) => (existing.clone(), false),
+        (None, Some(requested)) => (requested.to_string(), true),
+        (None, None) => (guess_primary_key(documents.first())?, true),
+    };
+    let mut with_ids = Vec::with_capacity(count);
+    for doc in documents {
+        match extract_id(&doc, &pk) {
+            Ok(id) => with_ids.push((id, doc)),
+            Err(e) => return Err(id_error(e, &pk, &doc)),
+        }
+    }
+    if newly_set {
+        index.primary_key = Some(pk.clone());
+        if !pk.contains('.') {
+            index.register_field(&pk);
+        }
+    }
+    for (id, doc) in with_ids {
+        index.upsert(id, doc, merge);
+    }
+    index.updated_at = now;
+    details.insert("indexedDocuments".into(), json!(count));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::Task;
+
+    fn docs(v: Value) -> Vec<Document> {
+        v.as_array().unwrap().iter().map(|d| d.as_object().unwrap().clone()).collect()
+    }
+
+    fn run_task(db: &mut Db, kind: TaskKind, documents: Option<Vec<Document>>) -> u32 {
+        let uid = db.next_task_uid;
+        db.next_task_uid += 1;
+        let mut details = Map::new();
+        if let Some(d) = &documents {
+            details.insert("receivedDocuments".into(), json!(d.len()));
+            details.insert("indexedDocuments".into(), Value::Null);
+            db.payloads.insert(uid, d.clone());
+        }
+        db.tasks.insert(uid, Task::new(uid, Some("movies".into()), kind, Some(details)));
+        process_task(db, uid);
+        uid
+    }
+
+    #[test]
+    fn guesses_primary_key_and_indexes_documents() {
+        let mut db = Db::default();
+        let uid = run_task(
+            &mut db,
+            TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: false },
+            Some(docs(json!([{"title": "a", "movieId": 1}, {"movieId": "2"}]))),
+        );
+        let task = &db.tasks[&uid];
+        assert_eq!(task.status, Status::Succeeded);
+        assert_eq!(task.details.as_ref().unwrap()["indexedDocuments"], 2);
+        let index = &db.indexes["movies"];
+        assert_eq!(index.primary_key.as_deref(), Some("movieId"));
+        assert!(index.get("1").is_some() && index.get("2").is_some());
+    }
+
+    #[test]
+    fn a_missing_id_fails_the_whole_task() {
+        let mut db = Db::default();
+        let uid = run_task(
+            &mut db,
+            TaskKind::DocumentAdditionOrUpdate { primary_key: Some("id".into()), merge: false },
+            Some(docs(json!([{"id": 1}, {"title": "no id"}]))),
+        );
+        let task = &db.tasks[&uid];
+        assert_eq!(task.status, Status::Failed);
+        assert_eq!(task.error.as_ref().unwrap().code, "missing_document_id");
+        assert_eq!(task.details.as_ref().unwrap()["indexedDocuments"], 0);
+        let index = &db.indexes["movies"];
+        assert!(index.docs.is_empty());
+        assert_eq!(index.primary_key, None);
+    }
+
+    #[test]
+    fn integer_and_string_ids_are_the_same_document() {
+        let mut db = Db::default();
+        run_task(
+            &mut db,
+            TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: false },
+            Some(docs(json!([{"id": 1, "a": 1}]))),
+        );
+        run_task(
+            &mut db,
+            TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: true },
+            Some(docs(json!([{"id": "1", "b": 2}]))),
+        );
+        let index = &db.indexes["movies"];
+        assert_eq!(index.docs.len(), 1);
+        assert_eq!(Value::Object(index.get("1").unwrap().clone()), json!({"id": "1", "a": 1, "b": 2}));
+    }
+
+    #[test]
+    fn a_different_primary_key_param_fails() {
+        let mut db = Db::default();
+        run_task(&mut db, TaskKind::IndexCreation { primary_key: Some("id".into()) }, None);
+        let uid = run_task(
+            &mut db,
+            TaskKind::DocumentAdditionOrUpdate { primary_key: Some("sku".into()), merge: false },
+            Some(docs(json!([{"id": 1, "sku": "x"}]))),
+        );
+        let err = db.tasks[&uid].error.clone().unwrap();
+        assert_eq!(err.code, "index_primary_key_already_exists");
+        assert_eq!(err.message, "Index already has a primary key: `id`.");
+    }
+
+    #[test]
+    fn deletions_on_missing_indexes_fail() {
+        let mut db = Db::default();
+        let uid = run_task(&mut db, TaskKind::DocumentDeletion { ids: vec!["1".into()] }, None);
+        assert_eq!(db.tasks[&uid].error.as_ref().unwrap().code, "index_not_found");
+        let uid = run_task(&mut db, TaskKind::IndexCreation { primary_key: None }, None);
+        assert_eq!(db.tasks[&uid].status, Status::Succeeded);
+        let uid = run_task(&mut db, TaskKind::IndexCreation { primary_key: None }, None);
+        assert_eq!(db.tasks[&uid].error.as_ref().unwrap().code, "index_already_exists");
+    }
+}
