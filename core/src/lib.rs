@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod fanout;
 pub mod flow;
 pub mod id;
 pub mod json_body;
