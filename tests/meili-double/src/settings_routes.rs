@@ -19,7 +19,14 @@ use crate::AppState;
 type Accepted = (StatusCode, Json<Value>);
 
 fn enqueue(state: &AppState, uid: String, update: Map<String, Value>) -> ApiResult<Accepted> {
-    let summary = state.enqueue(Some(uid), TaskKind::SettingsUpdate { settings: update.clone() }, Some(update), None)?;
+    // a reset wildcard setting shows as `["*"]` in the task details, as in Meilisearch
+    let mut details = update.clone();
+    for key in ["displayedAttributes", "searchableAttributes"] {
+        if details.get(key).is_some_and(Value::is_null) {
+            details.insert(key.to_string(), serde_json::json!(["*"]));
+        }
+    }
+    let summary = state.enqueue(Some(uid), TaskKind::SettingsUpdate { settings: update }, Some(details), None)?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 

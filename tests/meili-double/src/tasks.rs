@@ -225,9 +225,10 @@ fn parse_enum_list(
             Some(a) => out.push(a.to_string()),
             None => {
                 let available = accepted.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+                let plural = if what == "status" { "statuses" } else { "types" };
                 return Err(ApiError::new(
                     code,
-                    format!("Invalid value in parameter `{name}`: `{s}` is not a valid task {what}. Available {what}s are {available}."),
+                    format!("Invalid value in parameter `{name}`: `{s}` is not a valid task {what}. Available {plural} are {available}."),
                 ));
             }
         }

@@ -211,19 +211,26 @@ fn add_documents(
         index.updated_at = now;
         return Ok(());
     }
-    let (pk, newly_set) = match (&index.primary_key, primary_key) {
+    let (pk, newly_set, guessed) = match (&index.primary_key, primary_key) {
         (Some(existing), Some(requested)) if existing != requested => {
             return Err(ApiError::PrimaryKeyAlreadyExists(existing.clone()));
         }
-        (Some(existing), _) => (existing.clone(), false),
-        (None, Some(requested)) => (requested.to_string(), true),
-        (None, None) => (guess_primary_key(documents.first())?, true),
+        (Some(existing), _) => (existing.clone(), false, false),
+        (None, Some(requested)) => (requested.to_string(), true, false),
+        (None, None) => (guess_primary_key(documents.first())?, true, true),
     };
     let mut with_ids = Vec::with_capacity(count);
     for doc in documents {
         match extract_id(&doc, &pk) {
             Ok(id) => with_ids.push((id, doc)),
             Err(e) => return Err(id_error(e, &pk, &doc)),
+        }
+    }
+    if guessed {
+        // guessing registers every field of the first document, in order
+        if let Some(first) = with_ids.first() {
+            let keys: Vec<String> = first.1.keys().cloned().collect();
+            keys.iter().for_each(|k| index.register_field(k));
         }
     }
     if newly_set {
