@@ -351,6 +351,34 @@ mod tests {
     }
 
     #[test]
+    fn enqueued_tasks_are_restored_from_the_queue() {
+        let dir = std::env::temp_dir().join(format!("meili-double-store-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let p = Persistence::open(&dir).unwrap();
+        let task = Task::new(
+            0,
+            Some("movies".into()),
+            crate::tasks::TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: false },
+            None,
+        );
+        p.write_queued(&task, Some(&vec![doc(json!({"id": 1}))])).unwrap();
+        let db = p.load().unwrap();
+        assert_eq!(db.tasks[&0].status, Status::Enqueued);
+        assert_eq!(db.payloads[&0].len(), 1);
+        assert_eq!(db.next_task_uid, 1);
+        // once processed and snapshotted, the queue file is ignored
+        let mut db = db;
+        if let Some(t) = db.tasks.get_mut(&0) {
+            t.status = Status::Succeeded;
+        }
+        p.write_snapshot(&db).unwrap();
+        let db = p.load().unwrap();
+        assert_eq!(db.tasks[&0].status, Status::Succeeded);
+        assert!(db.payloads.is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn field_distribution_counts_top_level_fields() {
         let mut idx = Index::new("x", Some("id".into()), OffsetDateTime::UNIX_EPOCH);
         idx.upsert("1".into(), doc(json!({"id":1,"a":{"b":1}})), false);
