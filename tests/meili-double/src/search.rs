@@ -590,10 +590,16 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         out.insert("estimatedTotalHits".into(), json!(total));
     }
     if let Some(names) = facet_names {
-        let docs: Vec<&Document> = scored.iter().map(|(_, d)| *d).collect();
+        let mut by_id: Vec<(u32, &Document)> = scored.iter().map(|(s, d)| (s.internal, *d)).collect();
+        by_id.sort_by_key(|(i, _)| *i);
+        let docs: Vec<&Document> = by_id.into_iter().map(|(_, d)| d).collect();
         let (distribution, stats) = facet_distribution(&names, &docs, index);
-        out.insert("facetDistribution".into(), Value::Object(distribution));
-        out.insert("facetStats".into(), Value::Object(stats));
+        // Meilisearch lists facets by name
+        let sorted = |m: Map<String, Value>| -> Value {
+            Value::Object(m.into_iter().collect::<BTreeMap<_, _>>().into_iter().collect())
+        };
+        out.insert("facetDistribution".into(), sorted(distribution));
+        out.insert("facetStats".into(), sorted(stats));
     }
     out.insert("requestUid".into(), json!(request_uid()));
     Ok(Value::Object(out))
@@ -639,38 +645,35 @@ fn check_facets(list: &[String], index: &Index) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
-fn number_key(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
+/// Facet counts like milli: numbers first, then strings, each ordered
+/// `alpha` (ascending) or `count` (descending, ties by descending value),
+/// cut to `maxValuesPerFacet`; strings show the original of the document
+/// with the smallest internal id. `docs` must be in internal-id order.
 fn facet_distribution(names: &[String], docs: &[&Document], index: &Index) -> (Map<String, Value>, Map<String, Value>) {
     let mut distribution = Map::new();
     let mut stats = Map::new();
     for name in names {
-        // normalized value -> (shown value, count); numbers kept apart
-        let mut numbers: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+        let mut numbers: Vec<(f64, u64)> = Vec::new();
         let mut strings: BTreeMap<String, (String, u64)> = BTreeMap::new();
         let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
         for doc in docs {
-            let found = values_at(doc, name);
             let mut originals = Vec::new();
-            for v in &found {
+            for v in values_at(doc, name) {
                 collect_originals(v, &mut originals);
             }
-            let mut seen_nums = std::collections::HashSet::new();
+            let mut seen_nums: Vec<f64> = Vec::new();
             let mut seen_strs = std::collections::HashSet::new();
             for (facet, original) in originals {
                 match facet {
                     Facet::Num(x) => {
                         min = min.min(x);
                         max = max.max(x);
-                        let key = number_key(x);
-                        if seen_nums.insert(key.clone()) {
-                            numbers.entry(key).or_insert((x, 0)).1 += 1;
+                        if !seen_nums.contains(&x) {
+                            seen_nums.push(x);
+                            match numbers.iter_mut().find(|(v, _)| *v == x) {
+                                Some(entry) => entry.1 += 1,
+                                None => numbers.push((x, 1)),
+                            }
                         }
                     }
                     Facet::Str(s) => {
@@ -681,16 +684,22 @@ fn facet_distribution(names: &[String], docs: &[&Document], index: &Index) -> (M
                 }
             }
         }
-        let mut entries: Vec<(String, u64, bool, f64)> = Vec::new();
-        let mut nums: Vec<(String, (f64, u64))> = numbers.into_iter().collect();
-        nums.sort_by(|a, b| a.1 .0.partial_cmp(&b.1 .0).unwrap_or(Ordering::Equal));
-        entries.extend(nums.into_iter().map(|(k, (x, c))| (k, c, true, x)));
-        entries.extend(strings.into_values().map(|(shown, c)| (shown, c, false, 0.0)));
-        if index.settings.sort_facet_values_by(name) == "count" {
-            entries.sort_by_key(|e| std::cmp::Reverse(e.1));
+        let by_count = index.settings.sort_facet_values_by(name) == "count";
+        numbers.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+        if by_count {
+            numbers.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal)));
         }
-        entries.truncate(index.settings.max_values_per_facet());
-        let values: Map<String, Value> = entries.into_iter().map(|(k, c, _, _)| (k, json!(c))).collect();
+        let mut string_entries: Vec<(String, String, u64)> =
+            strings.into_iter().map(|(norm, (shown, c))| (norm, shown, c)).collect();
+        if by_count {
+            string_entries.sort_by(|a, b| b.2.cmp(&a.2).then(b.0.cmp(&a.0)));
+        }
+        let values: Map<String, Value> = numbers
+            .into_iter()
+            .map(|(x, c)| (format!("{x}"), json!(c)))
+            .chain(string_entries.into_iter().map(|(_, shown, c)| (shown, json!(c))))
+            .take(index.settings.max_values_per_facet())
+            .collect();
         distribution.insert(name.clone(), Value::Object(values));
         if min.is_finite() {
             stats.insert(name.clone(), json!({"min": min, "max": max}));
@@ -982,6 +991,17 @@ mod tests {
         assert_eq!(execute(&idx, &q, Instant::now()).unwrap_err().code(), Code::InvalidSearchSort);
         let q = SearchQuery::from_body(json!({"facets": ["title"]}).as_object().unwrap()).unwrap();
         assert_eq!(execute(&idx, &q, Instant::now()).unwrap_err().code(), Code::InvalidSearchFacets);
+    }
+
+    #[test]
+    fn count_ordered_facets_break_ties_by_descending_value() {
+        let mut idx = movies();
+        idx.settings.apply(json!({"faceting": {"sortFacetValuesBy": {"*": "count"}, "maxValuesPerFacet": 2}}).as_object().unwrap());
+        let res = search(&idx, json!({"facets": ["genre", "year"]}));
+        let genre: Vec<&String> = res["facetDistribution"]["genre"].as_object().unwrap().keys().collect();
+        assert_eq!(genre, vec!["fantasy", "scifi"]);
+        let year: Vec<&String> = res["facetDistribution"]["year"].as_object().unwrap().keys().collect();
+        assert_eq!(year, vec!["1997", "1965"]);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! (`fixtures/meili-1.50/*.json`) against a freshly started double and
 //! checks the same status, the same error `code` and `message`, and the
 //! same JSON shape (keys and value types recursively, array lengths;
-//! values of timestamps, durations and uids are ignored). Other scalar
-//! values must match too, unless `SHAPE_ONLY=1` is set.
+//! values of timestamps, durations, uids, sizes and ranking scores are
+//! ignored). Other scalar values and the key order must match too, unless
+//! `SHAPE_ONLY=1` is set.
 
 mod support;
 

@@ -221,7 +221,8 @@ pub fn body_value(a: &Answer) -> Value {
 }
 
 /// Keys whose values differ between runs (only their type is compared).
-const VOLATILE: [&str; 18] = [
+const VOLATILE: [&str; 19] = [
+    "_rankingScore",
     "enqueuedAt", "startedAt", "finishedAt", "duration", "createdAt", "updatedAt", "taskUid", "uid",
     "batchUid", "lastUpdate", "databaseSize", "usedDatabaseSize", "rawDocumentDbSize", "avgDocumentSize",
     "commitSha", "commitDate", "processingTimeMs", "requestUid",
@@ -264,6 +265,10 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 if !e.contains_key(k) {
                     out.push(format!("{path}: unexpected key `{k}`"));
                 }
+            }
+            let (ek, ak): (Vec<&String>, Vec<&String>) = (e.keys().collect(), a.keys().collect());
+            if std::env::var("SHAPE_ONLY").is_err() && e.len() == a.len() && ek != ak && e.keys().all(|k| a.contains_key(k)) {
+                out.push(format!("{path}: key order {ek:?} != {ak:?}"));
             }
         }
         (Value::Array(e), Value::Array(a)) => {

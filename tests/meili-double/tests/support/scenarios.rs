@@ -68,6 +68,17 @@ fn with_movies(index: &str) -> Vec<Request> {
     vec![post(&format!("/indexes/{index}/documents"), MOVIES).wait()]
 }
 
+const BOOKS: &str = r#"[
+  {"id": 1, "title": "The Hobbit", "author": "J. R. R. Tolkien", "genre": "fantasy", "year": 1937, "summary": "A hobbit goes on an adventure with dwarves and a dragon"},
+  {"id": 2, "title": "Harry Potter and the Philosopher's Stone", "author": "J. K. Rowling", "genre": "Fantasy", "year": 1997, "summary": "A young wizard discovers his magical heritage"},
+  {"id": 3, "title": "Dune", "author": "Frank Herbert", "genre": "scifi", "year": 1965, "summary": "A desert planet and the spice that rules the universe"},
+  {"id": 4, "title": "The Lord of the Rings", "author": "J. R. R. Tolkien", "genre": "fantasy", "year": 1954, "summary": "The dark lord Sauron and the one ring"},
+  {"id": 5, "title": "Foundation", "author": "Isaac Asimov", "genre": "scifi", "year": 1951, "summary": "The fall of the galactic empire"},
+  {"id": 6, "title": "The Silmarillion", "author": "J. R. R. Tolkien", "genre": "fantasy", "year": 1977, "summary": "The history of Middle-earth and the rings"},
+  {"id": 7, "title": "Neuromancer", "author": "William Gibson", "genre": "cyberpunk", "year": 1984, "summary": "A hacker in a dark future"},
+  {"id": 8, "title": "Ring World", "author": "Larry Niven", "genre": "scifi", "year": 1970, "summary": "A ring around a star"}
+]"#;
+
 pub fn all() -> Vec<Scenario> {
     vec![
         Scenario {
@@ -416,6 +427,62 @@ pub fn all() -> Vec<Scenario> {
                     get("/indexes/movies/search?bogus=x"),
                     post("/indexes/nope/search", r#"{}"#),
                 ]);
+                s
+            },
+        },
+        Scenario {
+            name: "search_ranking",
+            server_args: vec![],
+            steps: {
+                let mut s = vec![
+                    post("/indexes/books/documents", BOOKS).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings",
+                        r#"{"filterableAttributes":["genre","year","author"],"sortableAttributes":["year","title"],"searchableAttributes":["title","author","summary"]}"#,
+                    )
+                    .wait(),
+                ];
+                for body in [
+                    r#"{"q":"the lord","showRankingScore":true}"#,
+                    r#"{"q":"lord the","showRankingScore":true}"#,
+                    r#"{"q":"hary poter","showRankingScore":true}"#,
+                    r#"{"q":"ring","showRankingScore":true}"#,
+                    r#"{"q":"rings","showRankingScore":true}"#,
+                    r#"{"q":"tolkien ring"}"#,
+                    r#"{"q":"dark"}"#,
+                    r#"{"q":"dark","attributesToSearchOn":["summary"]}"#,
+                    r#"{"q":"a dark future","matchingStrategy":"frequency"}"#,
+                    r#"{"q":"dwarves dragon hobbit","matchingStrategy":"last"}"#,
+                    r#"{"q":"tolk","filter":"year < 1960","sort":["year:asc"]}"#,
+                    r#"{"q":"","facets":["genre","author"],"limit":0}"#,
+                    r#"{"q":"the","facets":["genre"],"attributesToRetrieve":["id"]}"#,
+                    r#"{"q":"hobbit","attributesToHighlight":["title","summary"],"attributesToRetrieve":["title","summary"]}"#,
+                    r#"{"q":"the","rankingScoreThreshold":0.9,"attributesToRetrieve":["id"],"showRankingScore":true}"#,
+                    r#"{"q":"the","distinct":"author","attributesToRetrieve":["id","author"]}"#,
+                    r#"{"filter":"author = "J. R. R. Tolkien" AND NOT year = 1954","attributesToRetrieve":["id"]}"#,
+                    r#"{"filter":"year >= 1970 OR genre = cyberpunk","sort":["title:desc"],"attributesToRetrieve":["id","title"]}"#,
+                    r#"{"q":"dune","attributesToSearchOn":["genre"]}"#,
+                ] {
+                    s.push(post("/indexes/books/search", body));
+                }
+                s.push(
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings",
+                        r#"{"faceting":{"maxValuesPerFacet":2,"sortFacetValuesBy":{"*":"count"}},"pagination":{"maxTotalHits":3},"rankingRules":["words","typo","year:desc","proximity","attribute","sort","exactness"]}"#,
+                    )
+                    .wait(),
+                );
+                for body in [
+                    r#"{"q":"","facets":["genre","author"],"attributesToRetrieve":["id"]}"#,
+                    r#"{"q":"the","attributesToRetrieve":["id","year"]}"#,
+                    r#"{"q":"","page":2,"hitsPerPage":2,"attributesToRetrieve":["id"]}"#,
+                    r#"{"q":"","offset":2,"limit":5,"attributesToRetrieve":["id"]}"#,
+                ] {
+                    s.push(post("/indexes/books/search", body));
+                }
+                s.push(get("/indexes/books/search?q=ring&facets=genre&attributesToRetrieve=id,title&sort=year:asc"));
                 s
             },
         },
