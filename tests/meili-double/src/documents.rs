@@ -74,18 +74,13 @@ pub async fn update(
     add_documents(state, uid, raw, headers, body, true).await
 }
 
-/// Keeps the displayed attributes, then the requested `fields` (dotted paths allowed).
-pub fn project(doc: &Document, displayed: Option<&[String]>, fields: Option<&[String]>) -> Document {
-    let mut out = match displayed {
+/// Keeps the requested `fields` (dotted paths allowed). The documents routes
+/// ignore `displayedAttributes`, as Meilisearch's do.
+pub fn project(doc: &Document, fields: Option<&[String]>) -> Document {
+    match fields {
+        Some(fields) => select(doc, fields),
         None => doc.clone(),
-        Some(list) => select(doc, list),
-    };
-    if let Some(fields) = fields {
-        if !fields.iter().any(|f| f == "*") {
-            out = select(&out, fields);
-        }
     }
-    out
 }
 
 /// Selects fields (with `*` meaning all, and dotted paths into objects) keeping document order.
@@ -203,12 +198,12 @@ fn browse(state: &AppState, uid: &str, query: Browse) -> ApiResult<Json<Value>> 
         });
     }
     let total = candidates.len();
-    let displayed = index.settings.displayed();
+    // the documents routes ignore `displayedAttributes`, as Meilisearch's do
     let results: Vec<Value> = candidates
         .into_iter()
         .skip(query.offset)
         .take(query.limit)
-        .map(|d| Value::Object(project(d, displayed.as_deref(), query.fields.as_deref())))
+        .map(|d| Value::Object(project(d, query.fields.as_deref())))
         .collect();
     Ok(Json(json!({"results": results, "offset": query.offset, "limit": query.limit, "total": total})))
 }
@@ -291,8 +286,7 @@ pub async fn get_one(
     let db = state.lock()?;
     let index = db.indexes.get(&uid).ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
     let doc = index.get(&id).ok_or_else(|| ApiError::DocumentNotFound(id.clone()))?;
-    let displayed = index.settings.displayed();
-    Ok(Json(Value::Object(project(doc, displayed.as_deref(), fields.as_deref()))))
+    Ok(Json(Value::Object(project(doc, fields.as_deref()))))
 }
 
 fn deletion_details(provided: usize) -> Map<String, Value> {
@@ -393,13 +387,11 @@ mod tests {
     }
 
     #[test]
-    fn project_applies_displayed_then_fields() {
+    fn project_keeps_requested_fields_only() {
         let doc = json!({"id": 1, "title": "x", "secret": 2});
         let doc = doc.as_object().unwrap();
-        let displayed = vec!["id".to_string(), "title".to_string()];
-        let out = project(doc, Some(&displayed), None);
-        assert_eq!(Value::Object(out), json!({"id": 1, "title": "x"}));
-        let out = project(doc, Some(&displayed), Some(&["title".to_string(), "secret".to_string()]));
-        assert_eq!(Value::Object(out), json!({"title": "x"}));
+        assert_eq!(Value::Object(project(doc, None)), json!({"id": 1, "title": "x", "secret": 2}));
+        let out = project(doc, Some(&["title".to_string(), "secret".to_string()]));
+        assert_eq!(Value::Object(out), json!({"title": "x", "secret": 2}));
     }
 }

@@ -239,11 +239,14 @@ fn add_documents(
             index.register_field(&pk);
         }
     }
+    // a document id repeated in one payload is indexed once (the last one wins, or merges)
+    let distinct: std::collections::HashSet<&String> = with_ids.iter().map(|(id, _)| id).collect();
+    let indexed = distinct.len();
     for (id, doc) in with_ids {
         index.upsert(id, doc, merge);
     }
     index.updated_at = now;
-    details.insert("indexedDocuments".into(), json!(count));
+    details.insert("indexedDocuments".into(), json!(indexed));
     Ok(())
 }
 

@@ -486,5 +486,33 @@ pub fn all() -> Vec<Scenario> {
                 s
             },
         },
+        Scenario {
+            name: "documents_more",
+            server_args: vec![],
+            steps: vec![
+                post("/indexes/disp/documents", r#"[{"id":1,"a":"x","b":{"c":1,"d":2},"e":[{"f":1,"g":2},{"f":3}]},{"id":2,"a":"b"}]"#).wait(),
+                send("PATCH", "/indexes/disp/settings", r#"{"displayedAttributes":["id","b"],"sortableAttributes":["a"]}"#).wait(),
+                get("/indexes/disp/documents"),
+                get("/indexes/disp/documents/1"),
+                get("/indexes/disp/documents/1?fields=a,b.c,e.f"),
+                get("/indexes/disp/documents?sort=a:asc"),
+                get("/indexes/disp/documents?sort=id:asc"),
+                get("/indexes/disp/documents?sort=a:up"),
+                post("/indexes/disp/documents/fetch", r#"{"sort":["a:desc"],"fields":["id"]}"#),
+                post("/indexes/disp/search", r#"{"attributesToRetrieve":["a","id"]}"#),
+                post("/indexes/nest/documents?primaryKey=p.q", r#"[{"p":{"q":"k1"},"v":1},{"v":2,"p":{"q":"k2"}}]"#).wait(),
+                get("/indexes/nest/documents"),
+                get("/indexes/nest/documents/k2"),
+                get("/indexes/nest"),
+                post("/indexes/nest/documents", r#"[{"p":{"r":1}}]"#).wait(),
+                get("/tasks/3"),
+                send("PUT", "/indexes/disp/documents", r#"[{"id":3,"new":true},{"id":1,"a":"y"}]"#).wait(),
+                get("/indexes/disp/documents"),
+                post("/indexes/disp/documents", r#"[{"id":1,"z":0},{"id":1,"a":"twice"}]"#).wait(),
+                get("/tasks/5"),
+                get("/indexes/disp/documents/1"),
+                get("/indexes/disp/stats"),
+            ],
+        },
     ]
 }
