@@ -220,6 +220,10 @@ pub fn all() -> Vec<Scenario> {
                 req("POST", "/indexes/movies/documents", Some(JSON), Some(&format!(r#"[{{"id":1,"text":"{}"}}]"#, "x".repeat(2000)))),
                 req("POST", "/indexes/movies/documents", Some(JSON), Some(r#"[{"id":1,"text":"small"}]"#)).wait(),
                 get("/indexes/movies/documents"),
+                post("/indexes/movies/search", &format!(r#"{{"q":"{}"}}"#, "x".repeat(2000))),
+                send("PATCH", "/indexes/movies/settings", &format!(r#"{{"stopWords":["{}"]}}"#, "x".repeat(2000))),
+                req("POST", "/indexes/movies/documents", Some(NDJSON), Some(&format!("{{\"id\":2,\"t\":\"{}\"}}\n", "y".repeat(980)))),
+                req("POST", "/indexes/movies/documents", Some(CSV), Some(&format!("id,t\n3,{}\n", "z".repeat(1000)))),
             ],
         },
         Scenario {
