@@ -131,7 +131,11 @@ pub fn select(doc: &Document, fields: &[String]) -> Document {
 
 /// Parses a documents-route filter; syntax errors are `invalid_document_filter`.
 fn parse_document_filter(value: &Value) -> ApiResult<Option<Filter>> {
-    filter::parse_value(value).map_err(|e| ApiError::new(Code::InvalidDocumentFilter, e))
+    let parsed = filter::parse_value(value).map_err(|e| ApiError::new(Code::InvalidDocumentFilter, e))?;
+    if let Some(e) = parsed.as_ref().and_then(Filter::feature_error) {
+        return Err(ApiError::new(Code::Other("feature_not_enabled"), e));
+    }
+    Ok(parsed)
 }
 
 /// Checks sort expressions against the sortable attributes (documents routes).

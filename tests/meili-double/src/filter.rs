@@ -6,7 +6,9 @@
 //! `EXISTS`, `NOT EXISTS`, `IS NULL`, `IS NOT NULL`, `IS EMPTY`,
 //! `IS NOT EMPTY`, `CONTAINS`, `STARTS WITH` (and their `NOT` forms), `AND`,
 //! `OR`, `NOT`, parentheses, and the array forms (`["a", ["b", "c"]]`).
-//! Geo filters are not supported.
+//! `CONTAINS` parses and evaluates, but the routes reject it as Meilisearch
+//! does without the `contains filter` experimental feature. Geo filters are
+//! not supported.
 
 use std::sync::Arc;
 
@@ -43,7 +45,8 @@ pub enum Op {
     Exists,
     IsNull,
     IsEmpty,
-    Contains(Token),
+    /// `CONTAINS`: the keyword token (for the feature error) and the word.
+    Contains(Token, Token),
     StartsWith(Token),
 }
 
@@ -120,6 +123,12 @@ impl Parser {
         let pos = self.skip_ws(pos);
         let (end, word) = self.word_at(pos);
         (word == kw).then(|| self.skip_ws(end))
+    }
+
+    /// The token of a keyword found by [`Parser::keyword`] at `pos`.
+    fn keyword_token(&self, pos: usize, kw: &str) -> Token {
+        let start = self.skip_ws(pos);
+        self.token(kw.to_string(), start, start + kw.chars().count())
     }
 
     fn token(&self, value: String, start: usize, end: usize) -> Token {
@@ -287,8 +296,9 @@ impl Parser {
                 return Ok((p3, Filter::Not(Box::new(Filter::Cond { field, op: Op::Exists }))));
             }
             if let Some(p3) = self.keyword(p2, "CONTAINS") {
+                let kw = self.keyword_token(p2, "CONTAINS");
                 let (p4, v) = Self::cut(self.value(p3))?;
-                return Ok((p4, Filter::Not(Box::new(Filter::Cond { field, op: Op::Contains(v) }))));
+                return Ok((p4, Filter::Not(Box::new(Filter::Cond { field, op: Op::Contains(kw, v) }))));
             }
             if let Some(p3) = self.keyword(p2, "STARTS").and_then(|p| self.keyword(p, "WITH")) {
                 let (p4, v) = Self::cut(self.value(p3))?;
@@ -334,8 +344,9 @@ impl Parser {
             return Ok((p2, Filter::Cond { field, op: Op::Exists }));
         }
         if let Some(p2) = self.keyword(p, "CONTAINS") {
+            let kw = self.keyword_token(p, "CONTAINS");
             let (p3, v) = Self::cut(self.value(p2))?;
-            return Ok((p3, Filter::Cond { field, op: Op::Contains(v) }));
+            return Ok((p3, Filter::Cond { field, op: Op::Contains(kw, v) }));
         }
         if let Some(p2) = self.keyword(p, "STARTS").and_then(|p| self.keyword(p, "WITH")) {
             let (p3, v) = Self::cut(self.value(p2))?;
@@ -480,6 +491,24 @@ impl Filter {
         }
     }
 
+    /// The `CONTAINS` keyword, if used: Meilisearch needs the `contains filter`
+    /// experimental feature for it, which the double does not enable.
+    pub fn contains_keyword(&self) -> Option<&Token> {
+        match self {
+            Filter::And(items) | Filter::Or(items) => items.iter().find_map(Filter::contains_keyword),
+            Filter::Not(inner) => inner.contains_keyword(),
+            Filter::Cond { op: Op::Contains(kw, _), .. } => Some(kw),
+            _ => None,
+        }
+    }
+
+    /// `feature_not_enabled` message for `CONTAINS`, with its position.
+    pub fn feature_error(&self) -> Option<String> {
+        self.contains_keyword().map(|kw| {
+            kw.error("Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763")
+        })
+    }
+
     /// Errors (Meilisearch's message) when a field is not filterable.
     pub fn check_filterable(&self, settings: &Settings) -> Result<(), String> {
         let mut fields = Vec::new();
@@ -533,7 +562,7 @@ impl Filter {
                     Op::Lt(v) => compare(&found, &v.value, |o| o.is_lt()),
                     Op::Le(v) => compare(&found, &v.value, |o| o.is_le()),
                     Op::Between(from, to) => between(&found, &from.value, &to.value),
-                    Op::Contains(w) => {
+                    Op::Contains(_, w) => {
                         let w = normalize(&w.value);
                         facets(&found).iter().any(|f| matches!(f, Facet::Str(s) if s.contains(&w)))
                     }
@@ -715,6 +744,16 @@ mod tests {
         assert!(m("meta.year = 2020", json!({"meta": {"year": 2020}})));
         assert!(m("cast.name = bob", json!({"cast": [{"name": "Bob"}, {"name": "Al"}]})));
         assert!(m("a.b = 1", json!({"a.b": 1})));
+    }
+
+    #[test]
+    fn contains_needs_the_experimental_feature() {
+        let f = parse_str("name CONTAINS amm").unwrap().unwrap();
+        assert_eq!(
+            f.feature_error().unwrap(),
+            "Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763\n6:14 name CONTAINS amm"
+        );
+        assert!(parse_str("name STARTS WITH a").unwrap().unwrap().feature_error().is_none());
     }
 
     #[test]

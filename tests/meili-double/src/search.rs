@@ -322,6 +322,9 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         Some(v) => filter::parse_value(v).map_err(|e| ApiError::new(Code::InvalidSearchFilter, e))?,
         None => None,
     };
+    if let Some(e) = filter.as_ref().and_then(Filter::feature_error) {
+        return Err(ApiError::new(Code::Other("feature_not_enabled"), e));
+    }
     if let Some(sorts) = &query.sort {
         for s in sorts {
             sort::parse(s).map_err(|e| ApiError::new(Code::InvalidSearchSort, sort::syntax_message(&e)))?;
@@ -813,7 +816,7 @@ pub fn serialize(f: &Filter) -> String {
                 filter::Op::Exists => "EXISTS".into(),
                 filter::Op::IsNull => "IS NULL".into(),
                 filter::Op::IsEmpty => "IS EMPTY".into(),
-                filter::Op::Contains(v) => format!("CONTAINS {}", q(&v.value)),
+                filter::Op::Contains(_, v) => format!("CONTAINS {}", q(&v.value)),
                 filter::Op::StartsWith(v) => format!("STARTS WITH {}", q(&v.value)),
             };
             format!("{} {op}", q(&field.value))

@@ -518,5 +518,84 @@ pub fn all() -> Vec<Scenario> {
                 get("/indexes/disp/stats"),
             ],
         },
+        Scenario {
+            name: "filters",
+            server_args: vec![],
+            steps: {
+                let mut s = vec![
+                    post(
+                        "/indexes/f/documents",
+                        r#"[
+                          {"id": 1, "name": "Alpha", "n": 10, "tags": ["red", "Blue"], "ok": true, "meta": {"year": 2001, "kind": "A"}, "empty": ""},
+                          {"id": 2, "name": "beta", "n": 20.5, "tags": [], "ok": false, "meta": {"year": 1999}, "empty": []},
+                          {"id": 3, "name": "Gamma Ray", "n": "30", "tags": ["blue"], "ok": null, "cast": [{"who": "Ann"}, {"who": "Bob"}]},
+                          {"id": "4", "name": "delta", "tags": "green", "meta": {"kind": "b"}, "empty": {}},
+                          {"id": 5, "name": " Epsilon ", "n": -1, "tags": ["RED", 7], "ok": true}
+                        ]"#,
+                    )
+                    .wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/f/settings",
+                        r#"{"filterableAttributes":["id","name","n","tags","ok","meta","cast.who","empty"]}"#,
+                    )
+                    .wait(),
+                ];
+                for f in [
+                    "id = 4",
+                    "id = \"4\"",
+                    "id != 1",
+                    "id IN [1, 3, 4]",
+                    "id NOT IN [1, 3]",
+                    "name = alpha",
+                    "name = epsilon",
+                    "name = 'Gamma Ray'",
+                    "name > c",
+                    "name <= beta",
+                    "name a TO c",
+                    "n > 10",
+                    "n >= 10",
+                    "n < 0",
+                    "n 10 TO 25",
+                    "n = 30",
+                    "n EXISTS",
+                    "n NOT EXISTS",
+                    "tags = red",
+                    "tags = 7",
+                    "tags != red",
+                    "tags IS EMPTY",
+                    "tags IS NOT EMPTY",
+                    "empty IS EMPTY",
+                    "ok = true",
+                    "ok = false",
+                    "ok IS NULL",
+                    "ok IS NOT NULL",
+                    "ok EXISTS",
+                    "meta.year > 2000",
+                    "meta.kind = a OR meta.kind = B",
+                    "meta EXISTS",
+                    "cast.who = bob",
+                    "NOT (id = 1 OR id = 2) AND n EXISTS",
+                    "(tags = blue AND ok = true) OR name = delta",
+                    "name CONTAINS amm",
+                    "name STARTS WITH del",
+                    "id = 1 AND",
+                    "id = (1)",
+                    "id IN [1, 2",
+                    "id IN 1",
+                    "OR = 1",
+                    "id EXIST",
+                    "'id' = 1 extra",
+                    "n > 1e1",
+                ] {
+                    s.push(post("/indexes/f/search", &format!(r#"{{"filter":{},"attributesToRetrieve":["id"]}}"#, serde_json::to_string(f).unwrap())));
+                }
+                s.push(post("/indexes/f/search", r#"{"filter":[["id = 1","id = 2"],"ok = true"],"attributesToRetrieve":["id"]}"#));
+                s.push(post("/indexes/f/search", r#"{"facets":["tags","ok","n","meta.year"],"limit":0}"#));
+                s.push(post("/indexes/f/documents/fetch", r#"{"filter":"tags = red","fields":["id"]}"#));
+                s.push(post("/indexes/f/documents/fetch", r#"{"filter":"name = 'x","fields":["id"]}"#));
+                s
+            },
+        },
     ]
 }
