@@ -280,11 +280,21 @@ fn fields_of(doc: &Document, attrs: &[String]) -> Vec<Field> {
         .collect()
 }
 
-fn best_hit(fields: &[Field], words: &[String], prefix: bool, rules: TypoRules) -> Option<Hit> {
+/// Memo of token matches for one query word (vocabularies are small).
+type MatchCache = std::collections::HashMap<String, Option<WordMatch>>;
+
+fn best_hit(fields: &[Field], words: &[String], prefix: bool, rules: TypoRules, cache: &mut MatchCache) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     for (attr, field) in fields.iter().enumerate() {
         for (tok, pos) in &field.tokens {
-            let found = words.iter().filter_map(|w| match_word(w, tok, prefix, rules)).min_by_key(|m| m.typos);
+            let found = match cache.get(tok) {
+                Some(m) => *m,
+                None => {
+                    let m = words.iter().filter_map(|w| match_word(w, tok, prefix, rules)).min_by_key(|m| m.typos);
+                    cache.insert(tok.clone(), m);
+                    m
+                }
+            };
             if let Some(m) = found {
                 let candidate = Hit { m, attr, pos: *pos };
                 let better = match best {
@@ -429,6 +439,7 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let mut scored: Vec<(Scored, &Document)> = Vec::new();
     // per-document matches of each query word
     let mut all_hits: Vec<(u32, &Document, Vec<Option<Hit>>)> = Vec::new();
+    let mut caches: Vec<MatchCache> = vec![MatchCache::new(); n];
     for (internal, doc) in &candidates {
         if n == 0 {
             all_hits.push((**internal, doc, Vec::new()));
@@ -437,8 +448,9 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         let fields = fields_of(doc, &search_on);
         let hits: Vec<Option<Hit>> = alternatives
             .iter()
+            .zip(caches.iter_mut())
             .enumerate()
-            .map(|(i, alts)| best_hit(&fields, alts, i + 1 == n && !ends_with_separator, rules))
+            .map(|(i, (alts, cache))| best_hit(&fields, alts, i + 1 == n && !ends_with_separator, rules, cache))
             .collect();
         all_hits.push((**internal, doc, hits));
     }

@@ -78,6 +78,12 @@ impl Index {
     }
 
     fn free_internal_id(&self) -> u32 {
+        // fast path: ids are dense, the next one is free
+        match self.docs.last_key_value() {
+            None => return 0,
+            Some((last, _)) if *last as usize + 1 == self.docs.len() => return last + 1,
+            _ => {}
+        }
         let mut expected = 0u32;
         for k in self.docs.keys() {
             if *k != expected {

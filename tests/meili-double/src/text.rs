@@ -66,9 +66,12 @@ pub fn match_word(query: &str, token: &str, prefix: bool, rules: TypoRules) -> O
     if budget == 0 {
         return None;
     }
-    let d = distance(query, token);
-    if d <= budget {
-        return Some(WordMatch { typos: d, exact: false, matched_chars: token.chars().count() });
+    let tlen = token.chars().count();
+    if qlen.abs_diff(tlen) <= budget {
+        let d = distance(query, token);
+        if d <= budget {
+            return Some(WordMatch { typos: d, exact: false, matched_chars: tlen });
+        }
     }
     if prefix {
         let tchars: Vec<char> = token.chars().collect();
