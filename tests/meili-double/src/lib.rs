@@ -140,7 +140,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(settings_routes::get_one)
                 .put(settings_routes::put_one)
                 .patch(settings_routes::patch_one)
-                .delete(settings_routes::delete_one),
+                .delete(settings_routes::delete_one)
+                .fallback(settings_routes::other_method),
         )
         .route("/indexes/{uid}/search", get(search::search_get).post(search::search_post))
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))

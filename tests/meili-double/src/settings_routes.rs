@@ -132,3 +132,11 @@ pub async fn delete_one(
     update.insert(def.key.to_string(), Value::Null);
     enqueue(&state, uid, update).map_err(IntoResponse::into_response)
 }
+
+/// Other verbs on `/settings/{setting}`: 405 for a known setting, 404 otherwise.
+pub async fn other_method(Path((_uid, route)): Path<(String, String)>) -> StatusCode {
+    match def_by_route(&route) {
+        Some(_) => StatusCode::METHOD_NOT_ALLOWED,
+        None => StatusCode::NOT_FOUND,
+    }
+}

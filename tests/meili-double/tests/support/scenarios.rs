@@ -92,6 +92,11 @@ pub fn all() -> Vec<Scenario> {
                 get("/indexes").auth("basic"),
                 get("/indexes").auth("empty"),
                 get("/version").auth("none"),
+                get("/nope"),
+                req("PUT", "/indexes", Some(JSON), Some("{}")),
+                post("/indexes/movies/settings/nope", "{}"),
+                get("/indexes/movies/settings/nope"),
+                send("PATCH", "/indexes/movies/settings/sortable-attributes", "[]"),
             ],
         },
         Scenario {
