@@ -234,12 +234,13 @@ fn global_score(ranks: &[Rank]) -> f64 {
     outer.rank as f64 / outer.max.max(1) as f64
 }
 
-/// Where and how one query word matched in a document.
-#[derive(Debug, Clone, Copy)]
-struct Hit {
-    m: WordMatch,
-    attr: usize,
-    pos: usize,
+/// Every place one query word matched in a document.
+#[derive(Debug, Clone, Default)]
+struct WordHits {
+    /// (attribute index, position in the attribute)
+    places: Vec<(usize, usize)>,
+    min_typos: usize,
+    exact: bool,
 }
 
 /// A searchable attribute's tokens with their positions.
@@ -283,8 +284,8 @@ fn fields_of(doc: &Document, attrs: &[String]) -> Vec<Field> {
 /// Memo of token matches for one query word (vocabularies are small).
 type MatchCache = std::collections::HashMap<String, Option<WordMatch>>;
 
-fn best_hit(fields: &[Field], words: &[String], prefix: bool, rules: TypoRules, cache: &mut MatchCache) -> Option<Hit> {
-    let mut best: Option<Hit> = None;
+fn word_hits(fields: &[Field], words: &[String], prefix: bool, rules: TypoRules, cache: &mut MatchCache) -> Option<WordHits> {
+    let mut hits = WordHits { min_typos: usize::MAX, ..WordHits::default() };
     for (attr, field) in fields.iter().enumerate() {
         for (tok, pos) in &field.tokens {
             let found = match cache.get(tok) {
@@ -296,15 +297,54 @@ fn best_hit(fields: &[Field], words: &[String], prefix: bool, rules: TypoRules, 
                 }
             };
             if let Some(m) = found {
-                let candidate = Hit { m, attr, pos: *pos };
-                let better = match best {
-                    None => true,
-                    Some(b) => (m.typos, !m.exact, attr, *pos) < (b.m.typos, !b.m.exact, b.attr, b.pos),
-                };
-                if better {
-                    best = Some(candidate);
-                }
+                hits.places.push((attr, *pos));
+                hits.min_typos = hits.min_typos.min(m.typos);
+                hits.exact |= m.exact;
             }
+        }
+    }
+    (!hits.places.is_empty()).then_some(hits)
+}
+
+/// Meilisearch's position cost buckets (milli ranking_rule_graph/position).
+fn position_cost(distance: usize) -> u64 {
+    match distance {
+        0 => 0,
+        1 => 1,
+        2..=4 => 2,
+        5..=7 => 3,
+        8..=11 => 4,
+        12..=16 => 5,
+        17..=24 => 6,
+        25..=64 => 7,
+        65..=256 => 8,
+        257..=1024 => 9,
+        _ => 10,
+    }
+}
+
+/// Proximity cost of two consecutive query words: 0 when adjacent, up to 7.
+fn pair_cost(left: &WordHits, right: &WordHits) -> u64 {
+    let mut best = 7u64;
+    for (la, lp) in &left.places {
+        for (ra, rp) in &right.places {
+            if la != ra {
+                continue;
+            }
+            let d = if rp > lp { rp - lp } else { lp - rp + 1 };
+            best = best.min((d.min(8) as u64).saturating_sub(1));
+        }
+    }
+    best
+}
+
+/// 3 when an attribute is exactly the query words, 2 when it starts with them, else 1.
+fn exact_attribute(fields: &[Field], words: &[String]) -> u64 {
+    let mut best = 1;
+    for field in fields {
+        let toks: Vec<&str> = field.tokens.iter().map(|(t, _)| t.as_str()).collect();
+        if !words.is_empty() && toks.len() >= words.len() && toks.iter().zip(words).all(|(t, w)| *t == w) {
+            best = best.max(if toks.len() == words.len() { 3 } else { 2 });
         }
     }
     best
@@ -438,34 +478,35 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let n = words.len();
     let mut scored: Vec<(Scored, &Document)> = Vec::new();
     // per-document matches of each query word
-    let mut all_hits: Vec<(u32, &Document, Vec<Option<Hit>>)> = Vec::new();
+    let mut all_hits: Vec<(u32, &Document, Vec<Option<WordHits>>, u64)> = Vec::new();
     let mut caches: Vec<MatchCache> = vec![MatchCache::new(); n];
     for (internal, doc) in &candidates {
         if n == 0 {
-            all_hits.push((**internal, doc, Vec::new()));
+            all_hits.push((**internal, doc, Vec::new(), 1));
             continue;
         }
         let fields = fields_of(doc, &search_on);
-        let hits: Vec<Option<Hit>> = alternatives
+        let hits: Vec<Option<WordHits>> = alternatives
             .iter()
             .zip(caches.iter_mut())
             .enumerate()
-            .map(|(i, (alts, cache))| best_hit(&fields, alts, i + 1 == n && !ends_with_separator, rules, cache))
+            .map(|(i, (alts, cache))| word_hits(&fields, alts, i + 1 == n && !ends_with_separator, rules, cache))
             .collect();
-        all_hits.push((**internal, doc, hits));
+        let exact_attr = exact_attribute(&fields, &words);
+        all_hits.push((**internal, doc, hits, exact_attr));
     }
     // the order in which words are dropped
     let order: Vec<usize> = match query.strategy {
         Strategy::Frequency => {
             let mut idx: Vec<usize> = (0..n).collect();
-            let freq = |i: usize| all_hits.iter().filter(|(_, _, h)| h[i].is_some()).count();
+            let freq = |i: usize| all_hits.iter().filter(|(_, _, h, _)| h[i].is_some()).count();
             idx.sort_by_key(|i| (freq(*i), *i));
             idx
         }
         _ => (0..n).collect(),
     };
-    let attr_count = search_on.len().max(1) as u64;
-    for (internal, doc, hits) in &all_hits {
+    let max_weight = search_on.len().saturating_sub(1) as u64;
+    for (internal, doc, hits, exact_attr) in &all_hits {
         let matched_words = if n == 0 {
             0
         } else {
@@ -477,52 +518,56 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
                 continue;
             }
         }
-        let used: Vec<Hit> = order.iter().take(matched_words).filter_map(|i| hits[*i]).collect();
+        // the words kept, in query order
+        let mut kept: Vec<usize> = order.iter().take(matched_words).copied().collect();
+        kept.sort_unstable();
+        let used: Vec<(usize, &WordHits)> = kept.iter().filter_map(|i| hits[*i].as_ref().map(|h| (*i, h))).collect();
+        let k = used.len() as u64;
         let mut key = Vec::new();
         let mut ranks = Vec::new();
+        let mut push = |key: &mut Vec<Key>, rank: Rank| {
+            key.push(Key::Rank(rank.rank));
+            ranks.push(rank);
+        };
         for rule in &ranking_rules {
             match rule.as_str() {
                 "sort" => sorts.iter().for_each(|s| key.push(Key::Sort(s.clone()))),
-                "words" if n > 0 => {
-                    key.push(Key::Rank(matched_words as u64));
-                    ranks.push(Rank { rank: matched_words as u64, max: n as u64 });
-                }
+                "words" if n > 0 => push(&mut key, Rank { rank: k, max: n as u64 }),
                 "typo" if n > 0 => {
-                    let max_typo: u64 = words.iter().take(matched_words).map(|w| rules.budget(w) as u64).sum();
-                    let typos: u64 = used.iter().map(|h| h.m.typos as u64).sum::<u64>().min(max_typo);
-                    key.push(Key::Rank(max_typo - typos));
-                    ranks.push(Rank { rank: max_typo + 1 - typos, max: max_typo + 1 });
+                    let max_typo: u64 = used.iter().map(|(i, _)| rules.budget(&words[*i]) as u64).sum();
+                    let typos: u64 = used.iter().map(|(_, h)| h.min_typos as u64).sum::<u64>().min(max_typo);
+                    push(&mut key, Rank { rank: max_typo + 1 - typos, max: max_typo + 1 });
                 }
                 "proximity" if n > 0 => {
-                    let pairs = used.len().saturating_sub(1) as u64;
-                    let cost: u64 = used
-                        .windows(2)
-                        .map(|w| {
-                            if w[0].attr != w[1].attr {
-                                7
-                            } else {
-                                (w[0].pos.abs_diff(w[1].pos) as u64).clamp(1, 7) - 1
-                            }
-                        })
-                        .sum();
-                    let max = pairs * 6 + 1;
-                    key.push(Key::Rank(max - cost));
-                    ranks.push(Rank { rank: max - cost, max });
+                    let mut pairs = 0u64;
+                    let mut cost = 0u64;
+                    for w in used.windows(2) {
+                        if w[1].0 == w[0].0 + 1 {
+                            pairs += 1;
+                            cost += pair_cost(w[0].1, w[1].1);
+                        }
+                    }
+                    push(&mut key, Rank { rank: pairs * 7 + 1 - cost, max: pairs * 7 + 1 });
                 }
-                "attribute" | "attributeRank" if n > 0 => {
-                    let best = used.iter().map(|h| h.attr as u64).min().unwrap_or(attr_count - 1);
-                    key.push(Key::Rank(attr_count - best));
-                    ranks.push(Rank { rank: attr_count - best, max: attr_count });
-                }
-                "wordPosition" if n > 0 => {
-                    let pos = used.iter().map(|h| h.pos.min(10) as u64).min().unwrap_or(10);
-                    key.push(Key::Rank(11 - pos));
-                    ranks.push(Rank { rank: 11 - pos, max: 11 });
+                "attribute" | "attributeRank" | "wordPosition" if n > 0 => {
+                    if rule != "wordPosition" {
+                        let cost: u64 =
+                            used.iter().map(|(_, h)| h.places.iter().map(|p| p.0 as u64).min().unwrap_or(0)).sum();
+                        let max = k * max_weight + 1;
+                        push(&mut key, Rank { rank: max - cost.min(max - 1), max });
+                    }
+                    if rule != "attributeRank" {
+                        let cost: u64 = used
+                            .iter()
+                            .map(|(i, h)| h.places.iter().map(|p| position_cost(p.1.abs_diff(*i))).min().unwrap_or(10))
+                            .sum();
+                        push(&mut key, Rank { rank: 10 * k + 1 - cost, max: 10 * k + 1 });
+                    }
                 }
                 "exactness" if n > 0 => {
-                    let exact = used.iter().filter(|h| h.m.exact).count() as u64;
-                    key.push(Key::Rank(exact));
-                    ranks.push(Rank { rank: exact + 1, max: n as u64 + 1 });
+                    let exact = used.iter().filter(|(_, h)| h.exact).count() as u64;
+                    push(&mut key, Rank { rank: exact + 1, max: n as u64 + 1 });
+                    push(&mut key, Rank { rank: *exact_attr, max: 3 });
                 }
                 other => {
                     if let Ok(by) = sort::parse(other) {

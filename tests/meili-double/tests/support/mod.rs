@@ -249,6 +249,10 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 match a.get(k) {
                     Some(av) => {
                         let ev = &e[k];
+                        let compare_scores = k == "_rankingScore" && std::env::var("SCORES").is_ok();
+                        if compare_scores && (ev.as_f64().unwrap_or(0.0) - av.as_f64().unwrap_or(0.0)).abs() > 1e-9 {
+                            out.push(format!("{path}.{k}: score {ev} != {av}"));
+                        }
                         if VOLATILE.contains(&k.as_str()) {
                             // volatile: a missing value on one side is fine only if both are null-ish
                             if kind(ev) != kind(av) && !(ev.is_null() || av.is_null()) {
