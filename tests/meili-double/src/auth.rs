@@ -23,7 +23,9 @@ pub enum Credentials<'a> {
 }
 
 pub fn credentials(header: Option<&str>) -> Credentials<'_> {
-    let Some(value) = header else { return Credentials::None };
+    let Some(value) = header else {
+        return Credentials::None;
+    };
     let mut parts = value.splitn(2, ' ');
     match parts.next() {
         Some("Bearer") => match parts.next() {
@@ -35,18 +37,29 @@ pub fn credentials(header: Option<&str>) -> Credentials<'_> {
 }
 
 /// Checks the master key on every route but `/health`.
-pub async fn require_master_key(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn require_master_key(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let Some(key) = state.master_key.as_deref() else {
         return next.run(req).await;
     };
     if req.uri().path() == "/health" {
         return next.run(req).await;
     }
-    let header = req.headers().get(AUTHORIZATION).map(|v| v.to_str().unwrap_or_default());
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
     match credentials(header) {
         Credentials::Bearer(token) if token == key => next.run(req).await,
-        Credentials::None | Credentials::NotBearer => ApiError::MissingAuthorizationHeader.into_response(),
-        Credentials::Bearer(_) | Credentials::EmptyBearer => ApiError::InvalidApiKey.into_response(),
+        Credentials::None | Credentials::NotBearer => {
+            ApiError::MissingAuthorizationHeader.into_response()
+        }
+        Credentials::Bearer(_) | Credentials::EmptyBearer => {
+            ApiError::InvalidApiKey.into_response()
+        }
     }
 }
 

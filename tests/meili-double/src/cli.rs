@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "meili-double", version, about = "A test double of Meilisearch 1.50 (not Meilisearch)")]
+#[command(
+    name = "meili-double",
+    version,
+    about = "A test double of Meilisearch 1.50 (not Meilisearch)"
+)]
 pub struct Opt {
     /// Address to listen on.
     #[arg(long, env = "MEILI_HTTP_ADDR", default_value = "127.0.0.1:7700")]
@@ -70,7 +74,9 @@ pub struct Opt {
 /// unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB; case-insensitive, optional space).
 pub fn parse_size(input: &str) -> Result<u64, String> {
     let s = input.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("invalid size `{input}`"))?;
     let multiplier: f64 = match unit.trim().to_ascii_lowercase().as_str() {

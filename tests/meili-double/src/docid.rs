@@ -20,7 +20,10 @@ pub fn guess_primary_key(first_document: Option<&Map<String, Value>>) -> Result<
     let Some(doc) = first_document else {
         return Err(no_candidate());
     };
-    let mut guesses: Vec<&String> = doc.keys().filter(|k| k.to_lowercase().ends_with("id")).collect();
+    let mut guesses: Vec<&String> = doc
+        .keys()
+        .filter(|k| k.to_lowercase().ends_with("id"))
+        .collect();
     guesses.sort_unstable();
     match guesses.as_slice() {
         [] => Err(no_candidate()),
@@ -46,7 +49,10 @@ fn no_candidate() -> ApiError {
 
 /// A valid document id string: 1 to 511 bytes of `a-z A-Z 0-9 - _`.
 pub fn valid_id_str(s: &str) -> bool {
-    !s.is_empty() && s.len() < 512 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.len() < 512
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Turns an id value into its canonical string (integers and valid strings only).
@@ -85,15 +91,21 @@ pub fn extract_id(doc: &Map<String, Value>, primary_key: &str) -> Result<String,
 }
 
 fn possible_level_names(name: &str) -> Vec<(&str, &str)> {
-    let mut out: Vec<(&str, &str)> =
-        name.match_indices('.').map(|(i, _)| (&name[..i], &name[i + 1..])).collect();
+    let mut out: Vec<(&str, &str)> = name
+        .match_indices('.')
+        .map(|(i, _)| (&name[..i], &name[i + 1..]))
+        .collect();
     out.push((name, ""));
     out
 }
 
 fn fetch_in_object(obj: &Map<String, Value>, selector: &str, base: &str, out: &mut Vec<Value>) {
     for (key, value) in obj {
-        let key_path = if base.is_empty() { key.clone() } else { format!("{base}.{key}") };
+        let key_path = if base.is_empty() {
+            key.clone()
+        } else {
+            format!("{base}.{key}")
+        };
         let selected = selector
             .strip_prefix(key_path.as_str())
             .is_some_and(|tail| tail.is_empty() || tail.starts_with('.'));
@@ -143,8 +155,14 @@ mod tests {
 
     #[test]
     fn guess_picks_the_single_key_ending_with_id() {
-        assert_eq!(guess_primary_key(Some(&obj(json!({"title":"x","movieId":1})))).unwrap(), "movieId");
-        assert_eq!(guess_primary_key(Some(&obj(json!({"ID":1})))).unwrap(), "ID");
+        assert_eq!(
+            guess_primary_key(Some(&obj(json!({"title":"x","movieId":1})))).unwrap(),
+            "movieId"
+        );
+        assert_eq!(
+            guess_primary_key(Some(&obj(json!({"ID":1})))).unwrap(),
+            "ID"
+        );
     }
 
     #[test]
@@ -154,7 +172,10 @@ mod tests {
         let e = guess_primary_key(Some(&obj(json!({"uid":1,"id":2})))).unwrap_err();
         assert_eq!(e.code(), Code::IndexPrimaryKeyMultipleCandidatesFound);
         assert!(e.to_string().contains("'id' and 'uid'"), "{e}");
-        assert_eq!(guess_primary_key(None).unwrap_err().code(), Code::IndexPrimaryKeyNoCandidateFound);
+        assert_eq!(
+            guess_primary_key(None).unwrap_err().code(),
+            Code::IndexPrimaryKeyNoCandidateFound
+        );
     }
 
     #[test]
@@ -186,7 +207,10 @@ mod tests {
     fn missing_id_message_names_the_key_and_document() {
         let doc = obj(json!({"title":"x"}));
         let e = id_error(DocIdError::Missing, "id", &doc);
-        assert_eq!(e.to_string(), "Document doesn't have a `id` attribute: `{\"title\":\"x\"}`.");
+        assert_eq!(
+            e.to_string(),
+            "Document doesn't have a `id` attribute: `{\"title\":\"x\"}`."
+        );
         assert_eq!(e.code(), Code::MissingDocumentId);
     }
 }

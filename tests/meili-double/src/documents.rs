@@ -12,7 +12,9 @@ use serde_json::{json, Map, Value};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::filter::{self, Filter};
 use crate::indexes::validate_uid;
-use crate::params::{body_string_list, body_usize, check_fields, invalid_type, json_body, json_object, QueryParams};
+use crate::params::{
+    body_string_list, body_usize, check_fields, invalid_type, json_body, json_object, QueryParams,
+};
 use crate::payload::{self, Document};
 use crate::sort::{self, SortBy};
 use crate::store::Index;
@@ -31,14 +33,24 @@ async fn add_documents(
 ) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
     let q = QueryParams::parse(raw_query.as_deref());
-    q.check_known(&["primaryKey", "csvDelimiter", "customMetadata", "skipCreation"])?;
+    q.check_known(&[
+        "primaryKey",
+        "csvDelimiter",
+        "customMetadata",
+        "skipCreation",
+    ])?;
     let primary_key = q.get("primaryKey").map(str::to_string);
     let delimiter = payload::parse_csv_delimiter(q.get("csvDelimiter"))?;
     let format = payload::negotiate(&headers, delimiter)?;
-    let bytes = payload::read_limited(body, state.payload_limit).await.map_err(|e| match e {
-        None => ApiError::PayloadTooLarge(state.payload_limit),
-        Some(msg) => ApiError::new(Code::Internal, format!("Error while receiving the playload. `{msg}`.")),
-    })?;
+    let bytes = payload::read_limited(body, state.payload_limit)
+        .await
+        .map_err(|e| match e {
+            None => ApiError::PayloadTooLarge(state.payload_limit),
+            Some(msg) => ApiError::new(
+                Code::Internal,
+                format!("Error while receiving the playload. `{msg}`."),
+            ),
+        })?;
     let docs = payload::parse(format, &bytes)?;
     let mut details = Map::new();
     details.insert("receivedDocuments".into(), json!(docs.len()));
@@ -96,7 +108,11 @@ pub fn select(doc: &Document, fields: &[String]) -> Document {
         }
         let nested: Vec<String> = fields
             .iter()
-            .filter_map(|f| f.strip_prefix(key.as_str()).and_then(|r| r.strip_prefix('.')).map(str::to_string))
+            .filter_map(|f| {
+                f.strip_prefix(key.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+                    .map(str::to_string)
+            })
             .collect();
         if nested.is_empty() {
             continue;
@@ -131,7 +147,8 @@ pub fn select(doc: &Document, fields: &[String]) -> Document {
 
 /// Parses a documents-route filter; syntax errors are `invalid_document_filter`.
 fn parse_document_filter(value: &Value) -> ApiResult<Option<Filter>> {
-    let parsed = filter::parse_value(value).map_err(|e| ApiError::new(Code::InvalidDocumentFilter, e))?;
+    let parsed =
+        filter::parse_value(value).map_err(|e| ApiError::new(Code::InvalidDocumentFilter, e))?;
     if let Some(e) = parsed.as_ref().and_then(Filter::feature_error) {
         return Err(ApiError::new(Code::Other("feature_not_enabled"), e));
     }
@@ -139,12 +156,20 @@ fn parse_document_filter(value: &Value) -> ApiResult<Option<Filter>> {
 }
 
 /// Checks sort expressions against the sortable attributes (documents routes).
-pub fn parse_sorts(sorts: &[String], index: &Index, code: Code, prefix: &str) -> ApiResult<Vec<SortBy>> {
+pub fn parse_sorts(
+    sorts: &[String],
+    index: &Index,
+    code: Code,
+    prefix: &str,
+) -> ApiResult<Vec<SortBy>> {
     let sortable = index.settings.sortable();
     let mut out = Vec::new();
     for expr in sorts {
         let by = sort::parse(expr).map_err(|e| ApiError::new(code, sort::syntax_message(&e)))?;
-        if !sortable.iter().any(|s| crate::settings::pattern_matches(s, &by.field)) {
+        if !sortable
+            .iter()
+            .any(|s| crate::settings::pattern_matches(s, &by.field))
+        {
             let message = if sortable.is_empty() {
                 format!("{prefix}Attribute `{}` is not sortable. This index does not have configured sortable attributes.", by.field)
             } else {
@@ -176,20 +201,31 @@ fn browse(state: &AppState, uid: &str, query: Browse) -> ApiResult<Json<Value>> 
         None => None,
     };
     let db = state.lock()?;
-    let index = db.indexes.get(uid).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
+    let index = db
+        .indexes
+        .get(uid)
+        .ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
     let sorts = match &query.sort {
         Some(list) => parse_sorts(list, index, Code::InvalidDocumentSort, "")?,
         None => Vec::new(),
     };
     if let Some(f) = &filter {
-        f.check_filterable(&index.settings).map_err(|e| ApiError::new(Code::InvalidDocumentFilter, e))?;
+        f.check_filterable(&index.settings)
+            .map_err(|e| ApiError::new(Code::InvalidDocumentFilter, e))?;
     }
     let mut candidates: Vec<&Document> = match &query.ids {
         Some(ids) => {
-            let mut internal: Vec<u32> = ids.iter().filter_map(|id| index.ext_ids.get(id).copied()).collect();
+            let mut internal: Vec<u32> = ids
+                .iter()
+                .filter_map(|id| index.ext_ids.get(id).copied())
+                .collect();
             internal.sort_unstable();
             internal.dedup();
-            internal.iter().filter_map(|i| index.docs.get(i)).map(|d| &d.doc).collect()
+            internal
+                .iter()
+                .filter_map(|i| index.docs.get(i))
+                .map(|d| &d.doc)
+                .collect()
         }
         None => index.docs.values().map(|d| &d.doc).collect(),
     };
@@ -198,7 +234,11 @@ fn browse(state: &AppState, uid: &str, query: Browse) -> ApiResult<Json<Value>> 
     }
     if !sorts.is_empty() {
         candidates.sort_by(|a, b| {
-            sorts.iter().map(|s| sort::compare(a, b, s)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            sorts
+                .iter()
+                .map(|s| sort::compare(a, b, s))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
     }
     let total = candidates.len();
@@ -209,10 +249,21 @@ fn browse(state: &AppState, uid: &str, query: Browse) -> ApiResult<Json<Value>> 
         .take(query.limit)
         .map(|d| Value::Object(project(d, query.fields.as_deref())))
         .collect();
-    Ok(Json(json!({"results": results, "offset": query.offset, "limit": query.limit, "total": total})))
+    Ok(Json(
+        json!({"results": results, "offset": query.offset, "limit": query.limit, "total": total}),
+    ))
 }
 
-const BROWSE_PARAMS: [&str; 8] = ["offset", "limit", "fields", "retrieveVectors", "ids", "filter", "sort", "useNetwork"];
+const BROWSE_PARAMS: [&str; 8] = [
+    "offset",
+    "limit",
+    "fields",
+    "retrieveVectors",
+    "ids",
+    "filter",
+    "sort",
+    "useNetwork",
+];
 
 /// `GET /indexes/{uid}/documents`
 pub async fn list(
@@ -288,8 +339,13 @@ pub async fn get_one(
     q.bool("retrieveVectors", Code::InvalidDocumentRetrieveVectors)?;
     let fields = q.list("fields");
     let db = state.lock()?;
-    let index = db.indexes.get(&uid).ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
-    let doc = index.get(&id).ok_or_else(|| ApiError::DocumentNotFound(id.clone()))?;
+    let index = db
+        .indexes
+        .get(&uid)
+        .ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
+    let doc = index
+        .get(&id)
+        .ok_or_else(|| ApiError::DocumentNotFound(id.clone()))?;
     Ok(Json(Value::Object(project(doc, fields.as_deref()))))
 }
 
@@ -307,7 +363,12 @@ pub async fn delete_one(
     Path((uid, id)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
-    let summary = state.enqueue(Some(uid), TaskKind::DocumentDeletion { ids: vec![id] }, Some(deletion_details(1)), None)?;
+    let summary = state.enqueue(
+        Some(uid),
+        TaskKind::DocumentDeletion { ids: vec![id] },
+        Some(deletion_details(1)),
+        None,
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
@@ -333,9 +394,21 @@ pub async fn delete_batch(
             format!("Json deserialize error: invalid type: {found}, expected a sequence at line 1 column 0"),
         ));
     };
-    let ids: Vec<String> = items.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+    let ids: Vec<String> = items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+        .collect();
     let n = ids.len();
-    let summary = state.enqueue(Some(uid), TaskKind::DocumentDeletion { ids }, Some(deletion_details(n)), None)?;
+    let summary = state.enqueue(
+        Some(uid),
+        TaskKind::DocumentDeletion { ids },
+        Some(deletion_details(n)),
+        None,
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
@@ -350,10 +423,16 @@ pub async fn delete_by_filter(
     let obj = json_object(&headers, &body, state.payload_limit, Code::BadRequest)?;
     check_fields(&obj, &["filter"], "")?;
     let Some(filter) = obj.get("filter") else {
-        return Err(ApiError::new(Code::MissingDocumentFilter, "Missing field `filter`"));
+        return Err(ApiError::new(
+            Code::MissingDocumentFilter,
+            "Missing field `filter`",
+        ));
     };
     if parse_document_filter(filter)?.is_none() {
-        return Err(ApiError::new(Code::InvalidDocumentFilter, "Sending an empty filter is forbidden."));
+        return Err(ApiError::new(
+            Code::InvalidDocumentFilter,
+            "Sending an empty filter is forbidden.",
+        ));
     }
     let mut details = Map::new();
     details.insert("providedIds".into(), json!(0));
@@ -361,7 +440,9 @@ pub async fn delete_by_filter(
     details.insert("originalFilter".into(), json!(filter.to_string()));
     let summary = state.enqueue(
         Some(uid),
-        TaskKind::DocumentDeletionByFilter { filter: filter.clone() },
+        TaskKind::DocumentDeletionByFilter {
+            filter: filter.clone(),
+        },
         Some(details),
         None,
     )?;
@@ -369,7 +450,10 @@ pub async fn delete_by_filter(
 }
 
 /// `DELETE /indexes/{uid}/documents`
-pub async fn clear(State(state): State<Arc<AppState>>, Path(uid): Path<String>) -> ApiResult<Accepted> {
+pub async fn clear(
+    State(state): State<Arc<AppState>>,
+    Path(uid): Path<String>,
+) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
     let mut details = Map::new();
     details.insert("deletedDocuments".into(), Value::Null);
@@ -383,10 +467,14 @@ mod tests {
 
     #[test]
     fn select_keeps_requested_and_nested_fields() {
-        let doc = json!({"id": 1, "title": "x", "meta": {"a": 1, "b": 2}, "cast": [{"n": "a", "r": 1}]});
+        let doc =
+            json!({"id": 1, "title": "x", "meta": {"a": 1, "b": 2}, "cast": [{"n": "a", "r": 1}]});
         let doc = doc.as_object().unwrap();
         let out = select(doc, &["title".into(), "meta.b".into(), "cast.n".into()]);
-        assert_eq!(Value::Object(out), json!({"title": "x", "meta": {"b": 2}, "cast": [{"n": "a"}]}));
+        assert_eq!(
+            Value::Object(out),
+            json!({"title": "x", "meta": {"b": 2}, "cast": [{"n": "a"}]})
+        );
         assert_eq!(select(doc, &["*".into()]).len(), 4);
     }
 
@@ -394,7 +482,10 @@ mod tests {
     fn project_keeps_requested_fields_only() {
         let doc = json!({"id": 1, "title": "x", "secret": 2});
         let doc = doc.as_object().unwrap();
-        assert_eq!(Value::Object(project(doc, None)), json!({"id": 1, "title": "x", "secret": 2}));
+        assert_eq!(
+            Value::Object(project(doc, None)),
+            json!({"id": 1, "title": "x", "secret": 2})
+        );
         let out = project(doc, Some(&["title".to_string(), "secret".to_string()]));
         assert_eq!(Value::Object(out), json!({"title": "x", "secret": 2}));
     }

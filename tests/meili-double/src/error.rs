@@ -258,7 +258,11 @@ impl ApiError {
 }
 
 fn quote_list(items: &[&'static str]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Formats a byte count like the `byte-unit` crate does in Meilisearch's
@@ -311,11 +315,14 @@ impl IntoResponse for ApiError {
 pub fn error_response(status: StatusCode, body: &ErrorBody) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = (status, bytes).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
     }
     response
 }
@@ -333,18 +340,33 @@ mod tests {
         assert_eq!(json["message"], "Index `movies` not found.");
         assert_eq!(json["code"], "index_not_found");
         assert_eq!(json["type"], "invalid_request");
-        assert_eq!(json["link"], "https://docs.meilisearch.com/errors#index_not_found");
+        assert_eq!(
+            json["link"],
+            "https://docs.meilisearch.com/errors#index_not_found"
+        );
     }
 
     #[test]
     fn statuses_follow_meilisearch() {
-        assert_eq!(Code::MissingAuthorizationHeader.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            Code::MissingAuthorizationHeader.status(),
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(Code::InvalidApiKey.status(), StatusCode::FORBIDDEN);
-        assert_eq!(Code::MissingContentType.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        assert_eq!(Code::PayloadTooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            Code::MissingContentType.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            Code::PayloadTooLarge.status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
         assert_eq!(Code::IndexAlreadyExists.status(), StatusCode::CONFLICT);
         assert_eq!(Code::MalformedPayload.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(ApiError::CsvDelimiterWithWrongContentType("x".into()).code(), Code::InvalidContentType);
+        assert_eq!(
+            ApiError::CsvDelimiterWithWrongContentType("x".into()).code(),
+            Code::InvalidContentType
+        );
     }
 
     #[test]

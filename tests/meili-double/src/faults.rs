@@ -55,16 +55,36 @@ pub struct Fault {
 impl Fault {
     pub fn matches(&self, method: &str, path: &str) -> bool {
         self.mode != Mode::Never
-            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|p| path.starts_with(p))
     }
 
     fn error_body(&self, status: u16) -> ErrorBody {
-        let default_code = if status >= 500 { "internal" } else { "bad_request" };
-        let code = self.code.clone().unwrap_or_else(|| default_code.to_string());
-        let error_type = if status >= 500 { "internal" } else { "invalid_request" };
+        let default_code = if status >= 500 {
+            "internal"
+        } else {
+            "bad_request"
+        };
+        let code = self
+            .code
+            .clone()
+            .unwrap_or_else(|| default_code.to_string());
+        let error_type = if status >= 500 {
+            "internal"
+        } else {
+            "invalid_request"
+        };
         ErrorBody {
-            message: self.message.clone().unwrap_or_else(|| format!("Fault injected by meili-double (status {status}).")),
+            message: self
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("Fault injected by meili-double (status {status}).")),
             link: format!("https://docs.meilisearch.com/errors#{code}"),
             code,
             error_type: error_type.to_string(),
@@ -92,18 +112,27 @@ pub async fn inject(State(state): State<Arc<AppState>>, req: Request, next: Next
         Ok(mut faults) => take_match(&mut faults, req.method().as_str(), &path),
         Err(_) => None,
     };
-    let Some(fault) = hit else { return next.run(req).await };
+    let Some(fault) = hit else {
+        return next.run(req).await;
+    };
     if let Some(ms) = fault.delay_ms.filter(|ms| *ms > 0) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    match fault.status.filter(|s| *s != 0).and_then(|s| StatusCode::from_u16(s).ok()) {
+    match fault
+        .status
+        .filter(|s| *s != 0)
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    {
         Some(status) => error_response(status, &fault.error_body(status.as_u16())),
         None => next.run(req).await,
     }
 }
 
 fn current(state: &AppState) -> ApiResult<Json<Value>> {
-    let faults = state.faults.lock().map_err(|_| ApiError::new(Code::Internal, "poisoned faults"))?;
+    let faults = state
+        .faults
+        .lock()
+        .map_err(|_| ApiError::new(Code::Internal, "poisoned faults"))?;
     Ok(Json(json!({ "faults": *faults })))
 }
 
@@ -113,15 +142,27 @@ pub async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> 
 }
 
 /// `POST /_double/faults`: an array replaces the list, an object appends.
-pub async fn add(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let value = json_body(&headers, &body, state.payload_limit)?;
     let bad = |e: serde_json::Error| ApiError::new(Code::BadRequest, format!("Invalid fault: {e}"));
     {
-        let mut faults = state.faults.lock().map_err(|_| ApiError::new(Code::Internal, "poisoned faults"))?;
+        let mut faults = state
+            .faults
+            .lock()
+            .map_err(|_| ApiError::new(Code::Internal, "poisoned faults"))?;
         match value {
             Value::Array(_) => *faults = serde_json::from_value(value).map_err(bad)?,
             Value::Object(_) => faults.push(serde_json::from_value(value).map_err(bad)?),
-            _ => return Err(ApiError::new(Code::BadRequest, "Expected a fault object or an array of faults.")),
+            _ => {
+                return Err(ApiError::new(
+                    Code::BadRequest,
+                    "Expected a fault object or an array of faults.",
+                ))
+            }
         }
     }
     current(&state)
@@ -129,7 +170,11 @@ pub async fn add(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 
 /// `DELETE /_double/faults`
 pub async fn clear(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    state.faults.lock().map_err(|_| ApiError::new(Code::Internal, "poisoned faults"))?.clear();
+    state
+        .faults
+        .lock()
+        .map_err(|_| ApiError::new(Code::Internal, "poisoned faults"))?
+        .clear();
     current(&state)
 }
 

@@ -29,7 +29,12 @@ pub struct Token {
 impl Token {
     /// A message followed by the `start:end source` line Meilisearch appends.
     fn error(&self, message: &str) -> String {
-        format!("{message}\n{}:{} {}", self.start + 1, self.start + 1 + self.len, self.source)
+        format!(
+            "{message}\n{}:{} {}",
+            self.start + 1,
+            self.start + 1 + self.len,
+            self.source
+        )
     }
 }
 
@@ -59,8 +64,9 @@ pub enum Filter {
     In { field: Token, values: Vec<Token> },
 }
 
-const KEYWORDS: [&str; 12] =
-    ["AND", "OR", "IN", "NOT", "TO", "EXISTS", "IS", "NULL", "EMPTY", "CONTAINS", "STARTS", "WITH"];
+const KEYWORDS: [&str; 12] = [
+    "AND", "OR", "IN", "NOT", "TO", "EXISTS", "IS", "NULL", "EMPTY", "CONTAINS", "STARTS", "WITH",
+];
 
 const INVALID_PRIMARY: &str = "Was expecting an operation `=`, `!=`, `>=`, `>`, `<=`, `<`, `IN`, `NOT IN`, `TO`, `EXISTS`, `NOT EXISTS`, `IS NULL`, `IS NOT NULL`, `IS EMPTY`, `IS NOT EMPTY`, `CONTAINS`, `NOT CONTAINS`, `STARTS WITH`, `NOT STARTS WITH`, `_geoRadius`, `_geoBoundingBox` or `_geoPolygon`";
 
@@ -91,15 +97,26 @@ fn is_syntax_char(c: char) -> bool {
 
 impl Parser {
     fn new(source: &str) -> Self {
-        Parser { chars: source.chars().collect(), source: Arc::from(source), depth: 0 }
+        Parser {
+            chars: source.chars().collect(),
+            source: Arc::from(source),
+            depth: 0,
+        }
     }
 
     fn text(&self, start: usize, end: usize) -> String {
-        self.chars[start.min(self.chars.len())..end.min(self.chars.len())].iter().collect()
+        self.chars[start.min(self.chars.len())..end.min(self.chars.len())]
+            .iter()
+            .collect()
     }
 
     fn err(&self, fatal: bool, message: String, start: usize, end: usize) -> PErr {
-        PErr { fatal, message, start, end }
+        PErr {
+            fatal,
+            message,
+            start,
+            end,
+        }
     }
 
     fn skip_ws(&self, mut pos: usize) -> usize {
@@ -132,7 +149,12 @@ impl Parser {
     }
 
     fn token(&self, value: String, start: usize, end: usize) -> Token {
-        Token { value, start, len: end - start, source: self.source.clone() }
+        Token {
+            value,
+            start,
+            len: end - start,
+            source: self.source.clone(),
+        }
     }
 
     /// value = WS* (word | 'quoted' | "quoted") WS*
@@ -164,7 +186,10 @@ impl Parser {
                 let rest = self.text(pos, self.chars.len());
                 Err(self.err(
                     true,
-                    format!("Expression `{}` is missing the following closing delimiter: `{q}`.", rest.escape_debug()),
+                    format!(
+                        "Expression `{}` is missing the following closing delimiter: `{q}`.",
+                        rest.escape_debug()
+                    ),
                     pos,
                     self.chars.len(),
                 ))
@@ -183,7 +208,10 @@ impl Parser {
                     } else if KEYWORDS.contains(&word.as_str()) && ctx == word {
                         format!("Was expecting a value but instead got `{w}`, which is a reserved keyword. To use `{w}` as a field name or a value, surround it by quotes.", w = ctx.escape_debug())
                     } else {
-                        format!("Was expecting a value but instead got `{}`.", ctx.escape_debug())
+                        format!(
+                            "Was expecting a value but instead got `{}`.",
+                            ctx.escape_debug()
+                        )
                     };
                     return Err(self.err(false, message, pos, ctx_end));
                 }
@@ -223,7 +251,14 @@ impl Parser {
             items.push(f);
             pos = p;
         }
-        Ok((pos, if items.len() == 1 { items.remove(0) } else { Filter::Or(items) }))
+        Ok((
+            pos,
+            if items.len() == 1 {
+                items.remove(0)
+            } else {
+                Filter::Or(items)
+            },
+        ))
     }
 
     fn and(&mut self, pos: usize) -> PResult<Filter> {
@@ -234,7 +269,14 @@ impl Parser {
             items.push(f);
             pos = p;
         }
-        Ok((pos, if items.len() == 1 { items.remove(0) } else { Filter::And(items) }))
+        Ok((
+            pos,
+            if items.len() == 1 {
+                items.remove(0)
+            } else {
+                Filter::And(items)
+            },
+        ))
     }
 
     fn not(&mut self, pos: usize) -> PResult<Filter> {
@@ -261,7 +303,10 @@ impl Parser {
             let rest = self.text(pos, self.chars.len());
             return Err(self.err(
                 true,
-                format!("Expression `{}` is missing the following closing delimiter: `)`.", rest.escape_debug()),
+                format!(
+                    "Expression `{}` is missing the following closing delimiter: `)`.",
+                    rest.escape_debug()
+                ),
                 pos,
                 self.chars.len(),
             ));
@@ -273,12 +318,19 @@ impl Parser {
             } else {
                 format!("at `{}`.", rest.escape_debug())
             };
-            s.err(false, format!("{INVALID_PRIMARY} {text}"), pos, s.chars.len())
+            s.err(
+                false,
+                format!("{INVALID_PRIMARY} {text}"),
+                pos,
+                s.chars.len(),
+            )
         };
         let (after_field, field) = match self.value(start) {
             Ok(v) => v,
             Err(e) if e.fatal => return Err(e),
-            Err(e) if e.message.contains("reserved keyword") => return Err(PErr { fatal: true, ..e }),
+            Err(e) if e.message.contains("reserved keyword") => {
+                return Err(PErr { fatal: true, ..e })
+            }
             Err(_) => return Err(invalid_primary(self)),
         };
         let p = after_field;
@@ -293,23 +345,47 @@ impl Parser {
                 return Ok((p4, Filter::Not(Box::new(Filter::In { field, values }))));
             }
             if let Some(p3) = self.keyword(p2, "EXISTS") {
-                return Ok((p3, Filter::Not(Box::new(Filter::Cond { field, op: Op::Exists }))));
+                return Ok((
+                    p3,
+                    Filter::Not(Box::new(Filter::Cond {
+                        field,
+                        op: Op::Exists,
+                    })),
+                ));
             }
             if let Some(p3) = self.keyword(p2, "CONTAINS") {
                 let kw = self.keyword_token(p2, "CONTAINS");
                 let (p4, v) = Self::cut(self.value(p3))?;
-                return Ok((p4, Filter::Not(Box::new(Filter::Cond { field, op: Op::Contains(kw, v) }))));
+                return Ok((
+                    p4,
+                    Filter::Not(Box::new(Filter::Cond {
+                        field,
+                        op: Op::Contains(kw, v),
+                    })),
+                ));
             }
-            if let Some(p3) = self.keyword(p2, "STARTS").and_then(|p| self.keyword(p, "WITH")) {
+            if let Some(p3) = self
+                .keyword(p2, "STARTS")
+                .and_then(|p| self.keyword(p, "WITH"))
+            {
                 let (p4, v) = Self::cut(self.value(p3))?;
-                return Ok((p4, Filter::Not(Box::new(Filter::Cond { field, op: Op::StartsWith(v) }))));
+                return Ok((
+                    p4,
+                    Filter::Not(Box::new(Filter::Cond {
+                        field,
+                        op: Op::StartsWith(v),
+                    })),
+                ));
             }
             return Err(invalid_primary(self));
         }
         // comparison operators
         let ops = ["<=", ">=", "!=", "<", ">", "="];
         for op in ops {
-            let matches = op.chars().enumerate().all(|(i, c)| self.chars.get(p + i) == Some(&c));
+            let matches = op
+                .chars()
+                .enumerate()
+                .all(|(i, c)| self.chars.get(p + i) == Some(&c));
             if matches {
                 let (p2, v) = Self::cut(self.value(p + op.chars().count()))?;
                 let op = match op {
@@ -325,38 +401,89 @@ impl Parser {
         }
         if let Some(p2) = self.keyword(p, "IS") {
             if let Some(p3) = self.keyword(p2, "NULL") {
-                return Ok((p3, Filter::Cond { field, op: Op::IsNull }));
+                return Ok((
+                    p3,
+                    Filter::Cond {
+                        field,
+                        op: Op::IsNull,
+                    },
+                ));
             }
             if let Some(p3) = self.keyword(p2, "EMPTY") {
-                return Ok((p3, Filter::Cond { field, op: Op::IsEmpty }));
+                return Ok((
+                    p3,
+                    Filter::Cond {
+                        field,
+                        op: Op::IsEmpty,
+                    },
+                ));
             }
             if let Some(p3) = self.keyword(p2, "NOT") {
                 if let Some(p4) = self.keyword(p3, "NULL") {
-                    return Ok((p4, Filter::Not(Box::new(Filter::Cond { field, op: Op::IsNull }))));
+                    return Ok((
+                        p4,
+                        Filter::Not(Box::new(Filter::Cond {
+                            field,
+                            op: Op::IsNull,
+                        })),
+                    ));
                 }
                 if let Some(p4) = self.keyword(p3, "EMPTY") {
-                    return Ok((p4, Filter::Not(Box::new(Filter::Cond { field, op: Op::IsEmpty }))));
+                    return Ok((
+                        p4,
+                        Filter::Not(Box::new(Filter::Cond {
+                            field,
+                            op: Op::IsEmpty,
+                        })),
+                    ));
                 }
             }
             return Err(invalid_primary(self));
         }
         if let Some(p2) = self.keyword(p, "EXISTS") {
-            return Ok((p2, Filter::Cond { field, op: Op::Exists }));
+            return Ok((
+                p2,
+                Filter::Cond {
+                    field,
+                    op: Op::Exists,
+                },
+            ));
         }
         if let Some(p2) = self.keyword(p, "CONTAINS") {
             let kw = self.keyword_token(p, "CONTAINS");
             let (p3, v) = Self::cut(self.value(p2))?;
-            return Ok((p3, Filter::Cond { field, op: Op::Contains(kw, v) }));
+            return Ok((
+                p3,
+                Filter::Cond {
+                    field,
+                    op: Op::Contains(kw, v),
+                },
+            ));
         }
-        if let Some(p2) = self.keyword(p, "STARTS").and_then(|p| self.keyword(p, "WITH")) {
+        if let Some(p2) = self
+            .keyword(p, "STARTS")
+            .and_then(|p| self.keyword(p, "WITH"))
+        {
             let (p3, v) = Self::cut(self.value(p2))?;
-            return Ok((p3, Filter::Cond { field, op: Op::StartsWith(v) }));
+            return Ok((
+                p3,
+                Filter::Cond {
+                    field,
+                    op: Op::StartsWith(v),
+                },
+            ));
         }
         // field from TO to
         if let Ok((p2, from)) = self.value(p) {
             if let Some(p3) = self.keyword(p2, "TO") {
                 let (p4, to) = Self::cut(self.value(p3))?;
-                return Ok((p4, Filter::Cond { field, op: Op::Between(from, to) }));
+                return Ok((
+                    p4,
+                    Filter::Cond {
+                        field,
+                        op: Op::Between(from, to),
+                    },
+                ));
             }
         }
         Err(invalid_primary(self))
@@ -409,7 +536,10 @@ impl Parser {
         let message = if KEYWORDS.contains(&word.as_str()) {
             format!("Expected only comma-separated field names inside `IN[..]` but instead found `{r}`, which is a keyword. To use `{r}` as a field name or a value, surround it by quotes.", r = rest.escape_debug())
         } else {
-            format!("Expected only comma-separated field names inside `IN[..]` but instead found `{}`.", rest.escape_debug())
+            format!(
+                "Expected only comma-separated field names inside `IN[..]` but instead found `{}`.",
+                rest.escape_debug()
+            )
         };
         Err(self.err(true, message, q, self.chars.len()))
     }
@@ -438,7 +568,9 @@ pub fn parse_str(input: &str) -> Result<Option<Filter>, String> {
             Ok(f)
         }
     });
-    result.map(Some).map_err(|e| format!("{}\n{}:{} {}", e.message, e.start + 1, e.end + 1, input))
+    result
+        .map(Some)
+        .map_err(|e| format!("{}\n{}:{} {}", e.message, e.start + 1, e.end + 1, input))
 }
 
 /// Parses a filter given as a JSON string or an array of strings / arrays of strings.
@@ -479,7 +611,10 @@ pub fn parse_value(v: &Value) -> Result<Option<Filter>, String> {
 }
 
 fn syntax_error(expected: &[&str], found: &Value) -> String {
-    format!("Invalid syntax for the filter parameter: `expected {}, found: {found}`.", expected.join(", "))
+    format!(
+        "Invalid syntax for the filter parameter: `expected {}, found: {found}`.",
+        expected.join(", ")
+    )
 }
 
 impl Filter {
@@ -495,9 +630,14 @@ impl Filter {
     /// experimental feature for it, which the double does not enable.
     pub fn contains_keyword(&self) -> Option<&Token> {
         match self {
-            Filter::And(items) | Filter::Or(items) => items.iter().find_map(Filter::contains_keyword),
+            Filter::And(items) | Filter::Or(items) => {
+                items.iter().find_map(Filter::contains_keyword)
+            }
             Filter::Not(inner) => inner.contains_keyword(),
-            Filter::Cond { op: Op::Contains(kw, _), .. } => Some(kw),
+            Filter::Cond {
+                op: Op::Contains(kw, _),
+                ..
+            } => Some(kw),
             _ => None,
         }
     }
@@ -564,11 +704,15 @@ impl Filter {
                     Op::Between(from, to) => between(&found, &from.value, &to.value),
                     Op::Contains(_, w) => {
                         let w = normalize(&w.value);
-                        facets(&found).iter().any(|f| matches!(f, Facet::Str(s) if s.contains(&w)))
+                        facets(&found)
+                            .iter()
+                            .any(|f| matches!(f, Facet::Str(s) if s.contains(&w)))
                     }
                     Op::StartsWith(w) => {
                         let w = normalize(&w.value);
-                        facets(&found).iter().any(|f| matches!(f, Facet::Str(s) if s.starts_with(&w)))
+                        facets(&found)
+                            .iter()
+                            .any(|f| matches!(f, Facet::Str(s) if s.starts_with(&w)))
                     }
                 }
             }
@@ -592,7 +736,10 @@ fn collect<'a>(obj: &'a Map<String, Value>, path: &str, out: &mut Vec<&'a Value>
     for (k, v) in obj {
         if k == path {
             out.push(v);
-        } else if let Some(rest) = path.strip_prefix(k.as_str()).and_then(|r| r.strip_prefix('.')) {
+        } else if let Some(rest) = path
+            .strip_prefix(k.as_str())
+            .and_then(|r| r.strip_prefix('.'))
+        {
             match v {
                 Value::Object(inner) => collect(inner, rest, out),
                 Value::Array(items) => {
@@ -712,9 +859,15 @@ mod tests {
     #[test]
     fn in_and_not_in() {
         assert!(m("genre IN [horror, comedy]", json!({"genre": "Comedy"})));
-        assert!(!m("genre NOT IN [horror, comedy]", json!({"genre": "Comedy"})));
+        assert!(!m(
+            "genre NOT IN [horror, comedy]",
+            json!({"genre": "Comedy"})
+        ));
         assert!(m("genre NOT IN [horror]", json!({})));
-        assert!(m("genre IN ['sci fi', \"drama\"]", json!({"genre": "Sci Fi"})));
+        assert!(m(
+            "genre IN ['sci fi', \"drama\"]",
+            json!({"genre": "Sci Fi"})
+        ));
     }
 
     #[test]
@@ -742,7 +895,10 @@ mod tests {
     #[test]
     fn nested_fields_use_dots() {
         assert!(m("meta.year = 2020", json!({"meta": {"year": 2020}})));
-        assert!(m("cast.name = bob", json!({"cast": [{"name": "Bob"}, {"name": "Al"}]})));
+        assert!(m(
+            "cast.name = bob",
+            json!({"cast": [{"name": "Bob"}, {"name": "Al"}]})
+        ));
         assert!(m("a.b = 1", json!({"a.b": 1})));
     }
 
@@ -753,7 +909,11 @@ mod tests {
             f.feature_error().unwrap(),
             "Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763\n6:14 name CONTAINS amm"
         );
-        assert!(parse_str("name STARTS WITH a").unwrap().unwrap().feature_error().is_none());
+        assert!(parse_str("name STARTS WITH a")
+            .unwrap()
+            .unwrap()
+            .feature_error()
+            .is_none());
     }
 
     #[test]
@@ -765,7 +925,9 @@ mod tests {
 
     #[test]
     fn array_forms_are_and_of_ors() {
-        let f = parse_value(&json!(["a = 1", ["b = 2", "b = 3"]])).unwrap().unwrap();
+        let f = parse_value(&json!(["a = 1", ["b = 2", "b = 3"]]))
+            .unwrap()
+            .unwrap();
         assert!(f.matches(&doc(json!({"a": 1, "b": 3}))));
         assert!(!f.matches(&doc(json!({"a": 1, "b": 4}))));
         assert_eq!(parse_value(&json!([])).unwrap(), None);
@@ -785,10 +947,16 @@ mod tests {
         assert!(e.starts_with("Was expecting an operation `=`"), "{e}");
         assert!(e.ends_with("at `title`.\n1:6 title"), "{e}");
         let e = parse_str("a = 1 b").unwrap_err();
-        assert!(e.starts_with("Found unexpected characters at the end of the filter: `b`."), "{e}");
+        assert!(
+            e.starts_with("Found unexpected characters at the end of the filter: `b`."),
+            "{e}"
+        );
         assert!(e.ends_with("\n7:8 a = 1 b"), "{e}");
         let e = parse_str("a = 'x").unwrap_err();
-        assert!(e.contains("missing the following closing delimiter: `'`"), "{e}");
+        assert!(
+            e.contains("missing the following closing delimiter: `'`"),
+            "{e}"
+        );
         let e = parse_str("a IN x").unwrap_err();
         assert!(e.starts_with("Expected `[` after `IN` keyword."), "{e}");
         let e = parse_str("a = AND").unwrap_err();
@@ -805,8 +973,14 @@ mod tests {
             "Attribute `dog` is not filterable. This index does not have configured filterable attributes.\n1:4 dog = \"bernese mountain\""
         );
         let mut s = Settings::default();
-        s.apply(json!({"filterableAttributes": ["title"]}).as_object().unwrap());
-        let f = parse_str("title = \"test\" AND name = 12").unwrap().unwrap();
+        s.apply(
+            json!({"filterableAttributes": ["title"]})
+                .as_object()
+                .unwrap(),
+        );
+        let f = parse_str("title = \"test\" AND name = 12")
+            .unwrap()
+            .unwrap();
         assert_eq!(
             f.check_filterable(&s).unwrap_err(),
             "Attribute `name` is not filterable. Available filterable attribute patterns are: `title`.\n20:24 title = \"test\" AND name = 12"

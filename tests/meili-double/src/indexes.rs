@@ -9,14 +9,21 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::params::{body_string, check_fields, invalid_type, invalid_value, json_object, QueryParams};
+use crate::params::{
+    body_string, check_fields, invalid_type, invalid_value, json_object, QueryParams,
+};
 use crate::store::Index;
 use crate::tasks::{fmt_time, TaskKind};
 use crate::AppState;
 
 /// Index uids: 1 to 400 bytes of `a-z A-Z 0-9 - _` (the message says 512, as Meilisearch's does).
 pub fn validate_uid(uid: &str) -> Result<(), ApiError> {
-    if uid.is_empty() || uid.len() > 400 || !uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if uid.is_empty()
+        || uid.len() > 400
+        || !uid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(ApiError::InvalidIndexUid(uid.to_string()));
     }
     Ok(())
@@ -32,14 +39,25 @@ pub fn view(index: &Index) -> Value {
 }
 
 /// `GET /indexes`
-pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
     let q = QueryParams::parse(raw.as_deref());
     q.check_known(&["offset", "limit"])?;
     let offset = q.usize("offset", Code::InvalidIndexOffset)?.unwrap_or(0);
     let limit = q.usize("limit", Code::InvalidIndexLimit)?.unwrap_or(20);
     let db = state.lock()?;
-    let results: Vec<Value> = db.indexes.values().skip(offset).take(limit).map(view).collect();
-    Ok(Json(json!({"results": results, "offset": offset, "limit": limit, "total": db.indexes.len()})))
+    let results: Vec<Value> = db
+        .indexes
+        .values()
+        .skip(offset)
+        .take(limit)
+        .map(view)
+        .collect();
+    Ok(Json(
+        json!({"results": results, "offset": offset, "limit": limit, "total": db.indexes.len()}),
+    ))
 }
 
 /// `POST /indexes`
@@ -53,18 +71,33 @@ pub async fn create(
     let uid = match obj.get("uid") {
         None => return Err(ApiError::new(Code::MissingIndexUid, "Missing field `uid`")),
         Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(invalid_type(".uid", "a string", other, Code::InvalidIndexUid)),
+        Some(other) => {
+            return Err(invalid_type(
+                ".uid",
+                "a string",
+                other,
+                Code::InvalidIndexUid,
+            ))
+        }
     };
     validate_uid(&uid).map_err(|e| invalid_value(".uid", &e.to_string(), Code::InvalidIndexUid))?;
     let primary_key = body_string(&obj, "primaryKey", Code::InvalidIndexPrimaryKey)?;
     let mut details = Map::new();
     details.insert("primaryKey".into(), json!(primary_key));
-    let summary = state.enqueue(Some(uid), TaskKind::IndexCreation { primary_key }, Some(details), None)?;
+    let summary = state.enqueue(
+        Some(uid),
+        TaskKind::IndexCreation { primary_key },
+        Some(details),
+        None,
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
 /// `GET /indexes/{uid}`
-pub async fn get_one(State(state): State<Arc<AppState>>, Path(uid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
     validate_uid(&uid)?;
     let db = state.lock()?;
     match db.indexes.get(&uid) {
@@ -85,11 +118,19 @@ pub async fn update(
     check_fields(&obj, &["primaryKey", "uid"], "")?;
     let primary_key = body_string(&obj, "primaryKey", Code::InvalidIndexPrimaryKey)?;
     if obj.get("uid").is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::new(Code::BadRequest, "meili-double does not support renaming indexes."));
+        return Err(ApiError::new(
+            Code::BadRequest,
+            "meili-double does not support renaming indexes.",
+        ));
     }
     let mut details = Map::new();
     details.insert("primaryKey".into(), json!(primary_key));
-    let summary = state.enqueue(Some(uid), TaskKind::IndexUpdate { primary_key }, Some(details), None)?;
+    let summary = state.enqueue(
+        Some(uid),
+        TaskKind::IndexUpdate { primary_key },
+        Some(details),
+        None,
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
@@ -115,6 +156,9 @@ mod tests {
         assert!(validate_uid("").is_err());
         assert!(validate_uid("bad uid").is_err());
         assert!(validate_uid(&"a".repeat(401)).is_err());
-        assert_eq!(validate_uid("a.b").unwrap_err().code(), Code::InvalidIndexUid);
+        assert_eq!(
+            validate_uid("a.b").unwrap_err().code(),
+            Code::InvalidIndexUid
+        );
     }
 }

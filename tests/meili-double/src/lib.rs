@@ -28,8 +28,8 @@ pub mod params;
 pub mod payload;
 pub mod search;
 pub mod settings;
-pub mod sort;
 pub mod settings_routes;
+pub mod sort;
 pub mod stats;
 pub mod store;
 pub mod tasks;
@@ -74,7 +74,9 @@ impl AppState {
     }
 
     pub fn lock(&self) -> ApiResult<MutexGuard<'_, Db>> {
-        self.db.lock().map_err(|_| ApiError::new(Code::Internal, "the double's state lock is poisoned"))
+        self.db
+            .lock()
+            .map_err(|_| ApiError::new(Code::Internal, "the double's state lock is poisoned"))
     }
 
     /// Registers a task: persists it (with its documents) before answering,
@@ -91,7 +93,9 @@ impl AppState {
         let task = Task::new(uid, index_uid, kind, details);
         self.persistence
             .write_queued(&task, documents.as_ref())
-            .map_err(|e| ApiError::new(Code::Internal, format!("could not persist the task: {e}")))?;
+            .map_err(|e| {
+                ApiError::new(Code::Internal, format!("could not persist the task: {e}"))
+            })?;
         db.next_task_uid += 1;
         let summary = task.summary();
         db.tasks.insert(uid, task);
@@ -122,18 +126,37 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/indexes", get(indexes::list).post(indexes::create))
-        .route("/indexes/{uid}", get(indexes::get_one).patch(indexes::update).delete(indexes::delete))
+        .route(
+            "/indexes/{uid}",
+            get(indexes::get_one)
+                .patch(indexes::update)
+                .delete(indexes::delete),
+        )
         .route(
             "/indexes/{uid}/documents",
-            get(documents::list).post(documents::replace).put(documents::update).delete(documents::clear),
+            get(documents::list)
+                .post(documents::replace)
+                .put(documents::update)
+                .delete(documents::clear),
         )
         .route("/indexes/{uid}/documents/fetch", post(documents::fetch))
-        .route("/indexes/{uid}/documents/delete-batch", post(documents::delete_batch))
-        .route("/indexes/{uid}/documents/delete", post(documents::delete_by_filter))
-        .route("/indexes/{uid}/documents/{id}", get(documents::get_one).delete(documents::delete_one))
+        .route(
+            "/indexes/{uid}/documents/delete-batch",
+            post(documents::delete_batch),
+        )
+        .route(
+            "/indexes/{uid}/documents/delete",
+            post(documents::delete_by_filter),
+        )
+        .route(
+            "/indexes/{uid}/documents/{id}",
+            get(documents::get_one).delete(documents::delete_one),
+        )
         .route(
             "/indexes/{uid}/settings",
-            get(settings_routes::get_all).patch(settings_routes::update_all).delete(settings_routes::reset_all),
+            get(settings_routes::get_all)
+                .patch(settings_routes::update_all)
+                .delete(settings_routes::reset_all),
         )
         .route(
             "/indexes/{uid}/settings/{setting}",
@@ -143,15 +166,27 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .delete(settings_routes::delete_one)
                 .fallback(settings_routes::other_method),
         )
-        .route("/indexes/{uid}/search", get(search::search_get).post(search::search_post))
+        .route(
+            "/indexes/{uid}/search",
+            get(search::search_get).post(search::search_post),
+        )
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))
         .route("/stats", get(stats::global_stats))
         .route("/tasks", get(tasks::list_tasks))
         .route("/tasks/{uid}", get(tasks::get_task))
-        .route("/_double/faults", get(faults::list).post(faults::add).delete(faults::clear))
+        .route(
+            "/_double/faults",
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_master_key))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_master_key,
+        ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }

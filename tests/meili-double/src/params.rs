@@ -40,7 +40,9 @@ pub fn osa_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -51,7 +53,11 @@ pub fn osa_distance(a: &str, b: &str) -> usize {
 }
 
 fn quoted(accepted: &[&str]) -> String {
-    accepted.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+    accepted
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Describes a JSON value's kind the way deserr does ("a string: `\"x\"`").
@@ -71,16 +77,27 @@ pub fn describe_value(v: &Value) -> String {
 
 /// `Invalid value type at `.path`: expected X, but found Y` (JSON bodies).
 pub fn invalid_type(path: &str, expected: &str, found: &Value, code: Code) -> ApiError {
-    let location = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
+    let location = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at `{path}`")
+    };
     ApiError::new(
         code,
-        format!("Invalid value type{location}: expected {expected}, but found {}", describe_value(found)),
+        format!(
+            "Invalid value type{location}: expected {expected}, but found {}",
+            describe_value(found)
+        ),
     )
 }
 
 /// `Invalid value at `.path`: msg` (JSON bodies).
 pub fn invalid_value(path: &str, msg: &str, code: Code) -> ApiError {
-    let location = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
+    let location = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at `{path}`")
+    };
     ApiError::new(code, format!("Invalid value{location}: {msg}"))
 }
 
@@ -88,7 +105,11 @@ pub fn invalid_value(path: &str, msg: &str, code: Code) -> ApiError {
 pub fn check_fields(obj: &Map<String, Value>, accepted: &[&str], inside: &str) -> ApiResult<()> {
     for key in obj.keys() {
         if !accepted.contains(&key.as_str()) {
-            let location = if inside.is_empty() { String::new() } else { format!(" inside `{inside}`") };
+            let location = if inside.is_empty() {
+                String::new()
+            } else {
+                format!(" inside `{inside}`")
+            };
             return Err(ApiError::new(
                 Code::BadRequest,
                 format!(
@@ -107,7 +128,12 @@ pub fn body_usize(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64().map(|v| v as usize)),
-        Some(v) => Err(invalid_type(&format!(".{key}"), "a positive integer", v, code)),
+        Some(v) => Err(invalid_type(
+            &format!(".{key}"),
+            "a positive integer",
+            v,
+            code,
+        )),
     }
 }
 
@@ -130,7 +156,11 @@ pub fn body_string(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult
 }
 
 /// Reads an optional array-of-strings field of a JSON body.
-pub fn body_string_list(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<Option<Vec<String>>> {
+pub fn body_string_list(
+    obj: &Map<String, Value>,
+    key: &str,
+    code: Code,
+) -> ApiResult<Option<Vec<String>>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
@@ -138,7 +168,12 @@ pub fn body_string_list(obj: &Map<String, Value>, key: &str, code: Code) -> ApiR
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(invalid_type(&format!(".{key}[{i}]"), "a string", other, code)),
+                other => Err(invalid_type(
+                    &format!(".{key}[{i}]"),
+                    "a string",
+                    other,
+                    code,
+                )),
             })
             .collect::<ApiResult<Vec<_>>>()
             .map(Some),
@@ -184,7 +219,11 @@ impl QueryParams {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -219,7 +258,8 @@ impl QueryParams {
 
     /// A comma separated list (`*` kept as is); `None` when absent.
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
-        self.get(name).map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+        self.get(name)
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
     }
 }
 
@@ -232,7 +272,9 @@ pub fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -256,7 +298,12 @@ pub fn mime_essence(headers: &HeaderMap) -> Option<Result<String, String>> {
         Ok(t) => t,
         Err(_) => return Some(Err(String::from_utf8_lossy(raw.as_bytes()).into_owned())),
     };
-    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.split_once('/') {
         Some((t, s)) if !t.is_empty() && !s.is_empty() && !s.contains('/') => Some(Ok(essence)),
         _ => Some(Err(text.to_string())),
@@ -292,9 +339,10 @@ pub fn json_body(headers: &HeaderMap, body: &[u8], limit: u64) -> ApiResult<Valu
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v) => Ok(v),
-        Err(e) if e.is_eof() && e.line() == 1 && e.column() == 0 => {
-            Err(ApiError::new(Code::MissingPayload, "A json payload is missing."))
-        }
+        Err(e) if e.is_eof() && e.line() == 1 && e.column() == 0 => Err(ApiError::new(
+            Code::MissingPayload,
+            "A json payload is missing.",
+        )),
         Err(e) => Err(ApiError::new(
             Code::MalformedPayload,
             format!("The json payload provided is malformed. `{e}`."),
@@ -303,7 +351,12 @@ pub fn json_body(headers: &HeaderMap, body: &[u8], limit: u64) -> ApiResult<Valu
 }
 
 /// Like [`json_body`] but also requires an object at the top level.
-pub fn json_object(headers: &HeaderMap, body: &[u8], limit: u64, code: Code) -> ApiResult<Map<String, Value>> {
+pub fn json_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    limit: u64,
+    code: Code,
+) -> ApiResult<Map<String, Value>> {
     match json_body(headers, body, limit)? {
         Value::Object(o) => Ok(o),
         other => Err(invalid_type("", "an object", &other, code)),
@@ -317,7 +370,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_suggests_close_names() {
-        assert_eq!(did_you_mean("limt", &["offset", "limit"]), "did you mean `limit`? ");
+        assert_eq!(
+            did_you_mean("limt", &["offset", "limit"]),
+            "did you mean `limit`? "
+        );
         assert_eq!(did_you_mean("abc", &["abd"]), "");
         assert_eq!(did_you_mean("zzzzzz", &["limit"]), "");
     }
@@ -325,7 +381,10 @@ mod tests {
     #[test]
     fn query_params_decode_and_validate() {
         let q = QueryParams::parse(Some("limit=2&fields=a%2Cb&q=hello+world"));
-        assert_eq!(q.usize("limit", Code::InvalidDocumentLimit).unwrap(), Some(2));
+        assert_eq!(
+            q.usize("limit", Code::InvalidDocumentLimit).unwrap(),
+            Some(2)
+        );
         assert_eq!(q.list("fields").unwrap(), vec!["a", "b"]);
         assert_eq!(q.get("q"), Some("hello world"));
         let err = q.check_known(&["limit", "fields"]).unwrap_err();
@@ -353,13 +412,28 @@ mod tests {
     #[test]
     fn json_body_errors() {
         let mut h = HeaderMap::new();
-        assert_eq!(json_body(&h, b"{}", 10).unwrap_err().code(), Code::MissingContentType);
+        assert_eq!(
+            json_body(&h, b"{}", 10).unwrap_err().code(),
+            Code::MissingContentType
+        );
         h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
-        assert_eq!(json_body(&h, b"{}", 10).unwrap_err().code(), Code::InvalidContentType);
+        assert_eq!(
+            json_body(&h, b"{}", 10).unwrap_err().code(),
+            Code::InvalidContentType
+        );
         h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
-        assert_eq!(json_body(&h, b"", 10).unwrap_err().code(), Code::MissingPayload);
-        assert_eq!(json_body(&h, b"{", 10).unwrap_err().code(), Code::MalformedPayload);
-        assert_eq!(json_body(&h, b"{\"a\":1}", 3).unwrap_err().code(), Code::Internal);
+        assert_eq!(
+            json_body(&h, b"", 10).unwrap_err().code(),
+            Code::MissingPayload
+        );
+        assert_eq!(
+            json_body(&h, b"{", 10).unwrap_err().code(),
+            Code::MalformedPayload
+        );
+        assert_eq!(
+            json_body(&h, b"{\"a\":1}", 3).unwrap_err().code(),
+            Code::Internal
+        );
         assert_eq!(json_body(&h, b"{\"a\":1}", 100).unwrap(), json!({"a":1}));
     }
 }

@@ -60,11 +60,16 @@ pub fn negotiate(headers: &HeaderMap, csv_delimiter: Option<u8>) -> ApiResult<Fo
     match (essence.as_str(), csv_delimiter) {
         ("application/json", None) => Ok(Format::Json),
         ("application/x-ndjson", None) => Ok(Format::Ndjson),
-        ("text/csv", d) => Ok(Format::Csv { delimiter: d.unwrap_or(b',') }),
+        ("text/csv", d) => Ok(Format::Csv {
+            delimiter: d.unwrap_or(b','),
+        }),
         ("application/json" | "application/x-ndjson", Some(_)) => {
             Err(ApiError::CsvDelimiterWithWrongContentType(essence))
         }
-        (other, _) => Err(ApiError::InvalidContentType(other.to_string(), ACCEPTED.to_vec())),
+        (other, _) => Err(ApiError::InvalidContentType(
+            other.to_string(),
+            ACCEPTED.to_vec(),
+        )),
     }
 }
 
@@ -104,7 +109,9 @@ pub fn parse(format: Format, body: &[u8]) -> ApiResult<Vec<Document>> {
 /// with the long-input truncation Meilisearch applies.
 fn malformed_json(format: Format, err: &serde_json::Error) -> ApiError {
     let mut message = match err.classify() {
-        serde_json::error::Category::Data => "data are neither an object nor a list of objects".to_string(),
+        serde_json::error::Category::Data => {
+            "data are neither an object nor a list of objects".to_string()
+        }
         _ => err.to_string(),
     };
     truncate_middle(&mut message);
@@ -166,7 +173,9 @@ fn parse_json(body: &[u8]) -> ApiResult<Vec<Document>> {
     match serde::Deserializer::deserialize_seq(&mut de, EachObject) {
         Ok(Ok(docs)) => Ok(docs),
         Ok(Err(e)) => Err(not_an_object(e)),
-        Err(e) if e.classify() != serde_json::error::Category::Data => Err(malformed_json(Format::Json, &e)),
+        Err(e) if e.classify() != serde_json::error::Category::Data => {
+            Err(malformed_json(Format::Json, &e))
+        }
         Err(_) => match serde_json::from_slice::<Document>(body) {
             Ok(doc) => Ok(vec![doc]),
             Err(e) => Err(malformed_json(Format::Json, &e)),
@@ -178,8 +187,12 @@ fn parse_ndjson(body: &[u8]) -> ApiResult<Vec<Document>> {
     let mut docs = Vec::new();
     for item in serde_json::Deserializer::from_slice(body).into_iter::<&RawValue>() {
         match item {
-            Ok(raw) => docs.push(serde_json::from_str::<Document>(raw.get()).map_err(not_an_object)?),
-            Err(e) if e.classify() == serde_json::error::Category::Data => return Err(not_an_object(e)),
+            Ok(raw) => {
+                docs.push(serde_json::from_str::<Document>(raw.get()).map_err(not_an_object)?)
+            }
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                return Err(not_an_object(e))
+            }
             Err(e) => return Err(malformed_json(Format::Ndjson, &e)),
         }
     }
@@ -203,11 +216,15 @@ fn csv_header(header: &str) -> (String, CsvType) {
 }
 
 fn malformed_csv(message: impl std::fmt::Display) -> ApiError {
-    ApiError::MalformedPayload(format!("The `csv` payload provided is malformed: `{message}`."))
+    ApiError::MalformedPayload(format!(
+        "The `csv` payload provided is malformed: `{message}`."
+    ))
 }
 
 fn parse_csv(body: &[u8], delimiter: u8) -> ApiResult<Vec<Document>> {
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(body);
     let headers = reader.headers().map_err(malformed_csv)?.clone();
     let fields: Vec<(String, CsvType)> = headers.iter().map(csv_header).collect();
     let mut docs = Vec::new();
@@ -229,7 +246,9 @@ fn parse_csv(body: &[u8], delimiter: u8) -> ApiResult<Vec<Document>> {
                     Err(_) => match trimmed.parse::<f64>() {
                         Ok(f) => Value::from(f),
                         Err(e) => {
-                            return Err(malformed_csv(format!("Error parsing number {raw:?} at line {line}: {e}")))
+                            return Err(malformed_csv(format!(
+                                "Error parsing number {raw:?} at line {line}: {e}"
+                            )))
                         }
                     },
                 },
@@ -237,7 +256,9 @@ fn parse_csv(body: &[u8], delimiter: u8) -> ApiResult<Vec<Document>> {
                 CsvType::Boolean => match trimmed.parse::<bool>() {
                     Ok(b) => Value::Bool(b),
                     Err(e) => {
-                        return Err(malformed_csv(format!("Error parsing boolean {raw:?} at line {line}: {e}")))
+                        return Err(malformed_csv(format!(
+                            "Error parsing boolean {raw:?} at line {line}: {e}"
+                        )))
                     }
                 },
                 CsvType::String if raw.is_empty() => Value::Null,
@@ -276,7 +297,12 @@ mod tests {
     fn json_syntax_errors_are_malformed_payload() {
         let e = parse(Format::Json, br#"[{"id":1}"#).unwrap_err();
         assert_eq!(e.code(), Code::MalformedPayload);
-        assert!(e.to_string().starts_with("The `json` payload provided is malformed. `Couldn't serialize document value: "), "{e}");
+        assert!(
+            e.to_string().starts_with(
+                "The `json` payload provided is malformed. `Couldn't serialize document value: "
+            ),
+            "{e}"
+        );
         let e = parse(Format::Json, br#""text""#).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -306,9 +332,17 @@ mod tests {
         assert_eq!(e.code(), Code::Internal);
         let e = parse(Format::Ndjson, b"{\"id\":4}\n5\n").unwrap_err();
         assert_eq!(e.code(), Code::Internal);
-        assert_eq!(e.to_string(), "invalid type: integer `5`, expected a map at line 1 column 1");
+        assert_eq!(
+            e.to_string(),
+            "invalid type: integer `5`, expected a map at line 1 column 1"
+        );
         // trailing garbage after the array is ignored, as in Meilisearch
-        assert_eq!(parse(Format::Json, br#"[{"id":3}] trailing"#).unwrap().len(), 1);
+        assert_eq!(
+            parse(Format::Json, br#"[{"id":3}] trailing"#)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -324,7 +358,9 @@ mod tests {
         assert_eq!(docs.len(), 2);
         let e = parse(Format::Ndjson, b"{\"id\":1}\n{\"id\":").unwrap_err();
         assert_eq!(e.code(), Code::MalformedPayload);
-        assert!(e.to_string().starts_with("The `ndjson` payload provided is malformed."));
+        assert!(e
+            .to_string()
+            .starts_with("The `ndjson` payload provided is malformed."));
     }
 
     #[test]
@@ -334,14 +370,23 @@ mod tests {
             b"id:number,title,ok:boolean,n:number\n1,hello,true,\n2,,false,1.5\n",
         )
         .unwrap();
-        assert_eq!(serde_json::Value::Object(docs[0].clone()), json!({"id":1,"title":"hello","ok":true,"n":null}));
-        assert_eq!(serde_json::Value::Object(docs[1].clone()), json!({"id":2,"title":null,"ok":false,"n":1.5}));
+        assert_eq!(
+            serde_json::Value::Object(docs[0].clone()),
+            json!({"id":1,"title":"hello","ok":true,"n":null})
+        );
+        assert_eq!(
+            serde_json::Value::Object(docs[1].clone()),
+            json!({"id":2,"title":null,"ok":false,"n":1.5})
+        );
     }
 
     #[test]
     fn csv_custom_delimiter_and_untyped_suffix() {
         let docs = parse(Format::Csv { delimiter: b';' }, b"id;a:b\n1;x\n").unwrap();
-        assert_eq!(serde_json::Value::Object(docs[0].clone()), json!({"id":"1","a:b":"x"}));
+        assert_eq!(
+            serde_json::Value::Object(docs[0].clone()),
+            json!({"id":"1","a:b":"x"})
+        );
     }
 
     #[test]
@@ -358,19 +403,39 @@ mod tests {
 
     #[test]
     fn content_type_negotiation() {
-        assert_eq!(negotiate(&HeaderMap::new(), None).unwrap_err().code(), Code::MissingContentType);
-        assert_eq!(negotiate(&headers("text/plain"), None).unwrap_err().code(), Code::InvalidContentType);
-        assert_eq!(negotiate(&headers("application/json; charset=utf-8"), None).unwrap(), Format::Json);
-        assert_eq!(negotiate(&headers("text/csv"), Some(b';')).unwrap(), Format::Csv { delimiter: b';' });
+        assert_eq!(
+            negotiate(&HeaderMap::new(), None).unwrap_err().code(),
+            Code::MissingContentType
+        );
+        assert_eq!(
+            negotiate(&headers("text/plain"), None).unwrap_err().code(),
+            Code::InvalidContentType
+        );
+        assert_eq!(
+            negotiate(&headers("application/json; charset=utf-8"), None).unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            negotiate(&headers("text/csv"), Some(b';')).unwrap(),
+            Format::Csv { delimiter: b';' }
+        );
         let e = negotiate(&headers("application/json"), Some(b';')).unwrap_err();
         assert_eq!(e.code(), Code::InvalidContentType);
-        assert!(e.to_string().contains("does not support the use of a csv delimiter"));
+        assert!(e
+            .to_string()
+            .contains("does not support the use of a csv delimiter"));
     }
 
     #[test]
     fn csv_delimiter_must_be_one_ascii_char() {
         assert_eq!(parse_csv_delimiter(Some(";")).unwrap(), Some(b';'));
-        assert_eq!(parse_csv_delimiter(Some("ab")).unwrap_err().code(), Code::InvalidDocumentCsvDelimiter);
-        assert_eq!(parse_csv_delimiter(Some("é")).unwrap_err().code(), Code::InvalidDocumentCsvDelimiter);
+        assert_eq!(
+            parse_csv_delimiter(Some("ab")).unwrap_err().code(),
+            Code::InvalidDocumentCsvDelimiter
+        );
+        assert_eq!(
+            parse_csv_delimiter(Some("é")).unwrap_err().code(),
+            Code::InvalidDocumentCsvDelimiter
+        );
     }
 }

@@ -27,19 +27,69 @@ use crate::text::{match_word, tokenize, TypoRules, WordMatch};
 use crate::AppState;
 
 const BODY_FIELDS: [&str; 30] = [
-    "q", "offset", "limit", "page", "hitsPerPage", "attributesToRetrieve", "attributesToCrop", "cropLength",
-    "cropMarker", "attributesToHighlight", "highlightPreTag", "highlightPostTag", "showMatchesPosition", "filter",
-    "sort", "distinct", "facets", "matchingStrategy", "attributesToSearchOn", "rankingScoreThreshold", "locales",
-    "hybrid", "vector", "retrieveVectors", "media", "personalize", "useNetwork", "showRankingScore",
-    "showRankingScoreDetails", "showPerformanceDetails",
+    "q",
+    "offset",
+    "limit",
+    "page",
+    "hitsPerPage",
+    "attributesToRetrieve",
+    "attributesToCrop",
+    "cropLength",
+    "cropMarker",
+    "attributesToHighlight",
+    "highlightPreTag",
+    "highlightPostTag",
+    "showMatchesPosition",
+    "filter",
+    "sort",
+    "distinct",
+    "facets",
+    "matchingStrategy",
+    "attributesToSearchOn",
+    "rankingScoreThreshold",
+    "locales",
+    "hybrid",
+    "vector",
+    "retrieveVectors",
+    "media",
+    "personalize",
+    "useNetwork",
+    "showRankingScore",
+    "showRankingScoreDetails",
+    "showPerformanceDetails",
 ];
 
 const QUERY_PARAMS: [&str; 30] = [
-    "q", "offset", "limit", "page", "hitsPerPage", "attributesToRetrieve", "attributesToCrop", "cropLength",
-    "cropMarker", "attributesToHighlight", "highlightPreTag", "highlightPostTag", "showMatchesPosition", "filter",
-    "sort", "distinct", "facets", "matchingStrategy", "attributesToSearchOn", "rankingScoreThreshold", "locales",
-    "hybridEmbedder", "hybridSemanticRatio", "vector", "retrieveVectors", "personalizeUserContext", "useNetwork",
-    "showRankingScore", "showRankingScoreDetails", "showPerformanceDetails",
+    "q",
+    "offset",
+    "limit",
+    "page",
+    "hitsPerPage",
+    "attributesToRetrieve",
+    "attributesToCrop",
+    "cropLength",
+    "cropMarker",
+    "attributesToHighlight",
+    "highlightPreTag",
+    "highlightPostTag",
+    "showMatchesPosition",
+    "filter",
+    "sort",
+    "distinct",
+    "facets",
+    "matchingStrategy",
+    "attributesToSearchOn",
+    "rankingScoreThreshold",
+    "locales",
+    "hybridEmbedder",
+    "hybridSemanticRatio",
+    "vector",
+    "retrieveVectors",
+    "personalizeUserContext",
+    "useNetwork",
+    "showRankingScore",
+    "showRankingScoreDetails",
+    "showPerformanceDetails",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,7 +130,9 @@ fn strategy_from(value: &str, location: &str) -> ApiResult<Strategy> {
         "frequency" => Ok(Strategy::Frequency),
         other => Err(ApiError::new(
             Code::InvalidSearchMatchingStrategy,
-            format!("Unknown value `{other}`{location}: expected one of `last`, `all`, `frequency`"),
+            format!(
+                "Unknown value `{other}`{location}: expected one of `last`, `all`, `frequency`"
+            ),
         )),
     }
 }
@@ -96,7 +148,12 @@ fn opt_usize(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<Optio
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64().map(|v| v as usize)),
-        Some(v) => Err(invalid_type(&format!(".{key}"), "a positive integer", v, code)),
+        Some(v) => Err(invalid_type(
+            &format!(".{key}"),
+            "a positive integer",
+            v,
+            code,
+        )),
     }
 }
 
@@ -124,7 +181,12 @@ fn opt_list(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<Option
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(invalid_type(&format!(".{key}[{i}]"), "a string", other, code)),
+                other => Err(invalid_type(
+                    &format!(".{key}[{i}]"),
+                    "a string",
+                    other,
+                    code,
+                )),
             })
             .collect::<ApiResult<Vec<_>>>()
             .map(Some),
@@ -143,16 +205,36 @@ impl SearchQuery {
                 _ => return Err(threshold_error(" at `.rankingScoreThreshold`")),
             },
             Some(v) => {
-                return Err(invalid_type(".rankingScoreThreshold", "a number", v, Code::InvalidSearchRankingScoreThreshold))
+                return Err(invalid_type(
+                    ".rankingScoreThreshold",
+                    "a number",
+                    v,
+                    Code::InvalidSearchRankingScoreThreshold,
+                ))
             }
         };
         let strategy = match obj.get("matchingStrategy") {
             None | Some(Value::Null) => Strategy::Last,
             Some(Value::String(s)) => strategy_from(s, " at `.matchingStrategy`")?,
-            Some(v) => return Err(invalid_type(".matchingStrategy", "a string", v, Code::InvalidSearchMatchingStrategy)),
+            Some(v) => {
+                return Err(invalid_type(
+                    ".matchingStrategy",
+                    "a string",
+                    v,
+                    Code::InvalidSearchMatchingStrategy,
+                ))
+            }
         };
-        opt_bool(obj, "showMatchesPosition", Code::InvalidSearchShowMatchesPosition)?;
-        opt_bool(obj, "showRankingScoreDetails", Code::InvalidSearchShowRankingScoreDetails)?;
+        opt_bool(
+            obj,
+            "showMatchesPosition",
+            Code::InvalidSearchShowMatchesPosition,
+        )?;
+        opt_bool(
+            obj,
+            "showRankingScoreDetails",
+            Code::InvalidSearchShowRankingScoreDetails,
+        )?;
         opt_usize(obj, "cropLength", Code::InvalidSearchCropLength)?;
         opt_string(obj, "cropMarker", Code::InvalidSearchCropMarker)?;
         opt_list(obj, "attributesToCrop", Code::InvalidSearchAttributesToCrop)?;
@@ -162,19 +244,47 @@ impl SearchQuery {
             limit: opt_usize(obj, "limit", Code::InvalidSearchLimit)?,
             page: opt_usize(obj, "page", Code::InvalidSearchPage)?,
             hits_per_page: opt_usize(obj, "hitsPerPage", Code::InvalidSearchHitsPerPage)?,
-            attributes_to_retrieve: opt_list(obj, "attributesToRetrieve", Code::InvalidSearchAttributesToRetrieve)?,
-            attributes_to_highlight: opt_list(obj, "attributesToHighlight", Code::InvalidSearchAttributesToHighlight)?,
-            attributes_to_crop: opt_list(obj, "attributesToCrop", Code::InvalidSearchAttributesToCrop)?,
-            highlight_pre_tag: opt_string(obj, "highlightPreTag", Code::InvalidSearchHighlightPreTag)?,
-            highlight_post_tag: opt_string(obj, "highlightPostTag", Code::InvalidSearchHighlightPostTag)?,
+            attributes_to_retrieve: opt_list(
+                obj,
+                "attributesToRetrieve",
+                Code::InvalidSearchAttributesToRetrieve,
+            )?,
+            attributes_to_highlight: opt_list(
+                obj,
+                "attributesToHighlight",
+                Code::InvalidSearchAttributesToHighlight,
+            )?,
+            attributes_to_crop: opt_list(
+                obj,
+                "attributesToCrop",
+                Code::InvalidSearchAttributesToCrop,
+            )?,
+            highlight_pre_tag: opt_string(
+                obj,
+                "highlightPreTag",
+                Code::InvalidSearchHighlightPreTag,
+            )?,
+            highlight_post_tag: opt_string(
+                obj,
+                "highlightPostTag",
+                Code::InvalidSearchHighlightPostTag,
+            )?,
             filter: obj.get("filter").filter(|v| !v.is_null()).cloned(),
             sort: opt_list(obj, "sort", Code::InvalidSearchSort)?,
             distinct: opt_string(obj, "distinct", Code::InvalidSearchDistinct)?,
             facets: opt_list(obj, "facets", Code::InvalidSearchFacets)?,
             strategy,
-            attributes_to_search_on: opt_list(obj, "attributesToSearchOn", Code::InvalidSearchAttributesToSearchOn)?,
+            attributes_to_search_on: opt_list(
+                obj,
+                "attributesToSearchOn",
+                Code::InvalidSearchAttributesToSearchOn,
+            )?,
             ranking_score_threshold: threshold,
-            show_ranking_score: opt_bool(obj, "showRankingScore", Code::InvalidSearchShowRankingScore)?,
+            show_ranking_score: opt_bool(
+                obj,
+                "showRankingScore",
+                Code::InvalidSearchShowRankingScore,
+            )?,
         })
     }
 
@@ -192,8 +302,14 @@ impl SearchQuery {
             None => Strategy::Last,
             Some(s) => strategy_from(s, " for parameter `matchingStrategy`")?,
         };
-        q.bool("showMatchesPosition", Code::InvalidSearchShowMatchesPosition)?;
-        q.bool("showRankingScoreDetails", Code::InvalidSearchShowRankingScoreDetails)?;
+        q.bool(
+            "showMatchesPosition",
+            Code::InvalidSearchShowMatchesPosition,
+        )?;
+        q.bool(
+            "showRankingScoreDetails",
+            Code::InvalidSearchShowRankingScoreDetails,
+        )?;
         q.usize("cropLength", Code::InvalidSearchCropLength)?;
         Ok(SearchQuery {
             q: q.get("q").map(str::to_string),
@@ -213,7 +329,9 @@ impl SearchQuery {
             strategy,
             attributes_to_search_on: q.list("attributesToSearchOn"),
             ranking_score_threshold: threshold,
-            show_ranking_score: q.bool("showRankingScore", Code::InvalidSearchShowRankingScore)?.unwrap_or(false),
+            show_ranking_score: q
+                .bool("showRankingScore", Code::InvalidSearchShowRankingScore)?
+                .unwrap_or(false),
         })
     }
 }
@@ -284,14 +402,26 @@ fn fields_of(doc: &Document, attrs: &[String]) -> Vec<Field> {
 /// Memo of token matches for one query word (vocabularies are small).
 type MatchCache = std::collections::HashMap<String, Option<WordMatch>>;
 
-fn word_hits(fields: &[Field], words: &[String], prefix: bool, rules: TypoRules, cache: &mut MatchCache) -> Option<WordHits> {
-    let mut hits = WordHits { min_typos: usize::MAX, ..WordHits::default() };
+fn word_hits(
+    fields: &[Field],
+    words: &[String],
+    prefix: bool,
+    rules: TypoRules,
+    cache: &mut MatchCache,
+) -> Option<WordHits> {
+    let mut hits = WordHits {
+        min_typos: usize::MAX,
+        ..WordHits::default()
+    };
     for (attr, field) in fields.iter().enumerate() {
         for (tok, pos) in &field.tokens {
             let found = match cache.get(tok) {
                 Some(m) => *m,
                 None => {
-                    let m = words.iter().filter_map(|w| match_word(w, tok, prefix, rules)).min_by_key(|m| m.typos);
+                    let m = words
+                        .iter()
+                        .filter_map(|w| match_word(w, tok, prefix, rules))
+                        .min_by_key(|m| m.typos);
                     cache.insert(tok.clone(), m);
                     m
                 }
@@ -343,7 +473,10 @@ fn exact_attribute(fields: &[Field], words: &[String]) -> u64 {
     let mut best = 1;
     for field in fields {
         let toks: Vec<&str> = field.tokens.iter().map(|(t, _)| t.as_str()).collect();
-        if !words.is_empty() && toks.len() >= words.len() && toks.iter().zip(words).all(|(t, w)| *t == w) {
+        if !words.is_empty()
+            && toks.len() >= words.len()
+            && toks.iter().zip(words).all(|(t, w)| *t == w)
+        {
             best = best.max(if toks.len() == words.len() { 3 } else { 2 });
         }
     }
@@ -369,7 +502,9 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let settings = &index.settings;
     // filter syntax, then sort syntax
     let filter: Option<Filter> = match &query.filter {
-        Some(v) => filter::parse_value(v).map_err(|e| ApiError::new(Code::InvalidSearchFilter, e))?,
+        Some(v) => {
+            filter::parse_value(v).map_err(|e| ApiError::new(Code::InvalidSearchFilter, e))?
+        }
         None => None,
     };
     if let Some(e) = filter.as_ref().and_then(Filter::feature_error) {
@@ -377,13 +512,19 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     }
     if let Some(sorts) = &query.sort {
         for s in sorts {
-            sort::parse(s).map_err(|e| ApiError::new(Code::InvalidSearchSort, sort::syntax_message(&e)))?;
+            sort::parse(s)
+                .map_err(|e| ApiError::new(Code::InvalidSearchSort, sort::syntax_message(&e)))?;
         }
     }
     let ranking_rules = settings.ranking_rules();
     let sorts = match &query.sort {
         Some(list) if !list.is_empty() => {
-            let sorts = parse_sorts(list, index, Code::InvalidSearchSort, &format!("Index `{uid}`: "))?;
+            let sorts = parse_sorts(
+                list,
+                index,
+                Code::InvalidSearchSort,
+                &format!("Index `{uid}`: "),
+            )?;
             if !ranking_rules.iter().any(|r| r == "sort") {
                 return Err(ApiError::new(
                     Code::InvalidSearchSort,
@@ -397,7 +538,10 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     if let Some(f) = &filter {
         // Meilisearch reports positions in its re-serialized filter
         let serialized = serialize(f);
-        let reparsed = filter::parse_str(&serialized).ok().flatten().unwrap_or_else(|| f.clone());
+        let reparsed = filter::parse_str(&serialized)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| f.clone());
         reparsed
             .check_filterable(settings)
             .map_err(|e| ApiError::new(Code::InvalidSearchFilter, format!("Index `{uid}`: {e}")))?;
@@ -413,7 +557,10 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
                 let tail = if patterns.is_empty() {
                     "This index does not have configured filterable attributes.".to_string()
                 } else {
-                    format!("Available filterable attributes patterns are: `{}`.", patterns.join(", "))
+                    format!(
+                        "Available filterable attributes patterns are: `{}`.",
+                        patterns.join(", ")
+                    )
                 };
                 return Err(ApiError::new(
                     Code::InvalidSearchDistinct,
@@ -431,7 +578,10 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let search_on: Vec<String> = match &query.attributes_to_search_on {
         Some(list) if !list.iter().any(|a| a == "*") => {
             for a in list {
-                if !searchable.iter().any(|s| crate::settings::pattern_matches(s, a)) {
+                if !searchable
+                    .iter()
+                    .any(|s| crate::settings::pattern_matches(s, a))
+                {
                     let mut valid: Vec<String> = searchable.clone();
                     valid.sort();
                     return Err(ApiError::new(
@@ -449,7 +599,11 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let stop_words = settings.stop_words();
     let q = query.q.clone().unwrap_or_default();
     let all_words = tokenize(&q);
-    let mut words: Vec<String> = all_words.iter().filter(|w| !stop_words.contains(w)).cloned().collect();
+    let mut words: Vec<String> = all_words
+        .iter()
+        .filter(|w| !stop_words.contains(w))
+        .cloned()
+        .collect();
     if words.is_empty() {
         words = all_words.clone();
     }
@@ -459,14 +613,22 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         .iter()
         .map(|w| {
             let mut alts = vec![w.clone()];
-            if let Some(syn) = synonyms.iter().find(|(k, _)| k.to_lowercase() == *w).map(|(_, v)| v) {
+            if let Some(syn) = synonyms
+                .iter()
+                .find(|(k, _)| k.to_lowercase() == *w)
+                .map(|(_, v)| v)
+            {
                 alts.extend(syn.iter().flat_map(|s| tokenize(s).into_iter().take(1)));
             }
             alts
         })
         .collect();
     let (one, two) = settings.typo_word_sizes();
-    let rules = TypoRules { enabled: settings.typo_enabled(), one_typo: one, two_typos: two };
+    let rules = TypoRules {
+        enabled: settings.typo_enabled(),
+        one_typo: one,
+        two_typos: two,
+    };
 
     let candidates: Vec<(&u32, &Document)> = index
         .docs
@@ -490,7 +652,15 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
             .iter()
             .zip(caches.iter_mut())
             .enumerate()
-            .map(|(i, (alts, cache))| word_hits(&fields, alts, i + 1 == n && !ends_with_separator, rules, cache))
+            .map(|(i, (alts, cache))| {
+                word_hits(
+                    &fields,
+                    alts,
+                    i + 1 == n && !ends_with_separator,
+                    rules,
+                    cache,
+                )
+            })
             .collect();
         let exact_attr = exact_attribute(&fields, &words);
         all_hits.push((**internal, doc, hits, exact_attr));
@@ -499,7 +669,12 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let order: Vec<usize> = match query.strategy {
         Strategy::Frequency => {
             let mut idx: Vec<usize> = (0..n).collect();
-            let freq = |i: usize| all_hits.iter().filter(|(_, _, h, _)| h[i].is_some()).count();
+            let freq = |i: usize| {
+                all_hits
+                    .iter()
+                    .filter(|(_, _, h, _)| h[i].is_some())
+                    .count()
+            };
             idx.sort_by_key(|i| (freq(*i), *i));
             idx
         }
@@ -513,7 +688,11 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
             order.iter().take_while(|i| hits[**i].is_some()).count()
         };
         if n > 0 {
-            let required = if query.strategy == Strategy::All { n } else { 1 };
+            let required = if query.strategy == Strategy::All {
+                n
+            } else {
+                1
+            };
             if matched_words < required {
                 continue;
             }
@@ -521,7 +700,10 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         // the words kept, in query order
         let mut kept: Vec<usize> = order.iter().take(matched_words).copied().collect();
         kept.sort_unstable();
-        let used: Vec<(usize, &WordHits)> = kept.iter().filter_map(|i| hits[*i].as_ref().map(|h| (*i, h))).collect();
+        let used: Vec<(usize, &WordHits)> = kept
+            .iter()
+            .filter_map(|i| hits[*i].as_ref().map(|h| (*i, h)))
+            .collect();
         let k = used.len() as u64;
         let mut key = Vec::new();
         let mut ranks = Vec::new();
@@ -532,11 +714,30 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         for rule in &ranking_rules {
             match rule.as_str() {
                 "sort" => sorts.iter().for_each(|s| key.push(Key::Sort(s.clone()))),
-                "words" if n > 0 => push(&mut key, Rank { rank: k, max: n as u64 }),
+                "words" if n > 0 => push(
+                    &mut key,
+                    Rank {
+                        rank: k,
+                        max: n as u64,
+                    },
+                ),
                 "typo" if n > 0 => {
-                    let max_typo: u64 = used.iter().map(|(i, _)| rules.budget(&words[*i]) as u64).sum();
-                    let typos: u64 = used.iter().map(|(_, h)| h.min_typos as u64).sum::<u64>().min(max_typo);
-                    push(&mut key, Rank { rank: max_typo + 1 - typos, max: max_typo + 1 });
+                    let max_typo: u64 = used
+                        .iter()
+                        .map(|(i, _)| rules.budget(&words[*i]) as u64)
+                        .sum();
+                    let typos: u64 = used
+                        .iter()
+                        .map(|(_, h)| h.min_typos as u64)
+                        .sum::<u64>()
+                        .min(max_typo);
+                    push(
+                        &mut key,
+                        Rank {
+                            rank: max_typo + 1 - typos,
+                            max: max_typo + 1,
+                        },
+                    );
                 }
                 "proximity" if n > 0 => {
                     let mut pairs = 0u64;
@@ -547,27 +748,65 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
                             cost += pair_cost(w[0].1, w[1].1);
                         }
                     }
-                    push(&mut key, Rank { rank: pairs * 7 + 1 - cost, max: pairs * 7 + 1 });
+                    push(
+                        &mut key,
+                        Rank {
+                            rank: pairs * 7 + 1 - cost,
+                            max: pairs * 7 + 1,
+                        },
+                    );
                 }
                 "attribute" | "attributeRank" | "wordPosition" if n > 0 => {
                     if rule != "wordPosition" {
-                        let cost: u64 =
-                            used.iter().map(|(_, h)| h.places.iter().map(|p| p.0 as u64).min().unwrap_or(0)).sum();
+                        let cost: u64 = used
+                            .iter()
+                            .map(|(_, h)| h.places.iter().map(|p| p.0 as u64).min().unwrap_or(0))
+                            .sum();
                         let max = k * max_weight + 1;
-                        push(&mut key, Rank { rank: max - cost.min(max - 1), max });
+                        push(
+                            &mut key,
+                            Rank {
+                                rank: max - cost.min(max - 1),
+                                max,
+                            },
+                        );
                     }
                     if rule != "attributeRank" {
                         let cost: u64 = used
                             .iter()
-                            .map(|(i, h)| h.places.iter().map(|p| position_cost(p.1.abs_diff(*i))).min().unwrap_or(10))
+                            .map(|(i, h)| {
+                                h.places
+                                    .iter()
+                                    .map(|p| position_cost(p.1.abs_diff(*i)))
+                                    .min()
+                                    .unwrap_or(10)
+                            })
                             .sum();
-                        push(&mut key, Rank { rank: 10 * k + 1 - cost, max: 10 * k + 1 });
+                        push(
+                            &mut key,
+                            Rank {
+                                rank: 10 * k + 1 - cost,
+                                max: 10 * k + 1,
+                            },
+                        );
                     }
                 }
                 "exactness" if n > 0 => {
                     let exact = used.iter().filter(|(_, h)| h.exact).count() as u64;
-                    push(&mut key, Rank { rank: exact + 1, max: n as u64 + 1 });
-                    push(&mut key, Rank { rank: *exact_attr, max: 3 });
+                    push(
+                        &mut key,
+                        Rank {
+                            rank: exact + 1,
+                            max: n as u64 + 1,
+                        },
+                    );
+                    push(
+                        &mut key,
+                        Rank {
+                            rank: *exact_attr,
+                            max: 3,
+                        },
+                    );
                 }
                 other => {
                     if let Ok(by) = sort::parse(other) {
@@ -576,7 +815,14 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
                 }
             }
         }
-        scored.push((Scored { internal: *internal, key, ranks }, doc));
+        scored.push((
+            Scored {
+                internal: *internal,
+                key,
+                ranks,
+            },
+            doc,
+        ));
     }
     scored.sort_by(|(a, da), (b, db)| compare_scored(a, da, b, db));
 
@@ -604,13 +850,20 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
     let (offset, limit) = if paged {
         let hpp = query.hits_per_page.unwrap_or(20);
         let page = query.page.unwrap_or(1);
-        (page.saturating_sub(1).saturating_mul(hpp), if page == 0 { 0 } else { hpp })
+        (
+            page.saturating_sub(1).saturating_mul(hpp),
+            if page == 0 { 0 } else { hpp },
+        )
     } else {
         (query.offset.unwrap_or(0), query.limit.unwrap_or(20))
     };
     let reachable = total.min(max_total);
-    let window: Vec<&(Scored, &Document)> =
-        scored.iter().take(reachable).skip(offset).take(limit).collect();
+    let window: Vec<&(Scored, &Document)> = scored
+        .iter()
+        .take(reachable)
+        .skip(offset)
+        .take(limit)
+        .collect();
 
     let displayed = settings.displayed();
     let hits: Vec<Value> = window
@@ -636,7 +889,10 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
 
     out.insert("hits".into(), Value::Array(hits));
     out.insert("query".into(), json!(q));
-    out.insert("processingTimeMs".into(), json!(started.elapsed().as_millis() as u64));
+    out.insert(
+        "processingTimeMs".into(),
+        json!(started.elapsed().as_millis() as u64),
+    );
     if paged {
         let hpp = query.hits_per_page.unwrap_or(20);
         out.insert("hitsPerPage".into(), json!(hpp));
@@ -650,13 +906,19 @@ pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResul
         out.insert("estimatedTotalHits".into(), json!(total));
     }
     if let Some(names) = facet_names {
-        let mut by_id: Vec<(u32, &Document)> = scored.iter().map(|(s, d)| (s.internal, *d)).collect();
+        let mut by_id: Vec<(u32, &Document)> =
+            scored.iter().map(|(s, d)| (s.internal, *d)).collect();
         by_id.sort_by_key(|(i, _)| *i);
         let docs: Vec<&Document> = by_id.into_iter().map(|(_, d)| d).collect();
         let (distribution, stats) = facet_distribution(&names, &docs, index);
         // Meilisearch lists facets by name
         let sorted = |m: Map<String, Value>| -> Value {
-            Value::Object(m.into_iter().collect::<BTreeMap<_, _>>().into_iter().collect())
+            Value::Object(
+                m.into_iter()
+                    .collect::<BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect(),
+            )
         };
         out.insert("facetDistribution".into(), sorted(distribution));
         out.insert("facetStats".into(), sorted(stats));
@@ -689,7 +951,10 @@ fn check_facets(list: &[String], index: &Index) -> ApiResult<Vec<String>> {
             let tail = if patterns.is_empty() {
                 "This index does not have configured filterable attributes.".to_string()
             } else {
-                format!("Available filterable attributes patterns are: `{}`.", patterns.join(", "))
+                format!(
+                    "Available filterable attributes patterns are: `{}`.",
+                    patterns.join(", ")
+                )
             };
             return Err(ApiError::new(
                 Code::InvalidSearchFacets,
@@ -697,7 +962,13 @@ fn check_facets(list: &[String], index: &Index) -> ApiResult<Vec<String>> {
             ));
         }
         if name == "*" {
-            out.extend(index.fields.iter().filter(|f| settings.is_filterable(f)).cloned());
+            out.extend(
+                index
+                    .fields
+                    .iter()
+                    .filter(|f| settings.is_filterable(f))
+                    .cloned(),
+            );
         } else {
             out.push(name.clone());
         }
@@ -709,7 +980,11 @@ fn check_facets(list: &[String], index: &Index) -> ApiResult<Vec<String>> {
 /// `alpha` (ascending) or `count` (descending, ties by descending value),
 /// cut to `maxValuesPerFacet`; strings show the original of the document
 /// with the smallest internal id. `docs` must be in internal-id order.
-fn facet_distribution(names: &[String], docs: &[&Document], index: &Index) -> (Map<String, Value>, Map<String, Value>) {
+fn facet_distribution(
+    names: &[String],
+    docs: &[&Document],
+    index: &Index,
+) -> (Map<String, Value>, Map<String, Value>) {
     let mut distribution = Map::new();
     let mut stats = Map::new();
     for name in names {
@@ -747,17 +1022,26 @@ fn facet_distribution(names: &[String], docs: &[&Document], index: &Index) -> (M
         let by_count = index.settings.sort_facet_values_by(name) == "count";
         numbers.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
         if by_count {
-            numbers.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal)));
+            numbers.sort_by(|a, b| {
+                b.1.cmp(&a.1)
+                    .then(b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal))
+            });
         }
-        let mut string_entries: Vec<(String, String, u64)> =
-            strings.into_iter().map(|(norm, (shown, c))| (norm, shown, c)).collect();
+        let mut string_entries: Vec<(String, String, u64)> = strings
+            .into_iter()
+            .map(|(norm, (shown, c))| (norm, shown, c))
+            .collect();
         if by_count {
             string_entries.sort_by(|a, b| b.2.cmp(&a.2).then(b.0.cmp(&a.0)));
         }
         let values: Map<String, Value> = numbers
             .into_iter()
             .map(|(x, c)| (format!("{x}"), json!(c)))
-            .chain(string_entries.into_iter().map(|(_, shown, c)| (shown, json!(c))))
+            .chain(
+                string_entries
+                    .into_iter()
+                    .map(|(_, shown, c)| (shown, json!(c))),
+            )
             .take(index.settings.max_values_per_facet())
             .collect();
         distribution.insert(name.clone(), Value::Object(values));
@@ -783,27 +1067,60 @@ fn collect_originals(v: &Value, out: &mut Vec<(Facet, String)>) {
 }
 
 /// `_formatted`: every retrieved value as text, query words wrapped in highlight tags.
-fn format_hit(hit: &Document, query: &SearchQuery, words: &[String], rules: TypoRules) -> Map<String, Value> {
-    let pre = query.highlight_pre_tag.clone().unwrap_or_else(|| "<em>".into());
-    let post = query.highlight_post_tag.clone().unwrap_or_else(|| "</em>".into());
+fn format_hit(
+    hit: &Document,
+    query: &SearchQuery,
+    words: &[String],
+    rules: TypoRules,
+) -> Map<String, Value> {
+    let pre = query
+        .highlight_pre_tag
+        .clone()
+        .unwrap_or_else(|| "<em>".into());
+    let post = query
+        .highlight_post_tag
+        .clone()
+        .unwrap_or_else(|| "</em>".into());
     let highlight = query.attributes_to_highlight.clone().unwrap_or_default();
     let all = highlight.iter().any(|h| h == "*");
     hit.iter()
         .map(|(k, v)| {
-            let on = all || highlight.iter().any(|h| h == k || crate::settings::pattern_matches(h, k));
+            let on = all
+                || highlight
+                    .iter()
+                    .any(|h| h == k || crate::settings::pattern_matches(h, k));
             (k.clone(), format_value(v, on, words, rules, &pre, &post))
         })
         .collect()
 }
 
-fn format_value(v: &Value, highlight: bool, words: &[String], rules: TypoRules, pre: &str, post: &str) -> Value {
+fn format_value(
+    v: &Value,
+    highlight: bool,
+    words: &[String],
+    rules: TypoRules,
+    pre: &str,
+    post: &str,
+) -> Value {
     match v {
         Value::String(s) if highlight => Value::String(highlight_text(s, words, rules, pre, post)),
         Value::Number(n) => Value::String(n.to_string()),
         Value::Bool(b) => Value::String(b.to_string()),
-        Value::Array(items) => Value::Array(items.iter().map(|i| format_value(i, highlight, words, rules, pre, post)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| format_value(i, highlight, words, rules, pre, post))
+                .collect(),
+        ),
         Value::Object(o) => Value::Object(
-            o.iter().map(|(k, i)| (k.clone(), format_value(i, highlight, words, rules, pre, post))).collect(),
+            o.iter()
+                .map(|(k, i)| {
+                    (
+                        k.clone(),
+                        format_value(i, highlight, words, rules, pre, post),
+                    )
+                })
+                .collect(),
         ),
         other => other.clone(),
     }
@@ -854,12 +1171,24 @@ pub fn serialize(f: &Filter) -> String {
     }
     match f {
         Filter::Not(inner) => format!("NOT ({})", serialize(inner)),
-        Filter::And(items) => items.iter().map(|i| format!("({})", serialize(i))).collect::<Vec<_>>().join(" AND "),
-        Filter::Or(items) => items.iter().map(|i| format!("({})", serialize(i))).collect::<Vec<_>>().join(" OR "),
+        Filter::And(items) => items
+            .iter()
+            .map(|i| format!("({})", serialize(i)))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        Filter::Or(items) => items
+            .iter()
+            .map(|i| format!("({})", serialize(i)))
+            .collect::<Vec<_>>()
+            .join(" OR "),
         Filter::In { field, values } => format!(
             "{} IN [{}]",
             q(&field.value),
-            values.iter().map(|v| q(&v.value)).collect::<Vec<_>>().join(", ")
+            values
+                .iter()
+                .map(|v| q(&v.value))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Filter::Cond { field, op } => {
             let op = match op {
@@ -884,10 +1213,13 @@ pub fn serialize(f: &Filter) -> String {
 /// A UUIDv7-shaped request id.
 fn request_uid() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let ms = now.as_millis() as u64 & 0xffff_ffff_ffff;
     let c = COUNTER.fetch_add(1, AtomicOrdering::Relaxed);
-    let r = (now.subsec_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ c.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let r = (now.subsec_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ c.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     format!(
         "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
         ms >> 16,
@@ -898,9 +1230,17 @@ fn request_uid() -> String {
     )
 }
 
-fn run(state: &AppState, uid: &str, query: SearchQuery, started: Instant) -> ApiResult<Json<Value>> {
+fn run(
+    state: &AppState,
+    uid: &str,
+    query: SearchQuery,
+    started: Instant,
+) -> ApiResult<Json<Value>> {
     let db = state.lock()?;
-    let index = db.indexes.get(uid).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
+    let index = db
+        .indexes
+        .get(uid)
+        .ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
     execute(index, &query, started).map(Json)
 }
 
@@ -966,7 +1306,12 @@ mod tests {
     }
 
     fn ids(res: &Value) -> Vec<i64> {
-        res["hits"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect()
+        res["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_i64().unwrap())
+            .collect()
     }
 
     #[test]
@@ -981,18 +1326,31 @@ mod tests {
     fn typo_and_prefix_matching() {
         assert_eq!(ids(&search(&movies(), json!({"q": "hobit"}))), vec![1]);
         assert_eq!(ids(&search(&movies(), json!({"q": "foun"}))), vec![5]);
-        assert_eq!(ids(&search(&movies(), json!({"q": "dnue"}))), Vec::<i64>::new());
+        assert_eq!(
+            ids(&search(&movies(), json!({"q": "dnue"}))),
+            Vec::<i64>::new()
+        );
     }
 
     #[test]
     fn last_strategy_keeps_documents_matching_the_first_words() {
-        assert_eq!(ids(&search(&movies(), json!({"q": "lord rings xyz"}))), vec![4]);
-        assert!(ids(&search(&movies(), json!({"q": "lord xyz", "matchingStrategy": "all"}))).is_empty());
+        assert_eq!(
+            ids(&search(&movies(), json!({"q": "lord rings xyz"}))),
+            vec![4]
+        );
+        assert!(ids(&search(
+            &movies(),
+            json!({"q": "lord xyz", "matchingStrategy": "all"})
+        ))
+        .is_empty());
     }
 
     #[test]
     fn filter_sort_and_pagination() {
-        let res = search(&movies(), json!({"filter": "genre = fantasy", "sort": ["year:desc"]}));
+        let res = search(
+            &movies(),
+            json!({"filter": "genre = fantasy", "sort": ["year:desc"]}),
+        );
         assert_eq!(ids(&res), vec![2, 4, 1]);
         let res = search(&movies(), json!({"hitsPerPage": 2, "page": 2}));
         assert_eq!(ids(&res), vec![3, 4]);
@@ -1003,9 +1361,19 @@ mod tests {
     #[test]
     fn facets_count_and_stats() {
         let res = search(&movies(), json!({"facets": ["genre", "year"]}));
-        assert_eq!(res["facetDistribution"]["genre"], json!({"fantasy": 3, "scifi": 2}));
-        assert_eq!(res["facetStats"]["year"], json!({"min": 1937.0, "max": 1997.0}));
-        let keys: Vec<&String> = res["facetDistribution"]["year"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            res["facetDistribution"]["genre"],
+            json!({"fantasy": 3, "scifi": 2})
+        );
+        assert_eq!(
+            res["facetStats"]["year"],
+            json!({"min": 1937.0, "max": 1997.0})
+        );
+        let keys: Vec<&String> = res["facetDistribution"]["year"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(keys, vec!["1937", "1951", "1954", "1965", "1997"]);
     }
 
@@ -1013,7 +1381,10 @@ mod tests {
     fn ranking_score_is_one_for_placeholder_and_below_for_partial_matches() {
         let res = search(&movies(), json!({"showRankingScore": true}));
         assert_eq!(res["hits"][0]["_rankingScore"], 1.0);
-        let res = search(&movies(), json!({"q": "the hobbit", "showRankingScore": true}));
+        let res = search(
+            &movies(),
+            json!({"q": "the hobbit", "showRankingScore": true}),
+        );
         let first = res["hits"][0]["_rankingScore"].as_f64().unwrap();
         assert_eq!(res["hits"][0]["id"], 1);
         for h in res["hits"].as_array().unwrap() {
@@ -1025,7 +1396,11 @@ mod tests {
     #[test]
     fn max_total_hits_caps_reachable_hits_but_not_totals() {
         let mut idx = movies();
-        idx.settings.apply(json!({"pagination": {"maxTotalHits": 2}}).as_object().unwrap());
+        idx.settings.apply(
+            json!({"pagination": {"maxTotalHits": 2}})
+                .as_object()
+                .unwrap(),
+        );
         let res = search(&idx, json!({}));
         assert_eq!(ids(&res), vec![1, 2]);
         assert_eq!(res["estimatedTotalHits"], 5);
@@ -1040,39 +1415,71 @@ mod tests {
     #[test]
     fn errors_name_the_index() {
         let idx = movies();
-        let q = SearchQuery::from_body(json!({"filter": "title = x"}).as_object().unwrap()).unwrap();
+        let q =
+            SearchQuery::from_body(json!({"filter": "title = x"}).as_object().unwrap()).unwrap();
         let e = execute(&idx, &q, Instant::now()).unwrap_err();
         assert_eq!(e.code(), Code::InvalidSearchFilter);
         assert_eq!(
             e.to_string(),
             "Index `movies`: Attribute `title` is not filterable. Available filterable attribute patterns are: `genre`, `year`.\n2:7 \"title\" = \"x\""
         );
-        let q = SearchQuery::from_body(json!({"sort": ["genre:asc"]}).as_object().unwrap()).unwrap();
-        assert_eq!(execute(&idx, &q, Instant::now()).unwrap_err().code(), Code::InvalidSearchSort);
+        let q =
+            SearchQuery::from_body(json!({"sort": ["genre:asc"]}).as_object().unwrap()).unwrap();
+        assert_eq!(
+            execute(&idx, &q, Instant::now()).unwrap_err().code(),
+            Code::InvalidSearchSort
+        );
         let q = SearchQuery::from_body(json!({"facets": ["title"]}).as_object().unwrap()).unwrap();
-        assert_eq!(execute(&idx, &q, Instant::now()).unwrap_err().code(), Code::InvalidSearchFacets);
+        assert_eq!(
+            execute(&idx, &q, Instant::now()).unwrap_err().code(),
+            Code::InvalidSearchFacets
+        );
     }
 
     #[test]
     fn count_ordered_facets_break_ties_by_descending_value() {
         let mut idx = movies();
-        idx.settings.apply(json!({"faceting": {"sortFacetValuesBy": {"*": "count"}, "maxValuesPerFacet": 2}}).as_object().unwrap());
+        idx.settings.apply(
+            json!({"faceting": {"sortFacetValuesBy": {"*": "count"}, "maxValuesPerFacet": 2}})
+                .as_object()
+                .unwrap(),
+        );
         let res = search(&idx, json!({"facets": ["genre", "year"]}));
-        let genre: Vec<&String> = res["facetDistribution"]["genre"].as_object().unwrap().keys().collect();
+        let genre: Vec<&String> = res["facetDistribution"]["genre"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(genre, vec!["fantasy", "scifi"]);
-        let year: Vec<&String> = res["facetDistribution"]["year"].as_object().unwrap().keys().collect();
+        let year: Vec<&String> = res["facetDistribution"]["year"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(year, vec!["1997", "1965"]);
     }
 
     #[test]
     fn highlights_matched_words() {
-        let rules = TypoRules { enabled: true, one_typo: 5, two_typos: 9 };
-        assert_eq!(highlight_text("Wonder Woman", &["wond".into()], rules, "<em>", "</em>"), "<em>Wond</em>er Woman");
+        let rules = TypoRules {
+            enabled: true,
+            one_typo: 5,
+            two_typos: 9,
+        };
+        assert_eq!(
+            highlight_text("Wonder Woman", &["wond".into()], rules, "<em>", "</em>"),
+            "<em>Wond</em>er Woman"
+        );
     }
 
     #[test]
     fn serialized_filters_quote_every_token() {
-        let f = filter::parse_str("genre = a AND (year > 1 OR title != \"x y\")").unwrap().unwrap();
-        assert_eq!(serialize(&f), "(\"genre\" = \"a\") AND ((\"year\" > \"1\") OR (\"title\" != \"x y\"))");
+        let f = filter::parse_str("genre = a AND (year > 1 OR title != \"x y\")")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            serialize(&f),
+            "(\"genre\" = \"a\") AND ((\"year\" > \"1\") OR (\"title\" != \"x y\"))"
+        );
     }
 }

@@ -45,43 +45,187 @@ pub struct SettingDef {
 
 /// All settings, in the order Meilisearch serializes them.
 pub const SETTINGS: &[SettingDef] = &[
-    SettingDef { key: "displayedAttributes", route: "displayed-attributes", patch: false, code: Code::InvalidSettingsDisplayedAttributes, kind: Kind::Wildcard },
-    SettingDef { key: "searchableAttributes", route: "searchable-attributes", patch: false, code: Code::InvalidSettingsSearchableAttributes, kind: Kind::Wildcard },
-    SettingDef { key: "filterableAttributes", route: "filterable-attributes", patch: false, code: Code::InvalidSettingsFilterableAttributes, kind: Kind::FilterableRules },
-    SettingDef { key: "sortableAttributes", route: "sortable-attributes", patch: false, code: Code::InvalidSettingsSortableAttributes, kind: Kind::StringSet },
-    SettingDef { key: "foreignKeys", route: "foreign-keys", patch: false, code: Code::Other("invalid_settings_foreign_keys"), kind: Kind::AnyArray },
-    SettingDef { key: "rankingRules", route: "ranking-rules", patch: false, code: Code::InvalidSettingsRankingRules, kind: Kind::RankingRules },
-    SettingDef { key: "stopWords", route: "stop-words", patch: false, code: Code::InvalidSettingsStopWords, kind: Kind::StringSet },
-    SettingDef { key: "nonSeparatorTokens", route: "non-separator-tokens", patch: false, code: Code::Other("invalid_settings_non_separator_tokens"), kind: Kind::StringSet },
-    SettingDef { key: "separatorTokens", route: "separator-tokens", patch: false, code: Code::Other("invalid_settings_separator_tokens"), kind: Kind::StringSet },
-    SettingDef { key: "dictionary", route: "dictionary", patch: false, code: Code::Other("invalid_settings_dictionary"), kind: Kind::StringSet },
-    SettingDef { key: "synonyms", route: "synonyms", patch: false, code: Code::InvalidSettingsSynonyms, kind: Kind::Synonyms },
-    SettingDef { key: "distinctAttribute", route: "distinct-attribute", patch: false, code: Code::InvalidSettingsDistinctAttribute, kind: Kind::OptString },
-    SettingDef { key: "proximityPrecision", route: "proximity-precision", patch: false, code: Code::Other("invalid_settings_proximity_precision"), kind: Kind::ProximityPrecision },
-    SettingDef { key: "typoTolerance", route: "typo-tolerance", patch: true, code: Code::InvalidSettingsTypoTolerance, kind: Kind::TypoTolerance },
-    SettingDef { key: "faceting", route: "faceting", patch: true, code: Code::InvalidSettingsFaceting, kind: Kind::Faceting },
-    SettingDef { key: "pagination", route: "pagination", patch: true, code: Code::InvalidSettingsPagination, kind: Kind::Pagination },
-    SettingDef { key: "embedders", route: "embedders", patch: true, code: Code::Other("invalid_settings_embedders"), kind: Kind::AnyObject },
-    SettingDef { key: "searchCutoffMs", route: "search-cutoff-ms", patch: false, code: Code::Other("invalid_settings_search_cutoff_ms"), kind: Kind::OptU64 },
-    SettingDef { key: "localizedAttributes", route: "localized-attributes", patch: false, code: Code::Other("invalid_settings_localized_attributes"), kind: Kind::OptArray },
-    SettingDef { key: "facetSearch", route: "facet-search", patch: false, code: Code::Other("invalid_settings_facet_search"), kind: Kind::Bool },
-    SettingDef { key: "prefixSearch", route: "prefix-search", patch: false, code: Code::Other("invalid_settings_prefix_search"), kind: Kind::PrefixSearch },
-    SettingDef { key: "chat", route: "chat", patch: true, code: Code::Other("invalid_settings_index_chat"), kind: Kind::AnyObject },
+    SettingDef {
+        key: "displayedAttributes",
+        route: "displayed-attributes",
+        patch: false,
+        code: Code::InvalidSettingsDisplayedAttributes,
+        kind: Kind::Wildcard,
+    },
+    SettingDef {
+        key: "searchableAttributes",
+        route: "searchable-attributes",
+        patch: false,
+        code: Code::InvalidSettingsSearchableAttributes,
+        kind: Kind::Wildcard,
+    },
+    SettingDef {
+        key: "filterableAttributes",
+        route: "filterable-attributes",
+        patch: false,
+        code: Code::InvalidSettingsFilterableAttributes,
+        kind: Kind::FilterableRules,
+    },
+    SettingDef {
+        key: "sortableAttributes",
+        route: "sortable-attributes",
+        patch: false,
+        code: Code::InvalidSettingsSortableAttributes,
+        kind: Kind::StringSet,
+    },
+    SettingDef {
+        key: "foreignKeys",
+        route: "foreign-keys",
+        patch: false,
+        code: Code::Other("invalid_settings_foreign_keys"),
+        kind: Kind::AnyArray,
+    },
+    SettingDef {
+        key: "rankingRules",
+        route: "ranking-rules",
+        patch: false,
+        code: Code::InvalidSettingsRankingRules,
+        kind: Kind::RankingRules,
+    },
+    SettingDef {
+        key: "stopWords",
+        route: "stop-words",
+        patch: false,
+        code: Code::InvalidSettingsStopWords,
+        kind: Kind::StringSet,
+    },
+    SettingDef {
+        key: "nonSeparatorTokens",
+        route: "non-separator-tokens",
+        patch: false,
+        code: Code::Other("invalid_settings_non_separator_tokens"),
+        kind: Kind::StringSet,
+    },
+    SettingDef {
+        key: "separatorTokens",
+        route: "separator-tokens",
+        patch: false,
+        code: Code::Other("invalid_settings_separator_tokens"),
+        kind: Kind::StringSet,
+    },
+    SettingDef {
+        key: "dictionary",
+        route: "dictionary",
+        patch: false,
+        code: Code::Other("invalid_settings_dictionary"),
+        kind: Kind::StringSet,
+    },
+    SettingDef {
+        key: "synonyms",
+        route: "synonyms",
+        patch: false,
+        code: Code::InvalidSettingsSynonyms,
+        kind: Kind::Synonyms,
+    },
+    SettingDef {
+        key: "distinctAttribute",
+        route: "distinct-attribute",
+        patch: false,
+        code: Code::InvalidSettingsDistinctAttribute,
+        kind: Kind::OptString,
+    },
+    SettingDef {
+        key: "proximityPrecision",
+        route: "proximity-precision",
+        patch: false,
+        code: Code::Other("invalid_settings_proximity_precision"),
+        kind: Kind::ProximityPrecision,
+    },
+    SettingDef {
+        key: "typoTolerance",
+        route: "typo-tolerance",
+        patch: true,
+        code: Code::InvalidSettingsTypoTolerance,
+        kind: Kind::TypoTolerance,
+    },
+    SettingDef {
+        key: "faceting",
+        route: "faceting",
+        patch: true,
+        code: Code::InvalidSettingsFaceting,
+        kind: Kind::Faceting,
+    },
+    SettingDef {
+        key: "pagination",
+        route: "pagination",
+        patch: true,
+        code: Code::InvalidSettingsPagination,
+        kind: Kind::Pagination,
+    },
+    SettingDef {
+        key: "embedders",
+        route: "embedders",
+        patch: true,
+        code: Code::Other("invalid_settings_embedders"),
+        kind: Kind::AnyObject,
+    },
+    SettingDef {
+        key: "searchCutoffMs",
+        route: "search-cutoff-ms",
+        patch: false,
+        code: Code::Other("invalid_settings_search_cutoff_ms"),
+        kind: Kind::OptU64,
+    },
+    SettingDef {
+        key: "localizedAttributes",
+        route: "localized-attributes",
+        patch: false,
+        code: Code::Other("invalid_settings_localized_attributes"),
+        kind: Kind::OptArray,
+    },
+    SettingDef {
+        key: "facetSearch",
+        route: "facet-search",
+        patch: false,
+        code: Code::Other("invalid_settings_facet_search"),
+        kind: Kind::Bool,
+    },
+    SettingDef {
+        key: "prefixSearch",
+        route: "prefix-search",
+        patch: false,
+        code: Code::Other("invalid_settings_prefix_search"),
+        kind: Kind::PrefixSearch,
+    },
+    SettingDef {
+        key: "chat",
+        route: "chat",
+        patch: true,
+        code: Code::Other("invalid_settings_index_chat"),
+        kind: Kind::AnyObject,
+    },
 ];
 
 pub fn def_by_route(route: &str) -> Option<&'static SettingDef> {
     SETTINGS.iter().find(|d| d.route == route)
 }
 
-pub const DEFAULT_RANKING_RULES: [&str; 7] =
-    ["words", "typo", "proximity", "attributeRank", "sort", "wordPosition", "exactness"];
+pub const DEFAULT_RANKING_RULES: [&str; 7] = [
+    "words",
+    "typo",
+    "proximity",
+    "attributeRank",
+    "sort",
+    "wordPosition",
+    "exactness",
+];
 
 /// The default value of a setting, as `GET /indexes/{uid}/settings` shows it.
 pub fn default_value(key: &str) -> Value {
     match key {
         "displayedAttributes" | "searchableAttributes" => json!(["*"]),
-        "filterableAttributes" | "sortableAttributes" | "foreignKeys" | "stopWords" | "nonSeparatorTokens"
-        | "separatorTokens" | "dictionary" => json!([]),
+        "filterableAttributes"
+        | "sortableAttributes"
+        | "foreignKeys"
+        | "stopWords"
+        | "nonSeparatorTokens"
+        | "separatorTokens"
+        | "dictionary" => json!([]),
         "rankingRules" => json!(DEFAULT_RANKING_RULES),
         "synonyms" | "embedders" => json!({}),
         "distinctAttribute" | "searchCutoffMs" | "localizedAttributes" => Value::Null,
@@ -113,7 +257,12 @@ pub struct Settings(pub Map<String, Value>);
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings(SETTINGS.iter().map(|d| (d.key.to_string(), default_value(d.key))).collect())
+        Settings(
+            SETTINGS
+                .iter()
+                .map(|d| (d.key.to_string(), default_value(d.key)))
+                .collect(),
+        )
     }
 }
 
@@ -127,7 +276,10 @@ pub struct FilterRule {
 
 impl Settings {
     pub fn get(&self, key: &str) -> Value {
-        self.0.get(key).cloned().unwrap_or_else(|| default_value(key))
+        self.0
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| default_value(key))
     }
 
     /// The whole settings object in Meilisearch's key order (`foreignKeys`
@@ -136,7 +288,10 @@ impl Settings {
         Value::Object(
             SETTINGS
                 .iter()
-                .filter(|d| !matches!(d.key, "foreignKeys" | "chat") || self.get(d.key) != default_value(d.key))
+                .filter(|d| {
+                    !matches!(d.key, "foreignKeys" | "chat")
+                        || self.get(d.key) != default_value(d.key)
+                })
                 .map(|d| (d.key.to_string(), self.get(d.key)))
                 .collect(),
         )
@@ -144,7 +299,10 @@ impl Settings {
 
     fn strings(&self, key: &str) -> Vec<String> {
         match self.get(key) {
-            Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -181,7 +339,11 @@ impl Settings {
         let mut out = BTreeMap::new();
         if let Value::Object(map) = self.get("synonyms") {
             for (k, v) in map {
-                let list = v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect());
+                let list = v.as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                });
                 out.insert(k, list.unwrap_or_default());
             }
         }
@@ -193,18 +355,35 @@ impl Settings {
         if let Value::Array(items) = self.get("filterableAttributes") {
             for item in items {
                 match item {
-                    Value::String(s) => rules.push(FilterRule { patterns: vec![s], filter: true, comparison: true }),
+                    Value::String(s) => rules.push(FilterRule {
+                        patterns: vec![s],
+                        filter: true,
+                        comparison: true,
+                    }),
                     Value::Object(o) => {
                         let patterns = o
                             .get("attributePatterns")
                             .and_then(Value::as_array)
-                            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|s| s.as_str().map(str::to_string))
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         let filter = o.get("features").and_then(|f| f.get("filter"));
-                        let equality = filter.and_then(|f| f.get("equality")).and_then(Value::as_bool).unwrap_or(true);
-                        let comparison =
-                            filter.and_then(|f| f.get("comparison")).and_then(Value::as_bool).unwrap_or(false);
-                        rules.push(FilterRule { patterns, filter: equality || comparison, comparison });
+                        let equality = filter
+                            .and_then(|f| f.get("equality"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(true);
+                        let comparison = filter
+                            .and_then(|f| f.get("comparison"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        rules.push(FilterRule {
+                            patterns,
+                            filter: equality || comparison,
+                            comparison,
+                        });
                     }
                     _ => {}
                 }
@@ -215,8 +394,12 @@ impl Settings {
 
     /// The patterns of the rules that allow filtering (for error messages).
     pub fn filterable_patterns(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.filter_rules().into_iter().filter(|r| r.filter).flat_map(|r| r.patterns).collect();
+        let mut out: Vec<String> = self
+            .filter_rules()
+            .into_iter()
+            .filter(|r| r.filter)
+            .flat_map(|r| r.patterns)
+            .collect();
         out.sort();
         out.dedup();
         out
@@ -233,12 +416,19 @@ impl Settings {
     }
 
     pub fn max_values_per_facet(&self) -> usize {
-        self.get("faceting").get("maxValuesPerFacet").and_then(Value::as_u64).unwrap_or(100) as usize
+        self.get("faceting")
+            .get("maxValuesPerFacet")
+            .and_then(Value::as_u64)
+            .unwrap_or(100) as usize
     }
 
     /// `alpha` or `count` for a facet (the `*` entry is the fallback).
     pub fn sort_facet_values_by(&self, field: &str) -> String {
-        let by = self.get("faceting").get("sortFacetValuesBy").cloned().unwrap_or(Value::Null);
+        let by = self
+            .get("faceting")
+            .get("sortFacetValuesBy")
+            .cloned()
+            .unwrap_or(Value::Null);
         by.get(field)
             .or_else(|| by.get("*"))
             .and_then(Value::as_str)
@@ -247,31 +437,46 @@ impl Settings {
     }
 
     pub fn max_total_hits(&self) -> usize {
-        self.get("pagination").get("maxTotalHits").and_then(Value::as_u64).unwrap_or(1000) as usize
+        self.get("pagination")
+            .get("maxTotalHits")
+            .and_then(Value::as_u64)
+            .unwrap_or(1000) as usize
     }
 
     pub fn typo_enabled(&self) -> bool {
-        self.get("typoTolerance").get("enabled").and_then(Value::as_bool).unwrap_or(true)
+        self.get("typoTolerance")
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
     }
 
     /// Minimum word lengths for one and two typos.
     pub fn typo_word_sizes(&self) -> (usize, usize) {
         let t = self.get("typoTolerance");
         let m = t.get("minWordSizeForTypos");
-        let one = m.and_then(|m| m.get("oneTypo")).and_then(Value::as_u64).unwrap_or(5) as usize;
-        let two = m.and_then(|m| m.get("twoTypos")).and_then(Value::as_u64).unwrap_or(9) as usize;
+        let one = m
+            .and_then(|m| m.get("oneTypo"))
+            .and_then(Value::as_u64)
+            .unwrap_or(5) as usize;
+        let two = m
+            .and_then(|m| m.get("twoTypos"))
+            .and_then(Value::as_u64)
+            .unwrap_or(9) as usize;
         (one, two)
     }
 
     /// Applies a validated update (from [`validate_update`]); `null` resets.
     pub fn apply(&mut self, update: &Map<String, Value>) {
         for (key, value) in update {
-            let Some(def) = SETTINGS.iter().find(|d| d.key == key) else { continue };
+            let Some(def) = SETTINGS.iter().find(|d| d.key == key) else {
+                continue;
+            };
             let new = match (def.kind, value) {
                 (_, Value::Null) => default_value(key),
-                (Kind::TypoTolerance | Kind::Faceting | Kind::Pagination | Kind::AnyObject, Value::Object(patch))
-                    if def.key != "embedders" =>
-                {
+                (
+                    Kind::TypoTolerance | Kind::Faceting | Kind::Pagination | Kind::AnyObject,
+                    Value::Object(patch),
+                ) if def.key != "embedders" => {
                     merge_object(self.get(key), patch, &default_value(key))
                 }
                 (Kind::AnyObject, Value::Object(patch)) => {
@@ -300,7 +505,11 @@ fn merge_object(current: Value, patch: &Map<String, Value>, default: &Value) -> 
         let merged = match v {
             Value::Null => sub_default,
             Value::Object(inner) if k == "minWordSizeForTypos" || k == "sortFacetValuesBy" => {
-                let base = if k == "sortFacetValuesBy" { sub_default.clone() } else { out.get(k).cloned().unwrap_or(sub_default.clone()) };
+                let base = if k == "sortFacetValuesBy" {
+                    sub_default.clone()
+                } else {
+                    out.get(k).cloned().unwrap_or(sub_default.clone())
+                };
                 merge_object(base, inner, &sub_default)
             }
             other => other.clone(),
@@ -352,14 +561,28 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
             Ok(json!(list))
         }
         Kind::FilterableRules => {
-            let Value::Array(items) = value else { return Err(invalid_type(path, "an array", value, code)) };
+            let Value::Array(items) = value else {
+                return Err(invalid_type(path, "an array", value, code));
+            };
             for (i, item) in items.iter().enumerate() {
                 match item {
                     Value::String(_) => {}
                     Value::Object(o) => {
-                        check_fields_code(o, &["attributePatterns", "features"], &format!("{path}[{i}]"), code)?;
+                        check_fields_code(
+                            o,
+                            &["attributePatterns", "features"],
+                            &format!("{path}[{i}]"),
+                            code,
+                        )?;
                     }
-                    other => return Err(invalid_type(&format!("{path}[{i}]"), "a string or an object", other, code)),
+                    other => {
+                        return Err(invalid_type(
+                            &format!("{path}[{i}]"),
+                            "a string or an object",
+                            other,
+                            code,
+                        ))
+                    }
                 }
             }
             Ok(value.clone())
@@ -378,7 +601,9 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
             Ok(json!(list))
         }
         Kind::Synonyms => {
-            let Value::Object(map) = value else { return Err(invalid_type(path, "an object", value, code)) };
+            let Value::Object(map) = value else {
+                return Err(invalid_type(path, "an object", value, code));
+            };
             let mut sorted = BTreeMap::new();
             for (k, v) in map {
                 let list = string_list(v, &format!("{path}.{k}"), code)?;
@@ -396,7 +621,12 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
         },
         Kind::PrefixSearch => match value.as_str() {
             Some("indexingTime" | "disabled") => Ok(value.clone()),
-            _ => Err(unknown_value(value, path, &["indexingTime", "disabled"], code)),
+            _ => Err(unknown_value(
+                value,
+                path,
+                &["indexingTime", "disabled"],
+                code,
+            )),
         },
         Kind::Bool => match value {
             Value::Bool(_) => Ok(value.clone()),
@@ -415,10 +645,18 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
             other => Err(invalid_type(path, "an object", other, code)),
         },
         Kind::TypoTolerance => {
-            let Value::Object(o) = value else { return Err(invalid_type(path, "an object", value, code)) };
+            let Value::Object(o) = value else {
+                return Err(invalid_type(path, "an object", value, code));
+            };
             check_fields_code(
                 o,
-                &["enabled", "minWordSizeForTypos", "disableOnWords", "disableOnAttributes", "disableOnNumbers"],
+                &[
+                    "enabled",
+                    "minWordSizeForTypos",
+                    "disableOnWords",
+                    "disableOnAttributes",
+                    "disableOnNumbers",
+                ],
                 path,
                 code,
             )?;
@@ -441,7 +679,12 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
                 }
             }
             if let Some(Value::Object(m)) = o.get("minWordSizeForTypos") {
-                check_fields_code(m, &["oneTypo", "twoTypos"], &format!("{path}.minWordSizeForTypos"), code)?;
+                check_fields_code(
+                    m,
+                    &["oneTypo", "twoTypos"],
+                    &format!("{path}.minWordSizeForTypos"),
+                    code,
+                )?;
                 for key in ["oneTypo", "twoTypos"] {
                     if let Some(v) = m.get(key) {
                         if !v.is_null() && v.as_u64().is_none_or(|n| n > 255) {
@@ -458,11 +701,18 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
             Ok(Value::Object(out))
         }
         Kind::Faceting => {
-            let Value::Object(o) = value else { return Err(invalid_type(path, "an object", value, code)) };
+            let Value::Object(o) = value else {
+                return Err(invalid_type(path, "an object", value, code));
+            };
             check_fields_code(o, &["maxValuesPerFacet", "sortFacetValuesBy"], path, code)?;
             if let Some(v) = o.get("maxValuesPerFacet") {
                 if !v.is_null() && !v.is_u64() {
-                    return Err(invalid_type(&format!("{path}.maxValuesPerFacet"), "a positive integer", v, code));
+                    return Err(invalid_type(
+                        &format!("{path}.maxValuesPerFacet"),
+                        "a positive integer",
+                        v,
+                        code,
+                    ));
                 }
             }
             if let Some(v) = o.get("sortFacetValuesBy") {
@@ -480,17 +730,31 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
                             }
                         }
                     }
-                    other => return Err(invalid_type(&format!("{path}.sortFacetValuesBy"), "an object", other, code)),
+                    other => {
+                        return Err(invalid_type(
+                            &format!("{path}.sortFacetValuesBy"),
+                            "an object",
+                            other,
+                            code,
+                        ))
+                    }
                 }
             }
             Ok(value.clone())
         }
         Kind::Pagination => {
-            let Value::Object(o) = value else { return Err(invalid_type(path, "an object", value, code)) };
+            let Value::Object(o) = value else {
+                return Err(invalid_type(path, "an object", value, code));
+            };
             check_fields_code(o, &["maxTotalHits"], path, code)?;
             if let Some(v) = o.get("maxTotalHits") {
                 if !v.is_null() && v.as_u64().is_none_or(|n| n == 0) {
-                    return Err(invalid_type(&format!("{path}.maxTotalHits"), "a positive integer", v, code));
+                    return Err(invalid_type(
+                        &format!("{path}.maxTotalHits"),
+                        "a positive integer",
+                        v,
+                        code,
+                    ));
                 }
             }
             Ok(value.clone())
@@ -501,13 +765,21 @@ pub fn validate_value(def: &SettingDef, value: &Value, path: &str) -> ApiResult<
 fn unknown_value(value: &Value, path: &str, accepted: &[&str], code: Code) -> ApiError {
     match value.as_str() {
         Some(s) => {
-            let location = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
+            let location = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{path}`")
+            };
             ApiError::new(
                 code,
                 format!(
                     "Unknown value `{s}`{location}: {}expected one of {}",
                     crate::params::did_you_mean(s, accepted),
-                    accepted.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                    accepted
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         }
@@ -515,25 +787,38 @@ fn unknown_value(value: &Value, path: &str, accepted: &[&str], code: Code) -> Ap
     }
 }
 
-fn check_fields_code(o: &Map<String, Value>, accepted: &[&str], inside: &str, code: Code) -> ApiResult<()> {
+fn check_fields_code(
+    o: &Map<String, Value>,
+    accepted: &[&str],
+    inside: &str,
+    code: Code,
+) -> ApiResult<()> {
     check_fields(o, accepted, inside).map_err(|e| ApiError::new(code, e.to_string()))
 }
 
 fn string_list(value: &Value, path: &str, code: Code) -> ApiResult<Vec<String>> {
-    let Value::Array(items) = value else { return Err(invalid_type(path, "an array", value, code)) };
+    let Value::Array(items) = value else {
+        return Err(invalid_type(path, "an array", value, code));
+    };
     items
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
             Value::String(s) => Ok(s.clone()),
-            other => Err(invalid_type(&format!("{path}[{i}]"), "a string", other, code)),
+            other => Err(invalid_type(
+                &format!("{path}[{i}]"),
+                "a string",
+                other,
+                code,
+            )),
         })
         .collect()
 }
 
 fn valid_ranking_rule(rule: &str) -> bool {
     match rule {
-        "words" | "typo" | "proximity" | "attribute" | "attributeRank" | "wordPosition" | "sort" | "exactness" => true,
+        "words" | "typo" | "proximity" | "attribute" | "attributeRank" | "wordPosition"
+        | "sort" | "exactness" => true,
         other => match other.rsplit_once(':') {
             Some((field, "asc" | "desc")) => !field.is_empty(),
             _ => false,
@@ -549,7 +834,10 @@ pub fn validate_update(body: &Map<String, Value>) -> ApiResult<Map<String, Value
     let mut out = Map::new();
     for def in SETTINGS {
         if let Some(v) = body.get(def.key) {
-            out.insert(def.key.to_string(), validate_value(def, v, &format!(".{}", def.key))?);
+            out.insert(
+                def.key.to_string(),
+                validate_value(def, v, &format!(".{}", def.key))?,
+            );
         }
     }
     Ok(out)
@@ -557,7 +845,10 @@ pub fn validate_update(body: &Map<String, Value>) -> ApiResult<Map<String, Value
 
 /// The update that resets every setting (`DELETE /settings`).
 pub fn reset_all() -> Map<String, Value> {
-    SETTINGS.iter().map(|d| (d.key.to_string(), Value::Null)).collect()
+    SETTINGS
+        .iter()
+        .map(|d| (d.key.to_string(), Value::Null))
+        .collect()
 }
 
 #[cfg(test)]
@@ -604,16 +895,29 @@ mod tests {
         let ok = json!({"rankingRules": ["words", "price:desc"]});
         assert!(validate_update(ok.as_object().unwrap()).is_ok());
         let bad = json!({"rankingRules": ["nope"]});
-        assert_eq!(validate_update(bad.as_object().unwrap()).unwrap_err().code(), Code::InvalidSettingsRankingRules);
+        assert_eq!(
+            validate_update(bad.as_object().unwrap())
+                .unwrap_err()
+                .code(),
+            Code::InvalidSettingsRankingRules
+        );
     }
 
     #[test]
     fn nested_settings_merge_and_null_resets() {
         let mut s = Settings::default();
-        s.apply(json!({"faceting": {"maxValuesPerFacet": 3}}).as_object().unwrap());
+        s.apply(
+            json!({"faceting": {"maxValuesPerFacet": 3}})
+                .as_object()
+                .unwrap(),
+        );
         assert_eq!(s.max_values_per_facet(), 3);
         assert_eq!(s.sort_facet_values_by("x"), "alpha");
-        s.apply(json!({"faceting": {"sortFacetValuesBy": {"genre": "count"}}}).as_object().unwrap());
+        s.apply(
+            json!({"faceting": {"sortFacetValuesBy": {"genre": "count"}}})
+                .as_object()
+                .unwrap(),
+        );
         assert_eq!(s.sort_facet_values_by("genre"), "count");
         assert_eq!(s.max_values_per_facet(), 3);
         s.apply(json!({"faceting": null}).as_object().unwrap());
@@ -623,7 +927,11 @@ mod tests {
     #[test]
     fn filterable_patterns_match_nested_and_wildcards() {
         let mut s = Settings::default();
-        s.apply(json!({"filterableAttributes": ["genre", "meta", "tag*"]}).as_object().unwrap());
+        s.apply(
+            json!({"filterableAttributes": ["genre", "meta", "tag*"]})
+                .as_object()
+                .unwrap(),
+        );
         assert!(s.is_filterable("genre"));
         assert!(s.is_filterable("meta.year"));
         assert!(s.is_filterable("tags"));

@@ -26,17 +26,28 @@ fn enqueue(state: &AppState, uid: String, update: Map<String, Value>) -> ApiResu
             details.insert(key.to_string(), serde_json::json!(["*"]));
         }
     }
-    let summary = state.enqueue(Some(uid), TaskKind::SettingsUpdate { settings: update }, Some(details), None)?;
+    let summary = state.enqueue(
+        Some(uid),
+        TaskKind::SettingsUpdate { settings: update },
+        Some(details),
+        None,
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
 fn current(state: &AppState, uid: &str) -> ApiResult<settings::Settings> {
     let db = state.lock()?;
-    db.indexes.get(uid).map(|i| i.settings.clone()).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))
+    db.indexes
+        .get(uid)
+        .map(|i| i.settings.clone())
+        .ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))
 }
 
 /// `GET /indexes/{uid}/settings`
-pub async fn get_all(State(state): State<Arc<AppState>>, Path(uid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_all(
+    State(state): State<Arc<AppState>>,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
     validate_uid(&uid)?;
     Ok(Json(current(&state, &uid)?.to_json()))
 }
@@ -55,7 +66,10 @@ pub async fn update_all(
 }
 
 /// `DELETE /indexes/{uid}/settings`
-pub async fn reset_all(State(state): State<Arc<AppState>>, Path(uid): Path<String>) -> ApiResult<Accepted> {
+pub async fn reset_all(
+    State(state): State<Arc<AppState>>,
+    Path(uid): Path<String>,
+) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
     enqueue(&state, uid, settings::reset_all())
 }

@@ -18,8 +18,14 @@ pub struct SortBy {
 /// Parses `field:asc` / `field:desc`; `Err` carries the raw expression.
 pub fn parse(expr: &str) -> Result<SortBy, String> {
     match expr.rsplit_once(':') {
-        Some((field, "asc")) if !field.is_empty() => Ok(SortBy { field: field.to_string(), ascending: true }),
-        Some((field, "desc")) if !field.is_empty() => Ok(SortBy { field: field.to_string(), ascending: false }),
+        Some((field, "asc")) if !field.is_empty() => Ok(SortBy {
+            field: field.to_string(),
+            ascending: true,
+        }),
+        Some((field, "desc")) if !field.is_empty() => Ok(SortBy {
+            field: field.to_string(),
+            ascending: false,
+        }),
         _ => Err(expr.to_string()),
     }
 }
@@ -43,7 +49,11 @@ fn key(doc: &Map<String, Value>, by: &SortBy) -> Key {
         Facet::Num(n) => Some(*n),
         Facet::Str(_) => None,
     });
-    let best_num = if by.ascending { nums.reduce(f64::min) } else { nums.reduce(f64::max) };
+    let best_num = if by.ascending {
+        nums.reduce(f64::min)
+    } else {
+        nums.reduce(f64::max)
+    };
     if let Some(n) = best_num {
         return Key::Num(n);
     }
@@ -66,11 +76,19 @@ pub fn compare(a: &Map<String, Value>, b: &Map<String, Value>, by: &SortBy) -> O
     match (rank(&ka).cmp(&rank(&kb)), &ka, &kb) {
         (Ordering::Equal, Key::Num(x), Key::Num(y)) => {
             let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
-            if by.ascending { o } else { o.reverse() }
+            if by.ascending {
+                o
+            } else {
+                o.reverse()
+            }
         }
         (Ordering::Equal, Key::Str(x), Key::Str(y)) => {
             let o = x.cmp(y);
-            if by.ascending { o } else { o.reverse() }
+            if by.ascending {
+                o
+            } else {
+                o.reverse()
+            }
         }
         (o, _, _) => o,
     }
@@ -87,7 +105,13 @@ mod tests {
 
     #[test]
     fn parses_sort_expressions() {
-        assert_eq!(parse("year:desc").unwrap(), SortBy { field: "year".into(), ascending: false });
+        assert_eq!(
+            parse("year:desc").unwrap(),
+            SortBy {
+                field: "year".into(),
+                ascending: false
+            }
+        );
         assert_eq!(parse("a.b:asc").unwrap().field, "a.b");
         assert!(parse("year:up").is_err());
         assert!(parse("year").is_err());
@@ -95,12 +119,23 @@ mod tests {
 
     #[test]
     fn numbers_then_strings_then_missing_in_both_directions() {
-        let docs = [doc(json!({"v": "b"})), doc(json!({})), doc(json!({"v": 2})), doc(json!({"v": 10}))];
+        let docs = [
+            doc(json!({"v": "b"})),
+            doc(json!({})),
+            doc(json!({"v": 2})),
+            doc(json!({"v": 10})),
+        ];
         for ascending in [true, false] {
-            let by = SortBy { field: "v".into(), ascending };
+            let by = SortBy {
+                field: "v".into(),
+                ascending,
+            };
             let mut sorted: Vec<&Map<String, Value>> = docs.iter().collect();
             sorted.sort_by(|a, b| compare(a, b, &by));
-            let vs: Vec<Value> = sorted.iter().map(|d| d.get("v").cloned().unwrap_or(Value::Null)).collect();
+            let vs: Vec<Value> = sorted
+                .iter()
+                .map(|d| d.get("v").cloned().unwrap_or(Value::Null))
+                .collect();
             if ascending {
                 assert_eq!(vs, vec![json!(2), json!(10), json!("b"), Value::Null]);
             } else {

@@ -15,14 +15,19 @@ use crate::AppState;
 
 fn is_indexing(db: &Db, uid: &str) -> bool {
     db.tasks.values().any(|t| {
-        matches!(t.status, Status::Enqueued | Status::Processing) && t.index_uid.as_deref() == Some(uid)
+        matches!(t.status, Status::Enqueued | Status::Processing)
+            && t.index_uid.as_deref() == Some(uid)
     })
 }
 
 fn index_stats(db: &Db, index: &Index) -> Value {
     let n = index.docs.len() as u64;
     let raw = index.raw_size();
-    let raw_db = if n == 0 { 0 } else { raw.div_ceil(4096).max(1) * 4096 };
+    let raw_db = if n == 0 {
+        0
+    } else {
+        raw.div_ceil(4096).max(1) * 4096
+    };
     json!({
         "numberOfDocuments": n,
         "rawDocumentDbSize": raw_db,
@@ -35,10 +40,16 @@ fn index_stats(db: &Db, index: &Index) -> Value {
 }
 
 /// `GET /indexes/{uid}/stats`
-pub async fn index_stats_route(State(state): State<Arc<AppState>>, Path(uid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn index_stats_route(
+    State(state): State<Arc<AppState>>,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
     validate_uid(&uid)?;
     let db = state.lock()?;
-    let index = db.indexes.get(&uid).ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
+    let index = db
+        .indexes
+        .get(&uid)
+        .ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
     Ok(Json(index_stats(&db, index)))
 }
 

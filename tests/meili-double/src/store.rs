@@ -70,8 +70,12 @@ impl Index {
         for key in doc.keys() {
             self.register_field(key);
         }
-        let positions: HashMap<&str, usize> =
-            self.fields.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+        let positions: HashMap<&str, usize> = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), i))
+            .collect();
         let mut entries: Vec<(String, Value)> = doc.into_iter().collect();
         entries.sort_by_key(|(k, _)| positions.get(k.as_str()).copied().unwrap_or(usize::MAX));
         entries.into_iter().collect()
@@ -131,7 +135,10 @@ impl Index {
     }
 
     pub fn get(&self, id: &str) -> Option<&Document> {
-        self.ext_ids.get(id).and_then(|i| self.docs.get(i)).map(|d| &d.doc)
+        self.ext_ids
+            .get(id)
+            .and_then(|i| self.docs.get(i))
+            .map(|d| &d.doc)
     }
 
     pub fn clear(&mut self) -> usize {
@@ -155,7 +162,14 @@ impl Index {
 
     /// Bytes of the stored documents as JSON.
     pub fn raw_size(&self) -> u64 {
-        self.docs.values().map(|d| serde_json::to_vec(&d.doc).map(|v| v.len() as u64).unwrap_or(0)).sum()
+        self.docs
+            .values()
+            .map(|d| {
+                serde_json::to_vec(&d.doc)
+                    .map(|v| v.len() as u64)
+                    .unwrap_or(0)
+            })
+            .sum()
     }
 }
 
@@ -202,7 +216,9 @@ pub struct Persistence {
 impl Persistence {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         fs::create_dir_all(dir.join(QUEUE_DIR))?;
-        Ok(Persistence { dir: dir.to_path_buf() })
+        Ok(Persistence {
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn queue_path(&self, uid: u32) -> PathBuf {
@@ -242,7 +258,11 @@ impl Persistence {
                 continue;
             };
             let uid = entry.task.uid;
-            if db.tasks.get(&uid).is_some_and(|t| t.status != Status::Enqueued) {
+            if db
+                .tasks
+                .get(&uid)
+                .is_some_and(|t| t.status != Status::Enqueued)
+            {
                 let _ = fs::remove_file(&path);
                 continue;
             }
@@ -261,7 +281,11 @@ impl Persistence {
     }
 
     /// Persists an enqueued task (and its documents) before it is acknowledged.
-    pub fn write_queued(&self, task: &Task, documents: Option<&Vec<Document>>) -> std::io::Result<()> {
+    pub fn write_queued(
+        &self,
+        task: &Task,
+        documents: Option<&Vec<Document>>,
+    ) -> std::io::Result<()> {
         #[derive(Serialize)]
         struct Ref<'a> {
             task: &'a Task,
@@ -290,7 +314,11 @@ impl Persistence {
         let snap = SnapshotRef {
             version: 1,
             indexes: db.indexes.values().collect(),
-            tasks: db.tasks.values().filter(|t| t.status != Status::Enqueued).collect(),
+            tasks: db
+                .tasks
+                .values()
+                .filter(|t| t.status != Status::Enqueued)
+                .collect(),
             next_task_uid: db.next_task_uid,
             next_batch_uid: db.next_batch_uid,
             last_update: db.last_update,
@@ -329,7 +357,11 @@ mod tests {
     fn documents_keep_field_id_order() {
         let mut idx = Index::new("x", Some("id".into()), OffsetDateTime::UNIX_EPOCH);
         idx.upsert("1".into(), doc(json!({"id":1,"title":"a"})), false);
-        idx.upsert("2".into(), doc(json!({"title":"b","id":2,"extra":true})), false);
+        idx.upsert(
+            "2".into(),
+            doc(json!({"title":"b","id":2,"extra":true})),
+            false,
+        );
         let keys: Vec<&String> = idx.get("2").unwrap().keys().collect();
         assert_eq!(keys, vec!["id", "title", "extra"]);
     }
@@ -339,9 +371,15 @@ mod tests {
         let mut idx = Index::new("x", Some("id".into()), OffsetDateTime::UNIX_EPOCH);
         idx.upsert("1".into(), doc(json!({"id":1,"a":1,"b":{"c":1}})), false);
         idx.upsert("1".into(), doc(json!({"id":1,"b":{"d":2}})), true);
-        assert_eq!(Value::Object(idx.get("1").unwrap().clone()), json!({"id":1,"a":1,"b":{"d":2}}));
+        assert_eq!(
+            Value::Object(idx.get("1").unwrap().clone()),
+            json!({"id":1,"a":1,"b":{"d":2}})
+        );
         idx.upsert("1".into(), doc(json!({"id":1})), false);
-        assert_eq!(Value::Object(idx.get("1").unwrap().clone()), json!({"id":1}));
+        assert_eq!(
+            Value::Object(idx.get("1").unwrap().clone()),
+            json!({"id":1})
+        );
     }
 
     #[test]
@@ -364,10 +402,14 @@ mod tests {
         let task = Task::new(
             0,
             Some("movies".into()),
-            crate::tasks::TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: false },
+            crate::tasks::TaskKind::DocumentAdditionOrUpdate {
+                primary_key: None,
+                merge: false,
+            },
             None,
         );
-        p.write_queued(&task, Some(&vec![doc(json!({"id": 1}))])).unwrap();
+        p.write_queued(&task, Some(&vec![doc(json!({"id": 1}))]))
+            .unwrap();
         let db = p.load().unwrap();
         assert_eq!(db.tasks[&0].status, Status::Enqueued);
         assert_eq!(db.payloads[&0].len(), 1);

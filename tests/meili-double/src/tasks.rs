@@ -62,13 +62,26 @@ impl Status {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TaskKind {
-    DocumentAdditionOrUpdate { primary_key: Option<String>, merge: bool },
-    DocumentDeletion { ids: Vec<String> },
-    DocumentDeletionByFilter { filter: Value },
+    DocumentAdditionOrUpdate {
+        primary_key: Option<String>,
+        merge: bool,
+    },
+    DocumentDeletion {
+        ids: Vec<String>,
+    },
+    DocumentDeletionByFilter {
+        filter: Value,
+    },
     DocumentClear,
-    SettingsUpdate { settings: Map<String, Value> },
-    IndexCreation { primary_key: Option<String> },
-    IndexUpdate { primary_key: Option<String> },
+    SettingsUpdate {
+        settings: Map<String, Value>,
+    },
+    IndexCreation {
+        primary_key: Option<String>,
+    },
+    IndexUpdate {
+        primary_key: Option<String>,
+    },
     IndexDeletion,
 }
 
@@ -137,7 +150,12 @@ pub fn fmt_duration(d: Duration) -> Option<String> {
 }
 
 impl Task {
-    pub fn new(uid: u32, index_uid: Option<String>, kind: TaskKind, details: Option<Map<String, Value>>) -> Self {
+    pub fn new(
+        uid: u32,
+        index_uid: Option<String>,
+        kind: TaskKind,
+        details: Option<Map<String, Value>>,
+    ) -> Self {
         Task {
             uid,
             batch_uid: None,
@@ -169,8 +187,14 @@ impl Task {
         if let Some(details) = &self.details {
             out.insert("details".into(), Value::Object(details.clone()));
         }
-        out.insert("error".into(), self.error.as_ref().map(|e| json!(e)).unwrap_or(Value::Null));
-        let duration = self.started_at.zip(self.finished_at).and_then(|(s, f)| fmt_duration(f - s));
+        out.insert(
+            "error".into(),
+            self.error.as_ref().map(|e| json!(e)).unwrap_or(Value::Null),
+        );
+        let duration = self
+            .started_at
+            .zip(self.finished_at)
+            .and_then(|(s, f)| fmt_duration(f - s));
         out.insert("duration".into(), json!(duration));
         out.insert("enqueuedAt".into(), json!(fmt_time(self.enqueued_at)));
         out.insert("startedAt".into(), json!(self.started_at.map(fmt_time)));
@@ -191,7 +215,9 @@ impl Task {
 }
 
 fn parse_uid_list(q: &QueryParams, name: &str, code: Code) -> ApiResult<Option<Vec<u32>>> {
-    let Some(list) = q.list(name) else { return Ok(None) };
+    let Some(list) = q.list(name) else {
+        return Ok(None);
+    };
     if list.iter().any(|s| s == "*") {
         return Ok(None);
     }
@@ -215,7 +241,9 @@ fn parse_enum_list(
     code: Code,
     what: &str,
 ) -> ApiResult<Option<Vec<String>>> {
-    let Some(list) = q.list(name) else { return Ok(None) };
+    let Some(list) = q.list(name) else {
+        return Ok(None);
+    };
     if list.iter().any(|s| s == "*") {
         return Ok(None);
     }
@@ -224,8 +252,16 @@ fn parse_enum_list(
         match accepted.iter().find(|a| a.eq_ignore_ascii_case(&s)) {
             Some(a) => out.push(a.to_string()),
             None => {
-                let available = accepted.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-                let plural = if what == "status" { "statuses" } else { "types" };
+                let available = accepted
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let plural = if what == "status" {
+                    "statuses"
+                } else {
+                    "types"
+                };
                 return Err(ApiError::new(
                     code,
                     format!("Invalid value in parameter `{name}`: `{s}` is not a valid task {what}. Available {plural} are {available}."),
@@ -255,22 +291,36 @@ const TASK_PARAMS: [&str; 15] = [
 ];
 
 /// `GET /tasks`
-pub async fn list_tasks(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list_tasks(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
     let q = QueryParams::parse(raw.as_deref());
     q.check_known(&TASK_PARAMS)?;
     let limit = q.usize("limit", Code::InvalidTaskLimit)?.unwrap_or(20);
     let from = q.usize("from", Code::InvalidTaskFrom)?.map(|v| v as u32);
-    let reverse = q.bool("reverse", Code::Other("invalid_task_reverse"))?.unwrap_or(false);
+    let reverse = q
+        .bool("reverse", Code::Other("invalid_task_reverse"))?
+        .unwrap_or(false);
     let uids = parse_uid_list(&q, "uids", Code::InvalidTaskUids)?;
     let batch_uids = parse_uid_list(&q, "batchUids", Code::Other("invalid_task_batch_uids"))?;
     let canceled_by = parse_uid_list(&q, "canceledBy", Code::Other("invalid_task_canceled_by"))?;
-    let statuses = parse_enum_list(&q, "statuses", &STATUSES, Code::InvalidTaskStatuses, "status")?;
+    let statuses = parse_enum_list(
+        &q,
+        "statuses",
+        &STATUSES,
+        Code::InvalidTaskStatuses,
+        "status",
+    )?;
     let types = parse_enum_list(&q, "types", &TYPES, Code::InvalidTaskTypes, "type")?;
     let index_uids = match q.list("indexUids") {
         Some(list) if !list.iter().any(|s| s == "*") => {
             for uid in &list {
                 crate::indexes::validate_uid(uid).map_err(|e| {
-                    ApiError::new(Code::InvalidIndexUid, format!("Invalid value in parameter `indexUids`: {e}"))
+                    ApiError::new(
+                        Code::InvalidIndexUid,
+                        format!("Invalid value in parameter `indexUids`: {e}"),
+                    )
                 })?;
             }
             Some(list)
@@ -278,24 +328,52 @@ pub async fn list_tasks(State(state): State<Arc<AppState>>, RawQuery(raw): RawQu
         _ => None,
     };
 
-    let db = state.db.lock().map_err(|_| ApiError::new(Code::Internal, "poisoned state"))?;
+    let db = state
+        .db
+        .lock()
+        .map_err(|_| ApiError::new(Code::Internal, "poisoned state"))?;
     let matching: Vec<&Task> = db
         .tasks
         .values()
         .filter(|t| uids.as_ref().is_none_or(|u| u.contains(&t.uid)))
-        .filter(|t| batch_uids.as_ref().is_none_or(|u| t.batch_uid.is_some_and(|b| u.contains(&b))))
-        .filter(|t| canceled_by.as_ref().is_none_or(|u| t.canceled_by.is_some_and(|c| u.contains(&c))))
-        .filter(|t| statuses.as_ref().is_none_or(|s| s.iter().any(|s| s == t.status.name())))
-        .filter(|t| types.as_ref().is_none_or(|s| s.iter().any(|s| s == t.type_name())))
         .filter(|t| {
-            index_uids.as_ref().is_none_or(|s| t.index_uid.as_ref().is_some_and(|i| s.contains(i)))
+            batch_uids
+                .as_ref()
+                .is_none_or(|u| t.batch_uid.is_some_and(|b| u.contains(&b)))
+        })
+        .filter(|t| {
+            canceled_by
+                .as_ref()
+                .is_none_or(|u| t.canceled_by.is_some_and(|c| u.contains(&c)))
+        })
+        .filter(|t| {
+            statuses
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|s| s == t.status.name()))
+        })
+        .filter(|t| {
+            types
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|s| s == t.type_name()))
+        })
+        .filter(|t| {
+            index_uids
+                .as_ref()
+                .is_none_or(|s| t.index_uid.as_ref().is_some_and(|i| s.contains(i)))
         })
         .collect();
     let total = matching.len();
     let mut ordered: Vec<&Task> = if reverse {
-        matching.into_iter().filter(|t| from.is_none_or(|f| t.uid >= f)).collect()
+        matching
+            .into_iter()
+            .filter(|t| from.is_none_or(|f| t.uid >= f))
+            .collect()
     } else {
-        matching.into_iter().rev().filter(|t| from.is_none_or(|f| t.uid <= f)).collect()
+        matching
+            .into_iter()
+            .rev()
+            .filter(|t| from.is_none_or(|f| t.uid <= f))
+            .collect()
     };
     let next = ordered.get(limit).map(|t| t.uid);
     ordered.truncate(limit);
@@ -311,14 +389,20 @@ pub async fn list_tasks(State(state): State<Arc<AppState>>, RawQuery(raw): RawQu
 }
 
 /// `GET /tasks/{uid}`
-pub async fn get_task(State(state): State<Arc<AppState>>, Path(uid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_task(
+    State(state): State<Arc<AppState>>,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
     let Ok(uid) = uid.parse::<u32>() else {
         return Err(ApiError::new(
             Code::InvalidTaskUids,
             format!("Task uid `{uid}` is invalid. It should only contain numeric characters."),
         ));
     };
-    let db = state.db.lock().map_err(|_| ApiError::new(Code::Internal, "poisoned state"))?;
+    let db = state
+        .db
+        .lock()
+        .map_err(|_| ApiError::new(Code::Internal, "poisoned state"))?;
     match db.tasks.get(&uid) {
         Some(t) => Ok(Json(t.view())),
         None => Err(ApiError::TaskNotFound(uid as u64)),
@@ -332,9 +416,18 @@ mod tests {
     #[test]
     fn durations_use_meilisearch_precision() {
         assert_eq!(fmt_duration(Duration::ZERO).unwrap(), "PT0S");
-        assert_eq!(fmt_duration(Duration::milliseconds(12)).unwrap(), "PT0.012S");
-        assert_eq!(fmt_duration(Duration::microseconds(1_234_567)).unwrap(), "PT1.234567S");
-        assert_eq!(fmt_duration(Duration::nanoseconds(5)).unwrap(), "PT0.000000005S");
+        assert_eq!(
+            fmt_duration(Duration::milliseconds(12)).unwrap(),
+            "PT0.012S"
+        );
+        assert_eq!(
+            fmt_duration(Duration::microseconds(1_234_567)).unwrap(),
+            "PT1.234567S"
+        );
+        assert_eq!(
+            fmt_duration(Duration::nanoseconds(5)).unwrap(),
+            "PT0.000000005S"
+        );
         assert_eq!(fmt_duration(Duration::days(1)).unwrap(), "P1D");
         assert!(fmt_duration(Duration::seconds(-1)).is_none());
     }
@@ -346,7 +439,19 @@ mod tests {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            vec!["uid", "batchUid", "indexUid", "status", "type", "canceledBy", "error", "duration", "enqueuedAt", "startedAt", "finishedAt"]
+            vec![
+                "uid",
+                "batchUid",
+                "indexUid",
+                "status",
+                "type",
+                "canceledBy",
+                "error",
+                "duration",
+                "enqueuedAt",
+                "startedAt",
+                "finishedAt"
+            ]
         );
         assert_eq!(t.summary()["type"], "indexDeletion");
     }

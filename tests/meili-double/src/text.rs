@@ -6,7 +6,10 @@ use crate::params::osa_distance;
 
 /// Lowercased alphanumeric tokens of a text.
 pub fn tokenize(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase).collect()
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Typo settings for one query word.
@@ -56,11 +59,19 @@ fn distance(a: &str, b: &str) -> usize {
 /// Matches a document token against a query word (`prefix` for the last word).
 pub fn match_word(query: &str, token: &str, prefix: bool, rules: TypoRules) -> Option<WordMatch> {
     if query == token {
-        return Some(WordMatch { typos: 0, exact: true, matched_chars: token.chars().count() });
+        return Some(WordMatch {
+            typos: 0,
+            exact: true,
+            matched_chars: token.chars().count(),
+        });
     }
     let qlen = query.chars().count();
     if prefix && token.starts_with(query) {
-        return Some(WordMatch { typos: 0, exact: false, matched_chars: qlen });
+        return Some(WordMatch {
+            typos: 0,
+            exact: false,
+            matched_chars: qlen,
+        });
     }
     let budget = rules.budget(query);
     if budget == 0 {
@@ -70,7 +81,11 @@ pub fn match_word(query: &str, token: &str, prefix: bool, rules: TypoRules) -> O
     if qlen.abs_diff(tlen) <= budget {
         let d = distance(query, token);
         if d <= budget {
-            return Some(WordMatch { typos: d, exact: false, matched_chars: tlen });
+            return Some(WordMatch {
+                typos: d,
+                exact: false,
+                matched_chars: tlen,
+            });
         }
     }
     if prefix {
@@ -89,7 +104,11 @@ pub fn match_word(query: &str, token: &str, prefix: bool, rules: TypoRules) -> O
             }
         }
         if let Some((d, len)) = best {
-            return Some(WordMatch { typos: d, exact: false, matched_chars: len });
+            return Some(WordMatch {
+                typos: d,
+                exact: false,
+                matched_chars: len,
+            });
         }
     }
     None
@@ -99,11 +118,18 @@ pub fn match_word(query: &str, token: &str, prefix: bool, rules: TypoRules) -> O
 mod tests {
     use super::*;
 
-    const RULES: TypoRules = TypoRules { enabled: true, one_typo: 5, two_typos: 9 };
+    const RULES: TypoRules = TypoRules {
+        enabled: true,
+        one_typo: 5,
+        two_typos: 9,
+    };
 
     #[test]
     fn tokenizes_on_non_alphanumerics() {
-        assert_eq!(tokenize("Mad Max: Fury-Road!"), vec!["mad", "max", "fury", "road"]);
+        assert_eq!(
+            tokenize("Mad Max: Fury-Road!"),
+            vec!["mad", "max", "fury", "road"]
+        );
         assert_eq!(tokenize("Élan 2024"), vec!["élan", "2024"]);
     }
 
@@ -112,20 +138,43 @@ mod tests {
         assert_eq!(RULES.budget("dune"), 0);
         assert_eq!(RULES.budget("wondr"), 1);
         assert_eq!(RULES.budget("philosophy"), 2);
-        assert_eq!(TypoRules { enabled: false, ..RULES }.budget("philosophy"), 0);
+        assert_eq!(
+            TypoRules {
+                enabled: false,
+                ..RULES
+            }
+            .budget("philosophy"),
+            0
+        );
     }
 
     #[test]
     fn matches_exact_prefix_and_typos() {
         assert!(match_word("wonder", "wonder", false, RULES).unwrap().exact);
-        assert_eq!(match_word("won", "wonder", true, RULES).unwrap().matched_chars, 3);
+        assert_eq!(
+            match_word("won", "wonder", true, RULES)
+                .unwrap()
+                .matched_chars,
+            3
+        );
         assert!(match_word("won", "wonder", false, RULES).is_none());
-        assert_eq!(match_word("wondr", "wonder", false, RULES).unwrap().typos, 1);
-        assert_eq!(match_word("hobit", "hobbit", false, RULES).unwrap().typos, 1);
+        assert_eq!(
+            match_word("wondr", "wonder", false, RULES).unwrap().typos,
+            1
+        );
+        assert_eq!(
+            match_word("hobit", "hobbit", false, RULES).unwrap().typos,
+            1
+        );
         assert!(match_word("dnue", "dune", false, RULES).is_none());
         // a typo on the first letter counts double
         assert!(match_word("xonder", "wonder", false, RULES).is_none());
-        assert_eq!(match_word("philosofer", "philosopher", false, RULES).unwrap().typos, 2);
+        assert_eq!(
+            match_word("philosofer", "philosopher", false, RULES)
+                .unwrap()
+                .typos,
+            2
+        );
         assert!(match_word("wondr", "wonderful", true, RULES).is_some());
     }
 }

@@ -47,8 +47,13 @@ pub fn process_round(state: &AppState) -> std::io::Result<()> {
     let Ok(mut db) = state.db.lock() else {
         return Err(std::io::Error::other("poisoned state"));
     };
-    let pending: Vec<u32> =
-        db.tasks.values().filter(|t| t.status == Status::Enqueued).map(|t| t.uid).take(1000).collect();
+    let pending: Vec<u32> = db
+        .tasks
+        .values()
+        .filter(|t| t.status == Status::Enqueued)
+        .map(|t| t.uid)
+        .take(1000)
+        .collect();
     if pending.is_empty() {
         return Ok(());
     }
@@ -68,7 +73,9 @@ fn in_index(uid: &str, e: ApiError) -> ApiError {
 }
 
 fn process_task(db: &mut Db, uid: u32) {
-    let Some(task) = db.tasks.get_mut(&uid) else { return };
+    let Some(task) = db.tasks.get_mut(&uid) else {
+        return;
+    };
     let started = OffsetDateTime::now_utc();
     task.status = Status::Processing;
     task.started_at = Some(started);
@@ -82,7 +89,9 @@ fn process_task(db: &mut Db, uid: u32) {
     let result = apply(db, &index_uid, &kind, documents, &mut details, started);
 
     let finished = OffsetDateTime::now_utc();
-    let Some(task) = db.tasks.get_mut(&uid) else { return };
+    let Some(task) = db.tasks.get_mut(&uid) else {
+        return;
+    };
     match result {
         Ok(()) => {
             task.status = Status::Succeeded;
@@ -105,7 +114,9 @@ fn process_task(db: &mut Db, uid: u32) {
 }
 
 fn index_mut<'a>(db: &'a mut Db, uid: &str) -> Result<&'a mut Index, ApiError> {
-    db.indexes.get_mut(uid).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))
+    db.indexes
+        .get_mut(uid)
+        .ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))
 }
 
 fn apply(
@@ -133,7 +144,10 @@ fn apply(
             if let Some(pk) = primary_key {
                 match &index.primary_key {
                     Some(existing) if existing != pk && !index.docs.is_empty() => {
-                        return Err(in_index(uid, ApiError::PrimaryKeyAlreadyExists(existing.clone())));
+                        return Err(in_index(
+                            uid,
+                            ApiError::PrimaryKeyAlreadyExists(existing.clone()),
+                        ));
                     }
                     _ => {
                         index.primary_key = Some(pk.clone());
@@ -147,7 +161,10 @@ fn apply(
             Ok(())
         }
         TaskKind::IndexDeletion => {
-            let index = db.indexes.remove(uid).ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
+            let index = db
+                .indexes
+                .remove(uid)
+                .ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
             details.insert("deletedDocuments".into(), json!(index.docs.len()));
             Ok(())
         }
@@ -170,13 +187,20 @@ fn apply(
             let parsed = filter::parse_value(filter)
                 .map_err(|e| in_index(uid, ApiError::new(Code::InvalidDocumentFilter, e)))?;
             let Some(parsed) = parsed else {
-                return Err(ApiError::new(Code::InvalidDocumentFilter, "Sending an empty filter is forbidden."));
+                return Err(ApiError::new(
+                    Code::InvalidDocumentFilter,
+                    "Sending an empty filter is forbidden.",
+                ));
             };
             parsed
                 .check_filterable(&index.settings)
                 .map_err(|e| in_index(uid, ApiError::new(Code::InvalidDocumentFilter, e)))?;
-            let ids: Vec<String> =
-                index.docs.values().filter(|d| parsed.matches(&d.doc)).map(|d| d.id.clone()).collect();
+            let ids: Vec<String> = index
+                .docs
+                .values()
+                .filter(|d| parsed.matches(&d.doc))
+                .map(|d| d.id.clone())
+                .collect();
             for id in &ids {
                 index.delete(id);
             }
@@ -185,14 +209,27 @@ fn apply(
             Ok(())
         }
         TaskKind::SettingsUpdate { settings } => {
-            let index = db.indexes.entry(uid.to_string()).or_insert_with(|| Index::new(uid, None, now));
+            let index = db
+                .indexes
+                .entry(uid.to_string())
+                .or_insert_with(|| Index::new(uid, None, now));
             index.settings.apply(settings);
             index.updated_at = now;
             Ok(())
         }
         TaskKind::DocumentAdditionOrUpdate { primary_key, merge } => {
-            let index = db.indexes.entry(uid.to_string()).or_insert_with(|| Index::new(uid, None, now));
-            add_documents(index, primary_key.as_deref(), *merge, documents, details, now)
+            let index = db
+                .indexes
+                .entry(uid.to_string())
+                .or_insert_with(|| Index::new(uid, None, now));
+            add_documents(
+                index,
+                primary_key.as_deref(),
+                *merge,
+                documents,
+                details,
+                now,
+            )
         }
     }
 }
@@ -256,7 +293,11 @@ mod tests {
     use crate::tasks::Task;
 
     fn docs(v: Value) -> Vec<Document> {
-        v.as_array().unwrap().iter().map(|d| d.as_object().unwrap().clone()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_object().unwrap().clone())
+            .collect()
     }
 
     fn run_task(db: &mut Db, kind: TaskKind, documents: Option<Vec<Document>>) -> u32 {
@@ -268,7 +309,10 @@ mod tests {
             details.insert("indexedDocuments".into(), Value::Null);
             db.payloads.insert(uid, d.clone());
         }
-        db.tasks.insert(uid, Task::new(uid, Some("movies".into()), kind, Some(details)));
+        db.tasks.insert(
+            uid,
+            Task::new(uid, Some("movies".into()), kind, Some(details)),
+        );
         process_task(db, uid);
         uid
     }
@@ -278,8 +322,13 @@ mod tests {
         let mut db = Db::default();
         let uid = run_task(
             &mut db,
-            TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: false },
-            Some(docs(json!([{"title": "a", "movieId": 1}, {"movieId": "2"}]))),
+            TaskKind::DocumentAdditionOrUpdate {
+                primary_key: None,
+                merge: false,
+            },
+            Some(docs(
+                json!([{"title": "a", "movieId": 1}, {"movieId": "2"}]),
+            )),
         );
         let task = &db.tasks[&uid];
         assert_eq!(task.status, Status::Succeeded);
@@ -294,7 +343,10 @@ mod tests {
         let mut db = Db::default();
         let uid = run_task(
             &mut db,
-            TaskKind::DocumentAdditionOrUpdate { primary_key: Some("id".into()), merge: false },
+            TaskKind::DocumentAdditionOrUpdate {
+                primary_key: Some("id".into()),
+                merge: false,
+            },
             Some(docs(json!([{"id": 1}, {"title": "no id"}]))),
         );
         let task = &db.tasks[&uid];
@@ -311,26 +363,44 @@ mod tests {
         let mut db = Db::default();
         run_task(
             &mut db,
-            TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: false },
+            TaskKind::DocumentAdditionOrUpdate {
+                primary_key: None,
+                merge: false,
+            },
             Some(docs(json!([{"id": 1, "a": 1}]))),
         );
         run_task(
             &mut db,
-            TaskKind::DocumentAdditionOrUpdate { primary_key: None, merge: true },
+            TaskKind::DocumentAdditionOrUpdate {
+                primary_key: None,
+                merge: true,
+            },
             Some(docs(json!([{"id": "1", "b": 2}]))),
         );
         let index = &db.indexes["movies"];
         assert_eq!(index.docs.len(), 1);
-        assert_eq!(Value::Object(index.get("1").unwrap().clone()), json!({"id": "1", "a": 1, "b": 2}));
+        assert_eq!(
+            Value::Object(index.get("1").unwrap().clone()),
+            json!({"id": "1", "a": 1, "b": 2})
+        );
     }
 
     #[test]
     fn a_different_primary_key_param_fails() {
         let mut db = Db::default();
-        run_task(&mut db, TaskKind::IndexCreation { primary_key: Some("id".into()) }, None);
+        run_task(
+            &mut db,
+            TaskKind::IndexCreation {
+                primary_key: Some("id".into()),
+            },
+            None,
+        );
         let uid = run_task(
             &mut db,
-            TaskKind::DocumentAdditionOrUpdate { primary_key: Some("sku".into()), merge: false },
+            TaskKind::DocumentAdditionOrUpdate {
+                primary_key: Some("sku".into()),
+                merge: false,
+            },
             Some(docs(json!([{"id": 1, "sku": "x"}]))),
         );
         let err = db.tasks[&uid].error.clone().unwrap();
@@ -341,11 +411,23 @@ mod tests {
     #[test]
     fn deletions_on_missing_indexes_fail() {
         let mut db = Db::default();
-        let uid = run_task(&mut db, TaskKind::DocumentDeletion { ids: vec!["1".into()] }, None);
-        assert_eq!(db.tasks[&uid].error.as_ref().unwrap().code, "index_not_found");
+        let uid = run_task(
+            &mut db,
+            TaskKind::DocumentDeletion {
+                ids: vec!["1".into()],
+            },
+            None,
+        );
+        assert_eq!(
+            db.tasks[&uid].error.as_ref().unwrap().code,
+            "index_not_found"
+        );
         let uid = run_task(&mut db, TaskKind::IndexCreation { primary_key: None }, None);
         assert_eq!(db.tasks[&uid].status, Status::Succeeded);
         let uid = run_task(&mut db, TaskKind::IndexCreation { primary_key: None }, None);
-        assert_eq!(db.tasks[&uid].error.as_ref().unwrap().code, "index_already_exists");
+        assert_eq!(
+            db.tasks[&uid].error.as_ref().unwrap().code,
+            "index_already_exists"
+        );
     }
 }

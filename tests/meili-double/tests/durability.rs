@@ -26,9 +26,19 @@ fn state_survives_kill_9_and_restart() {
     let _ = std::fs::remove_dir_all(&db);
     {
         let server = Server::start(bin(), &db, &[]);
-        let a = call(&server, "POST", "/indexes/movies/documents", Some(r#"[{"id":1,"title":"Carol"},{"id":2,"title":"Moana"}]"#));
+        let a = call(
+            &server,
+            "POST",
+            "/indexes/movies/documents",
+            Some(r#"[{"id":1,"title":"Carol"},{"id":2,"title":"Moana"}]"#),
+        );
         assert_eq!(a.status, 202);
-        let a = call(&server, "PATCH", "/indexes/movies/settings", Some(r#"{"filterableAttributes":["title"]}"#));
+        let a = call(
+            &server,
+            "PATCH",
+            "/indexes/movies/settings",
+            Some(r#"{"filterableAttributes":["title"]}"#),
+        );
         assert_eq!(a.status, 202);
         server.wait_for_tasks();
         // dropping the guard sends SIGKILL
@@ -37,7 +47,13 @@ fn state_survives_kill_9_and_restart() {
     let docs = call(&server, "GET", "/indexes/movies/documents", None).json();
     assert_eq!(docs["total"], 2);
     assert_eq!(docs["results"][1]["title"], "Moana");
-    let settings = call(&server, "GET", "/indexes/movies/settings/filterable-attributes", None).json();
+    let settings = call(
+        &server,
+        "GET",
+        "/indexes/movies/settings/filterable-attributes",
+        None,
+    )
+    .json();
     assert_eq!(settings, serde_json::json!(["title"]));
     let tasks = call(&server, "GET", "/tasks", None).json();
     assert_eq!(tasks["total"], 2);
@@ -48,7 +64,10 @@ fn state_survives_kill_9_and_restart() {
     server.wait_for_tasks();
     drop(server);
     let server = Server::start(bin(), &db, &[]);
-    assert_eq!(call(&server, "GET", "/indexes/movies/documents", None).json()["total"], 1);
+    assert_eq!(
+        call(&server, "GET", "/indexes/movies/documents", None).json()["total"],
+        1
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&db);
 }

@@ -16,14 +16,20 @@ use support::{body_value, fixtures_dir, Exchange, Fixture, Recorded, Server};
 #[test]
 #[ignore = "needs a real Meilisearch binary in MEILI_BIN"]
 fn record_real_meilisearch() {
-    let bin = PathBuf::from(std::env::var("MEILI_BIN").expect("set MEILI_BIN to a Meilisearch 1.50 binary"));
+    let bin = PathBuf::from(
+        std::env::var("MEILI_BIN").expect("set MEILI_BIN to a Meilisearch 1.50 binary"),
+    );
     let only = std::env::var("SCENARIO").ok();
     std::fs::create_dir_all(fixtures_dir()).unwrap();
     for scenario in support::scenarios::all() {
         if only.as_deref().is_some_and(|o| o != scenario.name) {
             continue;
         }
-        let db = std::env::temp_dir().join(format!("meili-record-{}-{}", scenario.name, std::process::id()));
+        let db = std::env::temp_dir().join(format!(
+            "meili-record-{}-{}",
+            scenario.name,
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&db);
         let server = Server::start(&bin, &db, &scenario.server_args);
         let version = server.request(&support::Request {
@@ -40,18 +46,31 @@ fn record_real_meilisearch() {
             if step.wait {
                 server.wait_for_tasks();
             }
-            exchanges.push(Exchange { request: step, response: Recorded { status: answer.status, body: body_value(&answer) } });
+            exchanges.push(Exchange {
+                request: step,
+                response: Recorded {
+                    status: answer.status,
+                    body: body_value(&answer),
+                },
+            });
         }
         drop(server);
         let _ = std::fs::remove_dir_all(&db);
         let fixture = Fixture {
             scenario: scenario.name.to_string(),
-            recorded_with: format!("Meilisearch {}", version.json()["pkgVersion"].as_str().unwrap_or("?")),
+            recorded_with: format!(
+                "Meilisearch {}",
+                version.json()["pkgVersion"].as_str().unwrap_or("?")
+            ),
             server_args: scenario.server_args,
             exchanges,
         };
         let path = fixtures_dir().join(format!("{}.json", scenario.name));
-        std::fs::write(&path, serde_json::to_string_pretty(&fixture).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&fixture).unwrap() + "\n",
+        )
+        .unwrap();
         eprintln!("recorded {}", path.display());
     }
 }

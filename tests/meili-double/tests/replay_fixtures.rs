@@ -14,7 +14,11 @@ use support::{body_value, fixtures_dir, shape_diff, Fixture, Server};
 
 fn replay(fixture: &Fixture) -> Vec<String> {
     let bin = Path::new(env!("CARGO_BIN_EXE_meili-double"));
-    let db = std::env::temp_dir().join(format!("meili-double-replay-{}-{}", fixture.scenario, std::process::id()));
+    let db = std::env::temp_dir().join(format!(
+        "meili-double-replay-{}-{}",
+        fixture.scenario,
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&db);
     let server = Server::start(bin, &db, &fixture.server_args);
     let mut failures = Vec::new();
@@ -28,18 +32,30 @@ fn replay(fixture: &Fixture) -> Vec<String> {
         let expected = &exchange.response;
         let actual = body_value(&answer);
         if answer.status != expected.status {
-            failures.push(format!("{label}: status {} != recorded {} (body {})", answer.status, expected.status, answer.body));
+            failures.push(format!(
+                "{label}: status {} != recorded {} (body {})",
+                answer.status, expected.status, answer.body
+            ));
             continue;
         }
         for key in ["code", "message"] {
-            if expected.body.get(key).is_some() && expected.body.get("link").is_some() && expected.body[key] != actual[key] {
-                failures.push(format!("{label}: {key} {} != recorded {}", actual[key], expected.body[key]));
+            if expected.body.get(key).is_some()
+                && expected.body.get("link").is_some()
+                && expected.body[key] != actual[key]
+            {
+                failures.push(format!(
+                    "{label}: {key} {} != recorded {}",
+                    actual[key], expected.body[key]
+                ));
             }
         }
         // failed tasks: compare their error code too
         if let Some(code) = expected.body.get("error").and_then(|e| e.get("code")) {
             if actual.get("error").and_then(|e| e.get("code")) != Some(code) {
-                failures.push(format!("{label}: task error {} != recorded {}", actual["error"], expected.body["error"]));
+                failures.push(format!(
+                    "{label}: task error {} != recorded {}",
+                    actual["error"], expected.body["error"]
+                ));
             }
         }
         let mut diffs = Vec::new();
@@ -71,5 +87,10 @@ fn double_answers_like_recorded_meilisearch() {
         }
         failures.extend(replay(&fixture));
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

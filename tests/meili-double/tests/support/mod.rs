@@ -29,10 +29,17 @@ impl Answer {
 }
 
 /// Sends one request (`Connection: close`) and reads the whole answer.
-pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Answer {
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Answer {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -51,10 +58,17 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
 }
 
 fn parse_answer(raw: &[u8]) -> Answer {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut body = raw.get(split + 4..).unwrap_or(&[]).to_vec();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let chunked = head.lines().any(|l| {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
@@ -63,7 +77,8 @@ fn parse_answer(raw: &[u8]) -> Answer {
         let mut out = Vec::new();
         let mut rest = &body[..];
         while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
-            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..pos]).trim(), 16).unwrap_or(0);
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..pos]).trim(), 16)
+                .unwrap_or(0);
             if size == 0 {
                 break;
             }
@@ -74,11 +89,18 @@ fn parse_answer(raw: &[u8]) -> Answer {
         }
         body = out;
     }
-    Answer { status, body: String::from_utf8_lossy(&body).to_string() }
+    Answer {
+        status,
+        body: String::from_utf8_lossy(&body).to_string(),
+    }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A server process, killed (SIGKILL) on drop.
@@ -105,10 +127,16 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start server");
-        let server = Server { child, port, db: db.to_path_buf() };
+        let server = Server {
+            child,
+            port,
+            db: db.to_path_buf(),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() && http(port, "GET", "/health", &[], None).status == 200 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http(port, "GET", "/health", &[], None).status == 200
+            {
                 return server;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -132,7 +160,13 @@ impl Server {
         if let Some(ct) = &step.content_type {
             headers.push(("Content-Type", ct));
         }
-        http(self.port, &step.method, &step.path, &headers, step.body.as_deref().map(str::as_bytes))
+        http(
+            self.port,
+            &step.method,
+            &step.path,
+            &headers,
+            step.body.as_deref().map(str::as_bytes),
+        )
     }
 
     /// Waits until no task is enqueued or processing.
@@ -209,7 +243,9 @@ pub struct Fixture {
 }
 
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("meili-1.50")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("meili-1.50")
 }
 
 pub fn body_value(a: &Answer) -> Value {
@@ -223,9 +259,24 @@ pub fn body_value(a: &Answer) -> Value {
 /// Keys whose values differ between runs (only their type is compared).
 const VOLATILE: [&str; 19] = [
     "_rankingScore",
-    "enqueuedAt", "startedAt", "finishedAt", "duration", "createdAt", "updatedAt", "taskUid", "uid",
-    "batchUid", "lastUpdate", "databaseSize", "usedDatabaseSize", "rawDocumentDbSize", "avgDocumentSize",
-    "commitSha", "commitDate", "processingTimeMs", "requestUid",
+    "enqueuedAt",
+    "startedAt",
+    "finishedAt",
+    "duration",
+    "createdAt",
+    "updatedAt",
+    "taskUid",
+    "uid",
+    "batchUid",
+    "lastUpdate",
+    "databaseSize",
+    "usedDatabaseSize",
+    "rawDocumentDbSize",
+    "avgDocumentSize",
+    "commitSha",
+    "commitDate",
+    "processingTimeMs",
+    "requestUid",
 ];
 
 fn kind(v: &Value) -> &'static str {
@@ -249,8 +300,12 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 match a.get(k) {
                     Some(av) => {
                         let ev = &e[k];
-                        let compare_scores = k == "_rankingScore" && std::env::var("SCORES").is_ok();
-                        if compare_scores && (ev.as_f64().unwrap_or(0.0) - av.as_f64().unwrap_or(0.0)).abs() > 1e-9 {
+                        let compare_scores =
+                            k == "_rankingScore" && std::env::var("SCORES").is_ok();
+                        if compare_scores
+                            && (ev.as_f64().unwrap_or(0.0) - av.as_f64().unwrap_or(0.0)).abs()
+                                > 1e-9
+                        {
                             out.push(format!("{path}.{k}: score {ev} != {av}"));
                         }
                         if VOLATILE.contains(&k.as_str()) {
@@ -271,7 +326,11 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 }
             }
             let (ek, ak): (Vec<&String>, Vec<&String>) = (e.keys().collect(), a.keys().collect());
-            if std::env::var("SHAPE_ONLY").is_err() && e.len() == a.len() && ek != ak && e.keys().all(|k| a.contains_key(k)) {
+            if std::env::var("SHAPE_ONLY").is_err()
+                && e.len() == a.len()
+                && ek != ak
+                && e.keys().all(|k| a.contains_key(k))
+            {
                 out.push(format!("{path}: key order {ek:?} != {ak:?}"));
             }
         }
@@ -283,7 +342,9 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 shape_diff(ev, av, &format!("{path}[{i}]"), out);
             }
         }
-        (e, a) if kind(e) != kind(a) => out.push(format!("{path}: type {} != {}", kind(e), kind(a))),
+        (e, a) if kind(e) != kind(a) => {
+            out.push(format!("{path}: type {} != {}", kind(e), kind(a)))
+        }
         (e, a) => {
             // values are compared too unless SHAPE_ONLY is set
             if std::env::var("SHAPE_ONLY").is_err() && e != a {
