@@ -98,11 +98,7 @@ impl MergeSettings {
     /// The order of one facet: its own entry, else `"*"`, else alphabetical — as
     /// Meilisearch's `OrderByMap::get`.
     pub fn facet_order(&self, facet: &str) -> FacetOrder {
-        self.sort_facet_values_by
-            .get(facet)
-            .or_else(|| self.sort_facet_values_by.get("*"))
-            .copied()
-            .unwrap_or_default()
+        self.sort_facet_values_by.get(facet).or_else(|| self.sort_facet_values_by.get("*")).copied().unwrap_or_default()
     }
 }
 

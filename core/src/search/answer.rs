@@ -1,0 +1,149 @@
+//! One node's answer to a sharded search, taken apart for the merge.
+//!
+//! From raw bytes, hits stay unparsed text until the merge keeps them: a node sends
+//! every hit up to the end of the client's page, and only the page is shown, so most
+//! of a deep page's hits are read only for their ranking details.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::query::Paging;
+use super::ranking::RankKey;
+use crate::error::{Code, MeiliError};
+
+/// A hit's document: parsed, or the node's text until needed.
+pub enum Hit {
+    Parsed(Map<String, Value>),
+    Raw(Box<RawValue>),
+}
+
+impl Hit {
+    pub fn into_map(self) -> Result<Map<String, Value>, MeiliError> {
+        match self {
+            Hit::Parsed(map) => Ok(map),
+            Hit::Raw(raw) => {
+                serde_json::from_str(raw.get()).map_err(|_| bad_answer("with a hit that is not an object"))
+            }
+        }
+    }
+
+    /// The document, parsing it if it is still text.
+    pub fn parsed(&mut self) -> Result<&Map<String, Value>, MeiliError> {
+        if let Hit::Raw(raw) = self {
+            *self = Hit::Parsed(
+                serde_json::from_str(raw.get()).map_err(|_| bad_answer("with a hit that is not an object"))?,
+            );
+        }
+        match self {
+            Hit::Parsed(map) => Ok(map),
+            Hit::Raw(_) => Err(bad_answer("with an unreadable hit")),
+        }
+    }
+}
+
+/// One hit with what ranks it and where it came from.
+pub struct Ranked {
+    pub key: RankKey,
+    pub node: usize,
+    pub hit: Hit,
+}
+
+/// One node's answer, taken apart.
+pub struct NodeAnswer {
+    /// Every field but `hits`, in the node's order.
+    pub fields: Map<String, Value>,
+    /// Hits ranked by the node, in its order.
+    pub organic: Vec<Ranked>,
+    /// Hits a dynamic search rule pinned to a position.
+    pub pins: Vec<Ranked>,
+    /// `estimatedTotalHits` or `totalHits`, as the paging mode has it.
+    pub total: u64,
+}
+
+pub fn bad_answer(what: &str) -> MeiliError {
+    MeiliError::new(Code::Internal, format!("A node answered a sharded search {what}."))
+}
+
+fn no_details() -> MeiliError {
+    bad_answer("with a hit lacking `_rankingScoreDetails`")
+}
+
+impl NodeAnswer {
+    fn new(
+        node: usize,
+        fields: Map<String, Value>,
+        hits: Vec<(RankKey, Hit)>,
+        paging: Paging,
+    ) -> Result<NodeAnswer, MeiliError> {
+        let total_field = match paging {
+            Paging::OffsetLimit { .. } => "estimatedTotalHits",
+            Paging::Pages { .. } => "totalHits",
+        };
+        let total = fields
+            .get(total_field)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad_answer(&format!("without `{total_field}`")))?;
+        let (mut organic, mut pins) = (Vec::with_capacity(hits.len()), Vec::new());
+        for (key, hit) in hits {
+            let ranked = Ranked { key, node, hit };
+            if ranked.key.pin.is_some() {
+                pins.push(ranked);
+            } else {
+                organic.push(ranked);
+            }
+        }
+        Ok(NodeAnswer { fields, organic, pins, total })
+    }
+
+    /// From a parsed answer.
+    pub fn from_value(node: usize, answer: Value, paging: Paging) -> Result<NodeAnswer, MeiliError> {
+        let Value::Object(mut fields) = answer else {
+            return Err(bad_answer("with something other than an object"));
+        };
+        let Some(Value::Array(hits)) = fields.shift_remove("hits") else {
+            return Err(bad_answer("without `hits`"));
+        };
+        let hits = hits
+            .into_iter()
+            .map(|hit| {
+                let Value::Object(hit) = hit else {
+                    return Err(bad_answer("with a hit that is not an object"));
+                };
+                let key = RankKey::of_hit(&hit).ok_or_else(no_details)?;
+                Ok((key, Hit::Parsed(hit)))
+            })
+            .collect::<Result<_, _>>()?;
+        NodeAnswer::new(node, fields, hits, paging)
+    }
+
+    /// From the node's body: hits are read for their ranking only.
+    pub fn from_json(node: usize, body: &[u8], paging: Paging) -> Result<NodeAnswer, MeiliError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            hits: Vec<Box<RawValue>>,
+            #[serde(flatten)]
+            fields: Map<String, Value>,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(rename = "_rankingScoreDetails")]
+            details: Option<Map<String, Value>>,
+            #[serde(rename = "_rankingScore")]
+            score: Option<f64>,
+        }
+        let answer: Answer = serde_json::from_slice(body)
+            .map_err(|e| bad_answer(&format!("with a body that is not a search answer ({e})")))?;
+        let hits = answer
+            .hits
+            .into_iter()
+            .map(|raw| {
+                let head: Head =
+                    serde_json::from_str(raw.get()).map_err(|_| bad_answer("with a hit that is not an object"))?;
+                let details = head.details.ok_or_else(no_details)?;
+                Ok((RankKey::of_details(&details, head.score), Hit::Raw(raw)))
+            })
+            .collect::<Result<_, _>>()?;
+        NodeAnswer::new(node, answer.fields, hits, paging)
+    }
+}
