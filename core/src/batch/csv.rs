@@ -6,7 +6,7 @@
 use csv::{ReaderBuilder, WriterBuilder};
 use serde_json::Value;
 
-use super::primary_key::{infer, missing_id, no_candidate, KeySource, PrimaryKeyInput};
+use super::primary_key::{infer, missing_id, KeySource, PrimaryKeyInput};
 use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, SplitBatch};
 use crate::error::{Code, MeiliError};
 use crate::id::canonical_id;
@@ -41,11 +41,11 @@ fn cell_value(raw: &str, ty: ColumnType, line: usize) -> Result<Value, MeiliErro
             .parse::<i64>()
             .map(Value::from)
             .or_else(|_| trimmed.parse::<f64>().map(Value::from))
-            .map_err(|e| malformed(&format!("invalid float `{raw}` at line {line}: {e}"))),
+            .map_err(|e| malformed(&format!("Error parsing number {raw:?} at line {line}: {e}"))),
         ColumnType::Boolean => trimmed
             .parse::<bool>()
             .map(Value::from)
-            .map_err(|e| malformed(&format!("invalid bool `{raw}` at line {line}: {e}"))),
+            .map_err(|e| malformed(&format!("Error parsing boolean {raw:?} at line {line}: {e}"))),
     }
 }
 
@@ -77,12 +77,14 @@ pub(super) fn split(
     }
 
     let mut task_error = FirstTaskError::default();
+    // An inference failure only matters once there is a document to infer from.
+    let mut inference_error = None;
     let key = match key.resolve() {
         Ok(KeySource::Known(k)) => Some(k.to_string()),
         Ok(KeySource::Infer) => match infer(columns.iter().map(|(n, _)| *n)) {
             Ok(k) => Some(k),
             Err(e) => {
-                task_error.record(e);
+                inference_error = Some(e);
                 None
             }
         },
@@ -112,6 +114,9 @@ pub(super) fn split(
     let mut shard_cell = String::new();
     while reader.read_record(&mut record).map_err(payload)? {
         documents += 1;
+        if let Some(e) = inference_error.take() {
+            task_error.record(e);
+        }
         // Typed cells must parse even when they are not the id, or Meilisearch refuses the payload.
         for (cell, (_, ty)) in record.iter().zip(&columns) {
             check_cell(cell, *ty, documents).map_err(BatchError::Payload)?;
@@ -144,9 +149,6 @@ pub(super) fn split(
             }
         }
     }
-    if key.is_none() && task_error.0.is_none() {
-        task_error.record(no_candidate());
-    }
     if let Some(error) = task_error.0 {
         return Err(BatchError::Task { error, documents });
     }
@@ -155,7 +157,7 @@ pub(super) fn split(
         .map(|w| w.into_inner().map_err(|e| BatchError::Payload(malformed(&e.to_string()))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(SplitBatch {
-        primary_key: key.unwrap_or_default(),
+        primary_key: key,
         documents,
         bodies,
         per_node: out.per_node,

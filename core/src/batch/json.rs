@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::members::each_member;
-use super::primary_key::{flat_id, infer, nested_id, no_candidate, KeySource, PrimaryKeyInput};
+use super::primary_key::{flat_id, infer, nested_id, KeySource, PrimaryKeyInput};
 use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, PayloadFormat, SplitBatch};
 use crate::error::{Code, MeiliError};
 use crate::placement::IndexPlacement;
@@ -43,9 +43,6 @@ pub(super) fn split(
         PayloadFormat::Ndjson => each_ndjson_document(body, |raw| splitter.document(raw))?,
         _ => each_json_document(body, |raw| splitter.document(raw))?,
     }
-    if splitter.infer && splitter.key.is_none() {
-        splitter.task_error.record(no_candidate());
-    }
     if let Some(error) = splitter.task_error.0 {
         return Err(BatchError::Task { error, documents: splitter.documents });
     }
@@ -55,7 +52,7 @@ pub(super) fn split(
         b.push(b'\n');
     }
     Ok(SplitBatch {
-        primary_key: key.unwrap_or_default(),
+        primary_key: key,
         documents,
         bodies: out.bodies,
         per_node: out.per_node,
@@ -74,8 +71,11 @@ struct Splitter<'p> {
 
 impl Splitter<'_> {
     fn document(&mut self, raw: &RawValue) -> Result<(), BatchError> {
-        self.documents += 1;
         let text = raw.get();
+        if !text.starts_with('{') {
+            return Err(not_an_object(text));
+        }
+        self.documents += 1;
         if self.infer && self.key.is_none() && self.task_error.0.is_none() {
             let doc = parse_object(text)?;
             match infer(doc.keys().map(String::as_str)) {
@@ -100,7 +100,7 @@ impl Splitter<'_> {
             return Ok(()); // the task fails anyway: keep checking syntax only
         }
         let id_value = id_value.map(serde_json::from_str::<Value>).transpose().map_err(|_| not_objects())?;
-        let id = if flat { flat_id(id_value.as_ref(), key, text) } else { nested_id(&parse_object(text)?, key, text) };
+        let id = if flat { flat_id(id_value.as_ref(), key, &compact(text)) } else { nested_id(&parse_object(text)?, key, &compact(text)) };
         let id = match id {
             Ok(id) => id,
             Err(e) => {
@@ -128,7 +128,22 @@ impl Splitter<'_> {
 }
 
 fn parse_object(text: &str) -> Result<Map<String, Value>, BatchError> {
-    serde_json::from_str(text).map_err(|_| not_objects())
+    serde_json::from_str(text).map_err(|_| not_an_object(text))
+}
+
+/// A document as Meilisearch prints it in an error message: compact JSON.
+fn compact(text: &str) -> String {
+    serde_json::from_str::<Value>(text).map_or_else(|_| text.to_string(), |v| v.to_string())
+}
+
+/// A document that is JSON but not an object. Meilisearch turns serde's "data" error
+/// into an I/O error here, so it answers `500 internal` with serde's message.
+fn not_an_object(text: &str) -> BatchError {
+    let message = match serde_json::from_str::<Map<String, Value>>(text) {
+        Err(e) => e.to_string(),
+        Ok(_) => "expected a map".to_string(),
+    };
+    BatchError::Payload(MeiliError::new(Code::Internal, message))
 }
 
 /// Calls `f` for each document of a JSON array, or once for a single object.
@@ -152,10 +167,11 @@ fn each_json_document<'de>(
     // Like Meilisearch, whatever follows the closing bracket is not read.
     let mut de = serde_json::Deserializer::from_slice(body);
     let visited = de.deserialize_seq(EachElement { f: &mut f, failure: &mut failure });
-    if let Some(err) = failure {
-        return Err(err);
+    match (visited, failure) {
+        (Err(e), Some(BatchError::Payload(err))) if err.code == Code::Internal => Err(malformed(PayloadFormat::Json, &e)),
+        (_, Some(err)) => Err(err),
+        (visited, None) => visited.map_err(|e| malformed(PayloadFormat::Json, &e)),
     }
-    visited.map_err(|e| malformed(PayloadFormat::Json, &e))
 }
 
 struct EachElement<'a, F> {
@@ -174,8 +190,11 @@ where
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
             if let Err(e) = (self.f)(raw) {
+                let stop_reading = matches!(&e, BatchError::Payload(err) if err.code == Code::Internal);
                 *self.failure = Some(e);
-                return Err(serde::de::Error::custom("document refused"));
+                // Like Meilisearch: at a non-object, stop reading; serde_json then calls
+                // whatever follows "trailing characters", a syntax error that wins.
+                return if stop_reading { Ok(()) } else { Err(serde::de::Error::custom("document refused")) };
             }
         }
         Ok(())

@@ -2,8 +2,6 @@
 //! validated: it only tracks strings and nesting, so finding a document's id costs a
 //! byte scan instead of a second full parse.
 
-use serde_json::Value;
-
 /// Calls `f(key, raw value)` for each top-level member of the validated object `doc`.
 /// Keys with escapes are decoded; values are raw JSON text.
 pub fn each_member<'a>(doc: &'a str, mut f: impl FnMut(&str, &'a str)) {
@@ -38,7 +36,7 @@ pub fn each_member<'a>(doc: &'a str, mut f: impl FnMut(&str, &'a str)) {
 
 /// The parsed value of one top-level member, if present.
 #[cfg(test)]
-pub fn member(doc: &str, key: &str) -> Option<Value> {
+pub fn member(doc: &str, key: &str) -> Option<serde_json::Value> {
     let mut found = None;
     each_member(doc, |k, raw| {
         if k == key && found.is_none() {
@@ -108,7 +106,7 @@ fn value_end(b: &[u8], i: usize) -> usize {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn members(doc: &str) -> Vec<(String, Value)> {
         let mut out = Vec::new();

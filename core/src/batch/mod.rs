@@ -33,8 +33,9 @@ pub enum BatchError {
 /// A batch split per node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitBatch {
-    /// The primary key every node is told to use.
-    pub primary_key: String,
+    /// The primary key every node is told to use; none for a batch without documents
+    /// on an index without one (Meilisearch then leaves the key unset).
+    pub primary_key: Option<String>,
     /// Documents in the client's payload.
     pub documents: usize,
     /// `bodies[node]`: the payload for `ShardMap::nodes[node]`, in `content_type`.

@@ -58,7 +58,7 @@ pub fn infer<'k>(fields: impl IntoIterator<Item = &'k str>) -> Result<String, Me
     }
 }
 
-pub fn no_candidate() -> MeiliError {
+fn no_candidate() -> MeiliError {
     MeiliError::new(
         Code::IndexPrimaryKeyNoCandidateFound,
         "The primary key inference failed as the engine did not find any field ending with `id` in its name. \

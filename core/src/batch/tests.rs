@@ -102,7 +102,7 @@ fn csv_keeps_rows_and_adds_the_shard_column() {
     let p = IndexPlacement::compute(&m, "idx");
     let body = b"id:number;title;price:number\n1;\"a;b\";2.5\n2;c;\n";
     let out = split(body, PayloadFormat::Csv { delimiter: b';' }, PrimaryKeyInput::default(), &p, 3).unwrap();
-    assert_eq!(out.primary_key, "id");
+    assert_eq!(out.primary_key.as_deref(), Some("id"));
     assert_eq!(out.documents, 2);
     let docs = &node_docs_with(&out, b';')[0];
     assert_eq!(docs.len(), 2, "RF 3 on 3 nodes: every node has both rows");
@@ -142,6 +142,7 @@ fn bad_ids_fail_the_task_and_bad_syntax_fails_the_request() {
     // A syntax error anywhere wins over an id error earlier in the batch.
     assert_eq!(payload_code(split_json(r#"[{"title": "x"}, {"id": 1"#, known("id"), &m)), Code::MalformedPayload);
     assert_eq!(payload_code(split_json("42", known("id"), &m)), Code::MalformedPayload);
+    assert_eq!(task_code(split_json(r#"[{"title": "x"}]"#, PrimaryKeyInput::default(), &m)), Code::IndexPrimaryKeyNoCandidateFound);
     assert_eq!(payload_code(split_json("", known("id"), &m)), Code::MissingPayload);
     assert_eq!(payload_code(split_json(r#"[{"id": 1, "_miroir_shard": 3}]"#, known("id"), &m)), Code::MiroirReservedField);
 }
@@ -154,11 +155,41 @@ fn text_after_a_json_array_is_ignored_as_meilisearch_does() {
     assert_eq!(payload_code(split_json(r#"{"id": 1} trailing"#, known("id"), &m)), Code::MalformedPayload);
 }
 
+/// Answers recorded from a real Meilisearch 1.50 (tests/meili-double/fixtures/meili-1.50/bad_payloads.json).
+#[test]
+fn refusals_match_recorded_meilisearch_answers() {
+    let m = map(3, 2);
+    let p = IndexPlacement::compute(&m, "idx");
+    let refusal = |body: &[u8], format| match split(body, format, known("id"), &p, 3) {
+        Err(BatchError::Payload(e)) => (e.code, e.message),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let csv = PayloadFormat::Csv { delimiter: b',' };
+    assert_eq!(refusal(b"[1,2]", PayloadFormat::Json), (Code::MalformedPayload, "The `json` payload provided is malformed. `Couldn't serialize document value: trailing characters at line 1 column 4`.".into()));
+    assert_eq!(refusal(br#"[{"id":1},5]"#, PayloadFormat::Json), (Code::Internal, "invalid type: integer `5`, expected a map at line 1 column 1".into()));
+    assert_eq!(refusal(b"{\"id\":1}\n5\n", PayloadFormat::Ndjson), (Code::Internal, "invalid type: integer `5`, expected a map at line 1 column 1".into()));
+    assert_eq!(refusal(br#""just a string""#, PayloadFormat::Json), (Code::MalformedPayload, "The `json` payload provided is malformed. `Couldn't serialize document value: data are neither an object nor a list of objects`.".into()));
+    assert_eq!(refusal(b"[{\"id\":1}", PayloadFormat::Json), (Code::MalformedPayload, "The `json` payload provided is malformed. `Couldn't serialize document value: EOF while parsing a list at line 1 column 9`.".into()));
+    assert_eq!(refusal(b"id:number,n:number\n1,abc\n", csv), (Code::MalformedPayload, "The `csv` payload provided is malformed: `Error parsing number \"abc\" at line 1: invalid float literal`.".into()));
+    assert_eq!(refusal(b"id,ok:boolean\n1,yes\n", csv), (Code::MalformedPayload, "The `csv` payload provided is malformed: `Error parsing boolean \"yes\" at line 1: provided string was not `true` or `false``.".into()));
+    assert_eq!(refusal(b"id,a\n1,2,3\n", csv), (Code::MalformedPayload, "The `csv` payload provided is malformed: `CSV error: record 1 (line: 2, byte: 5): found record with 3 fields, but the previous record has 2 fields`.".into()));
+}
+
+#[test]
+fn an_empty_batch_on_an_index_without_key_succeeds_without_one() {
+    let m = map(3, 2);
+    let p = IndexPlacement::compute(&m, "idx");
+    let out = split_json("[]", PrimaryKeyInput::default(), &m).unwrap();
+    assert_eq!((out.primary_key, out.documents), (None, 0));
+    let csv = split(b"title\n", PayloadFormat::Csv { delimiter: b',' }, PrimaryKeyInput::default(), &p, 3).unwrap();
+    assert_eq!((csv.primary_key, csv.documents), (None, 0));
+}
+
 #[test]
 fn inferred_key_is_named_in_the_split() {
     let m = map(3, 2);
     let out = split_json(r#"[{"title": "x", "movieId": 4}]"#, PrimaryKeyInput::default(), &m).unwrap();
-    assert_eq!(out.primary_key, "movieId");
+    assert_eq!(out.primary_key.as_deref(), Some("movieId"));
 }
 
 #[test]

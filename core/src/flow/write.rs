@@ -117,9 +117,14 @@ impl DocumentsWrite {
     fn write(&mut self, batch: SplitBatch) -> Next {
         let mut query: Vec<(String, String)> =
             form_urlencoded::parse(self.query.as_bytes()).filter(|(k, _)| k != "primaryKey").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        query.push(("primaryKey".into(), batch.primary_key.clone()));
+        if let Some(key) = &batch.primary_key {
+            query.push(("primaryKey".into(), key.clone()));
+        }
         let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
-        let path = format!("/indexes/{}/documents?{query}", encode_segment(&self.index));
+        let path = match query.is_empty() {
+            true => format!("/indexes/{}/documents", encode_segment(&self.index)),
+            false => format!("/indexes/{}/documents?{query}", encode_segment(&self.index)),
+        };
         let method = match self.mode {
             WriteMode::Replace => Method::Post,
             WriteMode::Update => Method::Put,
