@@ -137,6 +137,14 @@ fn wrong_content_type_and_oversize_bodies_are_refused_like_meilisearch() {
         let r = response(flow.on_body(body));
         assert_eq!((r.status, body_json(&r)["code"].as_str().unwrap()), (status, code));
     }
+    for (query, ct, status, code) in [("?foo=1", Some("text/plain"), 400, "bad_request"), ("?skipCreation=true", None, 415, "missing_content_type")] {
+        let mut flow = for_request(map(3, 2), request("POST", &format!("/indexes/m/documents{query}"), ct));
+        let body = b"[]".to_vec();
+        calls(flow.start());
+        flow.on_replies(vec![reply(404, json!({}))]);
+        let r = response(flow.on_body(body));
+        assert_eq!((r.status, body_json(&r)["code"].as_str().unwrap()), (status, code));
+    }
 }
 
 #[test]

@@ -65,6 +65,9 @@ impl DocumentsWrite {
         let (Stage::Probed(state), Some(body)) = (&self.stage, &self.body) else {
             return Next::Wait;
         };
+        if let Err(e) = check_query(&self.query) {
+            return e.into();
+        }
         let csv_delimiter = query_param(&self.query, "csvDelimiter");
         let format = match PayloadFormat::from_request(self.content_type.as_deref(), csv_delimiter.as_deref()) {
             Ok(f) => f,
@@ -143,6 +146,20 @@ impl DocumentsWrite {
             .collect();
         self.stage = Stage::Writing;
         Next::Send(calls)
+    }
+}
+
+/// The query parameters a documents write accepts, in Meilisearch's order.
+const WRITE_PARAMS: [&str; 4] = ["primaryKey", "csvDelimiter", "customMetadata", "skipCreation"];
+
+/// Refuses an unknown query parameter as Meilisearch does, before looking at the payload.
+fn check_query(query: &str) -> Result<(), MeiliError> {
+    match form_urlencoded::parse(query.as_bytes()).find(|(k, _)| !WRITE_PARAMS.contains(&k.as_ref())) {
+        Some((unknown, _)) => {
+            let expected: Vec<String> = WRITE_PARAMS.iter().map(|p| format!("`{p}`")).collect();
+            Err(MeiliError::new(Code::BadRequest, format!("Unknown parameter `{unknown}`: expected one of {}", expected.join(", "))))
+        }
+        None => Ok(()),
     }
 }
 

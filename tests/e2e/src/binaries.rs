@@ -30,7 +30,10 @@ pub fn filter_wasm() -> PathBuf {
 pub fn meilisearch() -> PathBuf {
     match std::env::var("MIROIR_MEILI_BIN") {
         Ok(path) => existing(PathBuf::from(path), "MIROIR_MEILI_BIN must name a Meilisearch binary"),
-        Err(_) => existing(target_dir().join("debug/meili-double"), "build it with `cargo build -p meili-double` (tests/run does)"),
+        Err(_) => existing(
+            target_dir().join("double/meili-double"),
+            "build it with `cargo build -p meili-double --profile double` (tests/run does)",
+        ),
     }
 }
 

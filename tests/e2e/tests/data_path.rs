@@ -85,6 +85,13 @@ fn bad_batches_are_refused_like_a_single_node_and_write_nothing() {
         ("malformed json", "", Some("application/json"), br#"[{"id": 1}, {"id": "#.to_vec()),
         ("json object trailing garbage", "", Some("application/json"), br#"{"id": 1} x"#.to_vec()),
         ("json scalar", "", Some("application/json"), b"42".to_vec()),
+        ("json array of scalars", "", Some("application/json"), b"[1,2]".to_vec()),
+        ("json array ending in a scalar", "", Some("application/json"), br#"[{"id": 1}, 5]"#.to_vec()),
+        ("ndjson scalar line", "", Some("application/x-ndjson"), b"{\"id\": 1}\n5\n".to_vec()),
+        ("csv bad boolean", "", Some("text/csv"), b"id,ok:boolean\n1,yes\n".to_vec()),
+        ("unknown parameter", "?foo=1", Some("application/json"), br#"[{"id": 1}]"#.to_vec()),
+        ("non-ascii csv delimiter", "?csvDelimiter=%C3%A9", Some("text/csv"), b"id\n1\n".to_vec()),
+        ("bad index uid", "", Some("application/json"), br#"[{"id": 1}]"#.to_vec()),
         ("malformed ndjson", "", Some("application/x-ndjson"), b"{\"id\": 1}\n{\"id\": \n".to_vec()),
         ("ragged csv", "", Some("text/csv"), b"id,title\n1,a,extra\n".to_vec()),
         ("csv bad number", "", Some("text/csv"), b"id,price:number\n1,abc\n".to_vec()),
@@ -100,15 +107,18 @@ fn bad_batches_are_refused_like_a_single_node_and_write_nothing() {
         ("other primary key", "?primaryKey=title", Some("application/json"), br#"[{"id": 1, "title": "x"}]"#.to_vec()),
     ];
     for (name, query, ct, body) in cases {
-        let path = format!("/indexes/movies/documents{query}");
+        let index = if name == "bad index uid" { "bad%20uid" } else { "movies" };
+        let path = format!("/indexes/{index}/documents{query}");
         let (miroir, reference) = both(&mesh, &single, "POST", &path, ct, &body);
         assert_eq!(miroir.status, reference.status, "{name}: {miroir:?} vs {reference:?}");
         if reference.status == 202 {
             assert_eq!(miroir.body["status"], reference.body["status"], "{name}: {miroir:?} vs {reference:?}");
             assert_eq!(miroir.body["error"]["code"], reference.body["error"]["code"], "{name}: {miroir:?} vs {reference:?}");
             assert_eq!(miroir.body["type"], reference.body["type"], "{name}");
+            assert_eq!(miroir.body["error"]["message"], reference.body["error"]["message"], "{name}");
         } else {
             assert_eq!(miroir.code(), reference.code(), "{name}: {miroir:?} vs {reference:?}");
+            assert_eq!(miroir.body["message"], reference.body["message"], "{name}");
             assert_eq!(miroir.body["type"], reference.body["type"], "{name}");
         }
     }
@@ -116,6 +126,16 @@ fn bad_batches_are_refused_like_a_single_node_and_write_nothing() {
     for node in &mesh.nodes {
         assert_eq!(node.get("/indexes/movies/stats").body["numberOfDocuments"], 0);
     }
+}
+
+#[test]
+fn an_empty_batch_on_a_new_index_succeeds_like_a_single_node() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let single = SingleNode::start();
+    let (m, r) = both(&mesh, &single, "POST", "/indexes/fresh/documents", Some("application/json"), b"[]");
+    assert_eq!((&m.body["status"], &m.body["details"]), (&r.body["status"], &r.body["details"]), "{m:?} vs {r:?}");
+    let (m, r) = (mesh.client.get("/indexes/fresh"), single.client.get("/indexes/fresh"));
+    assert_eq!((m.status, &m.body["primaryKey"]), (r.status, &r.body["primaryKey"]));
 }
 
 #[test]
