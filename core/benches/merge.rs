@@ -4,6 +4,11 @@
 //! `merge` takes parsed answers; `merge_json` takes the nodes' bodies and fully parses
 //! only the hits the client sees, which is what the filter should call.
 //! Run: `cargo bench -p miroir-core --bench merge`.
+//!
+//! Measured 2026-11-22 on the 2-core dev machine under load (load average 5-9, so
+//! wall times are inflated), medians: 8x100 with facets: merge 3.8 ms, parse + merge +
+//! serialize 12.0 ms, merge_json 5.0 ms; 8x20 with facets: merge 0.67 ms, parse +
+//! merge + serialize 2.0 ms, merge_json 1.3 ms.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use miroir_core::search::{merge, merge_json, MergeSettings, SearchQuery};

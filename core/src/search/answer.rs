@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::details::DetailList;
 use super::query::Paging;
 use super::ranking::RankKey;
 use crate::error::{Code, MeiliError};
@@ -128,7 +129,7 @@ impl NodeAnswer {
         #[derive(Deserialize)]
         struct Head {
             #[serde(rename = "_rankingScoreDetails")]
-            details: Option<Map<String, Value>>,
+            details: Option<DetailList>,
             #[serde(rename = "_rankingScore")]
             score: Option<f64>,
         }
@@ -141,7 +142,7 @@ impl NodeAnswer {
                 let head: Head =
                     serde_json::from_str(raw.get()).map_err(|_| bad_answer("with a hit that is not an object"))?;
                 let details = head.details.ok_or_else(no_details)?;
-                Ok((RankKey::of_details(&details, head.score), Hit::Raw(raw)))
+                Ok((RankKey::of_list(&details, head.score), Hit::Raw(raw)))
             })
             .collect::<Result<_, _>>()?;
         NodeAnswer::new(node, answer.fields, hits, paging)

@@ -6,16 +6,29 @@
 //! network search: a comparator ([`super::ranking`]), a k-way merge of the already
 //! sorted lists, then paging applied once, in [`page`].
 //!
-//! Exact: hit order (up to hits one node would also tie, whose order there is internal
-//! document ids), totals without `distinct`, facet counts when every node's own facet
-//! cut (its `maxValuesPerFacet`) kept every value, facet stats.
+//! Exact: hit order, up to hits one node ranks equal (it orders those by internal
+//! document id, which no answer shows; here they follow node order); totals without
+//! `distinct`; facet counts when every node's own cut (its `maxValuesPerFacet`) kept
+//! every value; facet stats; the paging fields and their `maxTotalHits` cap.
 //!
-//! Not exact, with `distinct`: duplicates are removed across nodes while merging, and
-//! each one removed is taken off the total and off the facet counts of the facets the
-//! removed hit shows. That is exact when every node returned all its candidates (its
-//! total fits in the hits it sent) and the hits show the facet attributes; otherwise
-//! totals and facets may count a value once per node holding it, as a node's own
-//! `estimatedTotalHits` with `distinct` is itself an estimate.
+//! Not exact, and why:
+//! - `distinct`: duplicates across nodes are dropped while merging, and each drop comes
+//!   off the total and off the counts of the facets the dropped hit shows. Exact when
+//!   every node sent all its candidates and hits show the facet attributes; otherwise a
+//!   value may count once per node holding it (a node's own total with `distinct` is
+//!   an estimate too). Facet strings are folded without Unicode decomposition.
+//! - Rules reported only as `rank / maxRank` (proximity, attribute): a node derives the
+//!   maximum from its own documents' query graph, so two nodes may scale one bucket
+//!   differently; Meilisearch's network search shares this limit.
+//! - Geo sort: one node groups points within 1 m of a bucket's first one; merged
+//!   distances compare exactly.
+//! - `matchingStrategy: "frequency"` drops words by each node's own word frequencies.
+//! - Hybrid search: each node decides alone whether its keyword hits are good enough to
+//!   skip the semantic search, and multi-rule groups split by a sort fold with the
+//!   maxima the details give (exact for `words` and `typo`).
+//! - Whether milli counted alphabetical facets document by document (up to 3000
+//!   candidates: numbers ordered as text) is decided on the nodes' totals, which
+//!   `maxTotalHits` caps; a capped total counts as more than 3000.
 
 use std::cmp::Ordering;
 

@@ -16,6 +16,7 @@
 //! and [`merge_facet_search`].
 
 mod answer;
+mod details;
 mod facets;
 mod fields;
 mod merge;

@@ -24,6 +24,8 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use super::details::{Detail, DetailList};
+
 /// One ranking rule's outcome for one hit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
@@ -94,16 +96,19 @@ impl RankKey {
 
     /// Reads `_rankingScoreDetails` and `_rankingScore` already taken out of a hit.
     pub fn of_details(details: &Map<String, Value>, global: Option<f64>) -> RankKey {
-        let mut entries: Vec<(u64, Rule)> = Vec::with_capacity(details.len());
+        RankKey::of_list(&DetailList::from_map(details), global)
+    }
+
+    /// From details read straight from a node's bytes.
+    pub fn of_list(details: &DetailList, global: Option<f64>) -> RankKey {
+        let mut entries: Vec<(u64, Rule)> = Vec::with_capacity(details.0.len());
         let mut pin = None;
-        for (name, detail) in details {
-            let Some(detail) = detail.as_object() else { continue };
-            let order = count(detail, "order").unwrap_or(u64::MAX);
+        for (name, detail) in &details.0 {
             if name == "pin" {
-                pin = Some(count(detail, "position").unwrap_or(0));
+                pin = Some(detail.position.unwrap_or(0));
                 continue;
             }
-            entries.push((order, Rule::parse(name, detail)));
+            entries.push((detail.order.unwrap_or(u64::MAX), Rule::parse(name, detail)));
         }
         entries.sort_by_key(|(order, _)| *order);
         RankKey { rules: entries.into_iter().map(|(_, r)| r).collect(), global: global.unwrap_or(0.0), pin }
@@ -115,52 +120,35 @@ impl RankKey {
     }
 }
 
-/// A detail's field. Details have a handful of keys: a scan beats hashing each lookup.
-fn field<'a>(detail: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    detail.iter().find_map(|(k, v)| (k == key).then_some(v))
-}
-
-fn num(detail: &Map<String, Value>, key: &str) -> Option<f64> {
-    field(detail, key).and_then(Value::as_f64)
-}
-
-fn count(detail: &Map<String, Value>, key: &str) -> Option<u64> {
-    field(detail, key).and_then(Value::as_u64)
-}
-
 impl Rule {
-    fn parse(name: &str, d: &Map<String, Value>) -> Rule {
-        let score = num(d, "score");
+    fn parse(name: &str, d: &Detail) -> Rule {
         let parsed = match name {
-            "words" => count(d, "matchingWords")
-                .zip(count(d, "maxMatchingWords"))
-                .map(|(matching, max)| Rule::Words { matching, max }),
-            "typo" => count(d, "typoCount").zip(count(d, "maxTypoCount")).map(|(count, max)| Rule::Typo { count, max }),
-            "proximity" | "attributeRank" | "wordPosition" => score.map(Rule::Score),
-            "attribute" => match (num(d, "attributeRankingOrderScore"), num(d, "queryWordDistanceScore")) {
-                (Some(rank), Some(position)) => Some(Rule::Attribute { rank, position, score: score.unwrap_or(0.0) }),
-                _ => score.map(Rule::Score),
+            "words" => d.matching_words.zip(d.max_matching_words).map(|(matching, max)| Rule::Words { matching, max }),
+            "typo" => d.typo_count.zip(d.max_typo_count).map(|(count, max)| Rule::Typo { count, max }),
+            "proximity" | "attributeRank" | "wordPosition" => d.score.map(Rule::Score),
+            "attribute" => match (d.attribute_ranking_order_score, d.query_word_distance_score) {
+                (Some(rank), Some(position)) => Some(Rule::Attribute { rank, position, score: d.score.unwrap_or(0.0) }),
+                _ => d.score.map(Rule::Score),
             },
             "exactness" => {
-                let match_type = match field(d, "matchType").and_then(Value::as_str) {
+                let match_type = match d.match_type.as_deref() {
                     Some("exactMatch") => 3,
                     Some("matchesStart") => 2,
                     _ => 1,
                 };
-                let cost =
-                    count(d, "maxMatchingWords").zip(count(d, "matchingWords")).map(|(max, m)| max.saturating_sub(m));
-                Some(Rule::Exactness { match_type, cost, score: score.unwrap_or(0.0) })
+                let cost = d.max_matching_words.zip(d.matching_words).map(|(max, m)| max.saturating_sub(m));
+                Some(Rule::Exactness { match_type, cost, score: d.score.unwrap_or(0.0) })
             }
-            "vectorSort" => Some(Rule::Vector(num(d, "similarity").unwrap_or(0.0))),
+            "vectorSort" => Some(Rule::Vector(d.similarity.unwrap_or(0.0))),
             "skipped" => Some(Rule::Skipped),
             _ => sort_rule(name, d),
         };
-        parsed.unwrap_or(Rule::Unknown(score))
+        parsed.unwrap_or(Rule::Unknown(d.score))
     }
 }
 
 /// `attr:asc`, `<hidden-rule-N>` (redacted: same value for all) or `_geoPoint(..):asc`.
-fn sort_rule(name: &str, d: &Map<String, Value>) -> Option<Rule> {
+fn sort_rule(name: &str, d: &Detail) -> Option<Rule> {
     if name.starts_with("<hidden-rule-") {
         return Some(Rule::Sort { asc: true, value: SortValue::Missing });
     }
@@ -171,9 +159,9 @@ fn sort_rule(name: &str, d: &Map<String, Value>) -> Option<Rule> {
         _ => return None,
     };
     if attr.starts_with("_geoPoint(") {
-        return Some(Rule::Geo { asc, distance: num(d, "distance") });
+        return Some(Rule::Geo { asc, distance: d.distance });
     }
-    let value = match field(d, "value") {
+    let value = match &d.value {
         Some(Value::Number(n)) => n.as_f64().map_or(SortValue::Missing, SortValue::Number),
         Some(Value::String(s)) => SortValue::Text(s.clone()),
         _ => SortValue::Missing,
