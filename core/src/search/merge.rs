@@ -13,10 +13,12 @@
 //!
 //! Not exact, and why:
 //! - `distinct`: duplicates across nodes are dropped while merging, and each drop comes
-//!   off the total and off the counts of the facets the dropped hit shows. Exact when
-//!   every node sent all its candidates and hits show the facet attributes; otherwise a
-//!   value may count once per node holding it (a node's own total with `distinct` is
-//!   an estimate too). Facet strings are folded without Unicode decomposition.
+//!   off the total and off the counts of the facets the dropped hit shows (named facets
+//!   are retrieved for it; `*` patterns are not). Exact when every node sent all its
+//!   candidates; otherwise a value may count once per node holding it (a node's own
+//!   total with `distinct` is an estimate too). A `distinct` or facet attribute outside
+//!   `displayedAttributes` never shows, so it cannot be deduplicated on. Facet strings
+//!   are folded without Unicode decomposition.
 //! - Rules reported only as `rank / maxRank` (proximity, attribute): a node derives the
 //!   maximum from its own documents' query graph, so two nodes may scale one bucket
 //!   differently; Meilisearch's network search shares this limit.

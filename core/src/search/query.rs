@@ -120,8 +120,9 @@ impl SearchQuery {
         }
     }
 
-    /// Attributes the node query adds to `attributesToRetrieve` so the merge sees them,
-    /// and the merge strips again.
+    /// Attributes the node query adds to `attributesToRetrieve` so the merge sees them
+    /// (the `distinct` attribute and, with it, the named facets), and the merge strips
+    /// again.
     pub fn added_attributes(&self, settings: &MergeSettings) -> Vec<String> {
         let Some(Value::Array(wanted)) = self.body.get("attributesToRetrieve") else {
             return Vec::new(); // absent or null: every displayed attribute comes back
@@ -133,7 +134,24 @@ impl SearchQuery {
         let covers = |attr: &str| {
             wanted.iter().any(|w| *w == "*" || *w == attr || attr.strip_prefix(w).is_some_and(|r| r.starts_with('.')))
         };
-        self.distinct_attribute(settings).filter(|d| !covers(d)).map(str::to_string).into_iter().collect()
+        let Some(distinct) = self.distinct_attribute(settings) else {
+            return Vec::new();
+        };
+        // With `distinct`, a hit dropped as a duplicate comes off the facet counts of
+        // the values it shows, so named facets are retrieved too (patterns are not).
+        let facets = match self.body.get("facets") {
+            Some(Value::Array(facets)) => {
+                facets.iter().filter_map(Value::as_str).filter(|f| !f.contains('*')).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut added: Vec<String> = Vec::new();
+        for attr in std::iter::once(distinct).chain(facets) {
+            if !covers(attr) && !added.iter().any(|a| a == attr) {
+                added.push(attr.to_string());
+            }
+        }
+        added
     }
 }
 
@@ -351,6 +369,17 @@ mod tests {
         assert_eq!(b["attributesToRetrieve"], json!(["a"]));
         let b = node(json!({"distinct": "sku"}), &[0]);
         assert!(b.get("attributesToRetrieve").is_none());
+    }
+
+    #[test]
+    fn with_distinct_named_facets_are_retrieved_too() {
+        let b = node(
+            json!({"distinct": "sku", "attributesToRetrieve": ["title"], "facets": ["color", "sku", "a.*"]}),
+            &[0],
+        );
+        assert_eq!(b["attributesToRetrieve"], json!(["title", "sku", "color"]));
+        let b = node(json!({"attributesToRetrieve": ["title"], "facets": ["color"]}), &[0]);
+        assert_eq!(b["attributesToRetrieve"], json!(["title"]));
     }
 
     #[test]

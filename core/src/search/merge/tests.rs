@@ -310,3 +310,16 @@ fn document_numbers_reach_the_client_digit_for_digit() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains(r#""price":19.99,"ratio":0.9029706790123457"#), "{text}");
 }
+
+#[test]
+fn facet_attributes_retrieved_for_distinct_are_stripped() {
+    let h = |id: u64, m: u64, sku: &str, color: &str| {
+        Details::new().words(m, 5).hit(doc(json!({"id": id, "sku": sku, "color": color})))
+    };
+    let mut a = page_answer(vec![h(1, 5, "A", "red"), h(2, 4, "A", "red")], 2, 1);
+    a["facetDistribution"] = json!({"color": {"red": 2}});
+    let query = q(json!({"distinct": "sku", "facets": ["color"], "attributesToRetrieve": ["id"], "page": 1}));
+    let out = merge(&query, &MergeSettings::default(), vec![a]).unwrap();
+    assert_eq!(out["hits"], json!([{"id": 1}]));
+    assert_eq!(out["facetDistribution"], json!({"color": {"red": 1}}));
+}
