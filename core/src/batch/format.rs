@@ -48,8 +48,13 @@ impl PayloadFormat {
 }
 
 fn parse_delimiter(raw: &str) -> Result<u8, MeiliError> {
-    match raw.as_bytes() {
-        [b] if b.is_ascii() => Ok(*b),
+    let mut chars = raw.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii() => Ok(c as u8),
+        (Some(c), None) => Err(MeiliError::new(
+            Code::InvalidDocumentCsvDelimiter,
+            format!("csv delimiter must be an ascii character. Found: `{c}`"),
+        )),
         _ => Err(MeiliError::new(
             Code::InvalidDocumentCsvDelimiter,
             format!("Invalid value in parameter `csvDelimiter`: expected a string of one character, but found the following string of {} characters: `{raw}`", raw.chars().count()),
@@ -90,5 +95,7 @@ mod tests {
         assert_eq!(code(Some("text/plain"), None), Code::InvalidContentType);
         assert_eq!(code(Some("application/json"), Some(";")), Code::InvalidContentType);
         assert_eq!(code(Some("text/csv"), Some(";;")), Code::InvalidDocumentCsvDelimiter);
+        let non_ascii = PayloadFormat::from_request(Some("text/csv"), Some("é")).unwrap_err();
+        assert_eq!(non_ascii.message, "csv delimiter must be an ascii character. Found: `é`");
     }
 }
