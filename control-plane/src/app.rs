@@ -1,31 +1,80 @@
-//! Builds the control plane's parts (today the task registry and its HTTP API; xDS
-//! joins later) and returns a handle that `miroir serve`, `miroir dev` and tests drive.
+//! Builds the control plane's parts — the task registry, the cluster state and its
+//! controller, the xDS server, the admin API and metrics, the node prober — and
+//! returns a handle that `miroir serve`, `miroir dev` and tests drive.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admin::{self, AdminState};
 use crate::api;
+use crate::control::{ControlError, Controller};
+use crate::metrics::Metrics;
 use crate::registry::{Registry, RegistryError};
 use crate::signals::Shutdown;
+use crate::state::store::{FileStore, Store, StoreError};
+use crate::state::ClusterState;
+use crate::xds::resources::HostPort;
+use crate::xds::{Ads, Envoys, TlsFiles, XdsError};
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the HTTP API listens; port 0 picks a free one (see [`App::addr`]).
+    /// Where the HTTP API (registry, admin, metrics) listens; port 0 picks a free one.
     pub listen: SocketAddr,
-    /// Holds `tasks.jsonl`.
+    /// Holds `tasks.jsonl` and `state.json`.
     pub data_dir: PathBuf,
+    /// Where ADS listens; `None` serves no xDS.
+    pub xds_listen: Option<SocketAddr>,
+    pub xds_tls: Option<TlsFiles>,
+    /// The admin API's bearer token; `None` makes a random one (see [`App::admin_token`]).
+    pub admin_token: Option<String>,
+    /// The control plane's replicas as Envoys reach them (`host:port`); empty: `listen`.
+    pub control_endpoints: Vec<String>,
+    /// The filter module's path for Envoys whose node metadata names none.
+    pub filter_wasm: String,
+    /// The state to start from when the store has none.
+    pub initial: ClusterState,
+    /// Start from `initial` even if the store has a state (`miroir dev`).
+    pub reset: bool,
+    /// How often the nodes are probed; `None` disables the prober.
+    pub probe_interval: Option<Duration>,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Config {
+        Config {
+            listen,
+            data_dir,
+            xds_listen: None,
+            xds_tls: None,
+            admin_token: None,
+            control_endpoints: Vec::new(),
+            filter_wasm: crate::launcher::DEFAULT_FILTER_WASM.to_owned(),
+            initial: ClusterState::default(),
+            reset: false,
+            probe_interval: Some(Duration::from_secs(1)),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error(transparent)]
+    Xds(#[from] XdsError),
+    #[error("`{0}` is not a host:port control endpoint")]
+    BadEndpoint(String),
     #[error("the control plane cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("the control plane's HTTP server failed: {0}")]
@@ -37,38 +86,110 @@ pub enum AppError {
 /// A running control plane.
 pub struct App {
     addr: SocketAddr,
+    xds_addr: Option<SocketAddr>,
     registry: Arc<Registry>,
-    stop: oneshot::Sender<()>,
+    controller: Arc<Controller>,
+    envoys: Envoys,
+    metrics: Arc<Metrics>,
+    token: Arc<str>,
+    stop: watch::Sender<bool>,
     server: JoinHandle<io::Result<()>>,
+    xds: Option<JoinHandle<Result<(), XdsError>>>,
+    prober: Option<JoinHandle<()>>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), AppError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| AppError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| AppError::Bind { addr, source })?;
+    Ok((listener, bound))
 }
 
 impl App {
-    /// Loads the registry and starts serving; returns once the socket is bound.
+    /// Loads the registry and the state and starts serving; returns once bound.
     pub async fn start(config: Config) -> Result<App, AppError> {
+        let store: Arc<dyn Store> = Arc::new(FileStore::new(&config.data_dir));
+        App::start_with(config, store, watch::channel(None).1).await
+    }
+
+    /// As [`App::start`], with the state in `store`; `follower_of` says, while this
+    /// replica does not lead, who does (see [`crate::ha`]).
+    pub async fn start_with(
+        config: Config,
+        store: Arc<dyn Store>,
+        follower_of: watch::Receiver<Option<String>>,
+    ) -> Result<App, AppError> {
         let dir = config.data_dir.clone();
         let registry = tokio::task::spawn_blocking(move || Registry::open(&dir)).await.map_err(|_| AppError::Panicked)??;
         let registry = Arc::new(registry);
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| AppError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| AppError::Bind { addr: config.listen, source })?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let router = api::router(registry.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        tracing::info!(%addr, "control plane listening");
-        Ok(App { addr, registry, stop, server })
+        let (listener, addr) = bind(config.listen).await?;
+
+        let endpoints = if config.control_endpoints.is_empty() { vec![addr.to_string()] } else { config.control_endpoints.clone() };
+        let control = endpoints.iter().map(|e| HostPort::parse(e).ok_or_else(|| AppError::BadEndpoint(e.clone()))).collect::<Result<Vec<_>, _>>()?;
+        let loader = store.clone();
+        let stored = tokio::task::spawn_blocking(move || loader.load()).await.map_err(|_| AppError::Panicked)??;
+        let initial = match stored {
+            Some(stored) if !config.reset => stored,
+            stored => {
+                let mut initial = config.initial.clone();
+                initial.version = initial.version.max(stored.map_or(0, |s| s.version + 1));
+                initial
+            }
+        };
+        let metrics = Arc::new(Metrics::default());
+        let controller = Arc::new(Controller::new(initial, store, control, metrics.clone(), follower_of)?);
+        let envoys = Envoys::new(metrics.clone());
+        let token: Arc<str> = config.admin_token.clone().unwrap_or_else(random_token).into();
+
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let admin_state = AdminState { controller: controller.clone(), envoys: envoys.clone(), metrics: metrics.clone(), token: token.clone() };
+        let router = api::router(registry.clone()).merge(admin::router(admin_state));
+        let http_stop = until_stopped(stopped.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(http_stop).await });
+
+        let (xds, xds_addr) = match config.xds_listen {
+            Some(xds_listen) => {
+                let (listener, xds_addr) = bind(xds_listen).await?;
+                let ads = Ads::new(controller.cache().clone(), envoys.clone(), &config.filter_wasm);
+                let xds_stop = until_stopped(stopped.clone());
+                tracing::info!(%xds_addr, tls = config.xds_tls.is_some(), "xDS (ADS) listening");
+                (Some(tokio::spawn(ads.serve(listener, config.xds_tls.clone(), xds_stop))), Some(xds_addr))
+            }
+            None => (None, None),
+        };
+        let prober = config.probe_interval.map(|interval| tokio::spawn(crate::prober::run(controller.clone(), interval)));
+        tracing::info!(%addr, version = controller.state().version, "control plane listening");
+        Ok(App { addr, xds_addr, registry, controller, envoys, metrics, token, stop, server, xds, prober })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    pub fn xds_addr(&self) -> Option<SocketAddr> {
+        self.xds_addr
+    }
+
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    pub fn controller(&self) -> &Arc<Controller> {
+        &self.controller
+    }
+
+    pub fn envoys(&self) -> &Envoys {
+        &self.envoys
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.token
     }
 
     /// Serves until Ctrl-C or SIGTERM, then stops gracefully.
@@ -82,13 +203,35 @@ impl App {
         }
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits for the server.
+    /// Stops accepting, lets in-flight requests finish, and waits for the servers.
     pub async fn shutdown(self) -> Result<(), AppError> {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
+        if let Some(prober) = self.prober {
+            prober.abort();
+        }
+        if let Some(xds) = self.xds {
+            // ADS streams never end on their own: give them a moment, then cut them.
+            match tokio::time::timeout(Duration::from_secs(1), xds).await {
+                Ok(Ok(result)) => result?,
+                Ok(Err(_)) => return Err(AppError::Panicked),
+                Err(_) => {}
+            }
+        }
         flatten(self.server.await)
     }
 }
 
 fn flatten(ended: Result<io::Result<()>, tokio::task::JoinError>) -> Result<(), AppError> {
     ended.map_err(|_| AppError::Panicked)?.map_err(AppError::Serve)
+}
+
+/// 128 random bits from the OS, hex.
+pub fn random_token() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        bytes = (nanos ^ u128::from(std::process::id())).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

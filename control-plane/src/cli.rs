@@ -1,4 +1,5 @@
-//! The command line: `miroir serve`, `miroir dev`, `miroir envoy-config`.
+//! The command line: `miroir serve`, `miroir dev`, `miroir envoy-config`, and the
+//! admin subcommands (`status`, `nodes`, `indexes`, …) that talk to a control plane.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use miroir_core::shard_map::DEFAULT_SHARDS;
 
 use crate::envoy_config::{Ports, Topology};
 use crate::launcher::{self, DEFAULT_FILTER_WASM};
+use crate::xds::TlsFiles;
 
 #[derive(Debug, Parser)]
 #[command(name = "miroir", version, about = "Miroir: Meilisearch sharded across nodes behind Envoy.")]
@@ -23,17 +25,130 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a local mesh: Meilisearch nodes, the control plane and Envoy with the Miroir filter.
     Dev(DevArgs),
-    /// Print the Envoy bootstrap `miroir dev` runs, for the same flags.
+    /// Print an Envoy bootstrap that takes everything over ADS from the control plane.
     EnvoyConfig(EnvoyConfigArgs),
+    /// The cluster at a glance: health, nodes, indexes, what every Envoy ACKed.
+    Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// The admin API's JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Meilisearch nodes: list, add, remove, drain, undrain.
+    Nodes {
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[command(subcommand)]
+        command: NodesCommand,
+    },
+    /// Indexes and their shard counts.
+    Indexes {
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[command(subcommand)]
+        command: IndexesCommand,
+    },
+    /// Replica groups and their nodes.
+    Groups(AdminArgs),
+    /// The shard map being served, with its version.
+    Map(AdminArgs),
+    /// Every Envoy: the versions it ACKed per type, its NACKs.
+    Envoys(AdminArgs),
+    /// Set the replication factor (replicas of each shard in every group).
+    Replication {
+        #[command(flatten)]
+        admin: AdminArgs,
+        rf: u32,
+    },
+}
+
+/// Where the control plane's admin API is, and its token.
+#[derive(Debug, Args, Clone)]
+pub struct AdminArgs {
+    #[arg(long, global = true, env = "MIROIR_CONTROL", default_value = "http://127.0.0.1:7701")]
+    pub control: String,
+    #[arg(long, global = true, env = "MIROIR_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodesCommand {
+    List,
+    /// Add a node: its cluster and the new map reach every Envoy (no data moves).
+    Add {
+        id: String,
+        /// host:port of the node's HTTP API, as Envoy reaches it.
+        address: String,
+        #[arg(long, default_value_t = 0)]
+        group: u32,
+    },
+    Remove { id: String },
+    /// No more reads go to the node; writes still do (it keeps its place).
+    Drain { id: String },
+    Undrain { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexesCommand {
+    List,
+    /// Register an index with its shard count.
+    Set {
+        uid: String,
+        #[arg(long)]
+        shards: u32,
+    },
+    Remove { uid: String },
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// The HTTP API: task registry, admin API, /metrics.
     #[arg(long, default_value = "127.0.0.1:7701")]
     pub listen: SocketAddr,
-    /// Where the task log (tasks.jsonl) lives.
+    /// Where the task log (tasks.jsonl) and the cluster state (state.json) live.
     #[arg(long)]
     pub data_dir: PathBuf,
+    /// Where xDS (ADS) listens.
+    #[arg(long, default_value = "127.0.0.1:18000")]
+    pub xds_listen: SocketAddr,
+    /// Serve xDS over TLS with this certificate (PEM); needs --xds-tls-key.
+    #[arg(long, requires = "xds_tls_key")]
+    pub xds_tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "xds_tls_cert")]
+    pub xds_tls_key: Option<PathBuf>,
+    /// The admin API's bearer token.
+    #[arg(long, env = "MIROIR_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: String,
+    /// How Envoys reach this control plane's HTTP API (the task registry), host:port;
+    /// repeat for every replica. Default: --listen.
+    #[arg(long = "control-endpoint", value_name = "HOST:PORT")]
+    pub control_endpoints: Vec<String>,
+    /// The filter module's path for Envoys whose bootstrap names none.
+    #[arg(long, default_value = DEFAULT_FILTER_WASM)]
+    pub filter_wasm: String,
+    /// Replication factor of a new cluster state.
+    #[arg(long = "rf", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub replication_factor: u32,
+    /// Default shard count of a new cluster state.
+    #[arg(long, default_value_t = DEFAULT_SHARDS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: u32,
+    /// Milliseconds between health probes of the nodes; 0 disables them.
+    #[arg(long, default_value_t = 1000)]
+    pub probe_interval_ms: u64,
+    /// Keep the state in etcd (comma-separated client URLs) and elect one leader among
+    /// the replicas; without it the state is the local state.json.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd: Vec<String>,
+    /// This replica's name in the election (default: --listen).
+    #[arg(long)]
+    pub replica_id: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn xds_tls(&self) -> Option<TlsFiles> {
+        Some(TlsFiles { cert: self.xds_tls_cert.clone()?, key: self.xds_tls_key.clone()? })
+    }
 }
 
 /// The mesh's shape and ports, shared by `dev` and `envoy-config`.
@@ -104,6 +219,12 @@ pub struct DevArgs {
     /// How long each child may take to answer its health check.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub startup_timeout: u64,
+    /// Where xDS listens; 0 (the default) picks a free port and writes it into Envoy's bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub xds_port: u16,
+    /// The admin API's token; default: a random one, written to <data-dir>/admin-token.
+    #[arg(long, env = "MIROIR_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 impl DevArgs {
@@ -117,21 +238,46 @@ impl DevArgs {
             filter_wasm: self.filter_wasm,
             meili_args: self.meili_args,
             startup_timeout: Duration::from_secs(self.startup_timeout),
+            xds_port: self.xds_port,
+            admin_token: self.admin_token,
         }
     }
 }
 
 #[derive(Debug, Args)]
 pub struct EnvoyConfigArgs {
-    #[command(flatten)]
-    pub topology: TopologyArgs,
-    /// Written into the bootstrap as given; Envoy resolves a relative path from its working directory.
+    /// The Envoy's node id (ACKs are tracked per node id).
+    #[arg(long, default_value = "envoy")]
+    pub node_id: String,
+    /// Address the listener and the admin bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Where clients reach Miroir (Envoy's listener).
+    #[arg(long, default_value_t = 7700)]
+    pub port: u16,
+    #[arg(long, default_value_t = 9901)]
+    pub envoy_admin_port: u16,
+    /// The control plane's xDS address, host:port; repeat for every replica.
+    #[arg(long = "xds", value_name = "HOST:PORT", default_value = "127.0.0.1:18000")]
+    pub xds: Vec<String>,
+    /// Where the filter module is on the Envoy's machine; written as given.
     #[arg(long, default_value = DEFAULT_FILTER_WASM)]
-    pub filter_wasm: PathBuf,
+    pub filter_wasm: String,
+    /// Speak TLS to the xDS server, trusting this CA (PEM file).
+    #[arg(long)]
+    pub xds_tls_ca: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn admin_subcommands_parse() {
+        let cli = Cli::try_parse_from(["miroir", "nodes", "--admin-token", "t", "add", "n3", "10.0.0.3:7700", "--group", "1"]).unwrap();
+        let Command::Nodes { admin, command: NodesCommand::Add { id, address, group } } = cli.command else { panic!("not nodes add") };
+        assert_eq!((admin.admin_token.as_deref(), id.as_str(), address.as_str(), group), (Some("t"), "n3", "10.0.0.3:7700", 1));
+        assert!(Cli::try_parse_from(["miroir", "serve", "--data-dir", "d", "--admin-token", "t", "--xds-tls-cert", "c"]).is_err(), "a cert needs its key");
+    }
+
     use super::*;
 
     #[test]
@@ -143,11 +289,12 @@ mod tests {
         let Command::Dev(dev) = cli.command else { panic!("not dev") };
         assert_eq!(dev.meili_args, ["--experimental-x", "--log-level=WARN"]);
         assert_eq!(dev.topology.topology().ports, Ports { listener: 7700, node_base: 7710, control: 7701, admin: 9901 });
+        assert_eq!(dev.xds_port, 0, "a free port by default, so the tests' port blocks still fit");
     }
 
     #[test]
     fn zero_nodes_or_replicas_are_refused_by_the_parser() {
-        assert!(Cli::try_parse_from(["miroir", "envoy-config", "--nodes", "0"]).is_err());
-        assert!(Cli::try_parse_from(["miroir", "envoy-config", "--rf", "0"]).is_err());
+        assert!(Cli::try_parse_from(["miroir", "dev", "--data-dir", "d", "--nodes", "0"]).is_err());
+        assert!(Cli::try_parse_from(["miroir", "dev", "--data-dir", "d", "--rf", "0"]).is_err());
     }
 }

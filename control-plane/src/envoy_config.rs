@@ -1,20 +1,25 @@
-//! The static Envoy bootstrap `miroir dev` runs: one listener whose wasm filter carries
-//! the shard map, one cluster per Meilisearch node and one for the control plane.
-//! The xDS control plane will later deliver the same pieces dynamically.
+//! The mesh `miroir dev` runs ([`Topology`]) and the Envoy bootstrap every Miroir Envoy
+//! starts from: its listener, whose HTTP connection manager takes its routes (RDS) and
+//! the Miroir filter (ECDS) over ADS, and the one static cluster reaching the control
+//! plane's xDS server. Everything else (node clusters, the shard map) comes over ADS.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use miroir_core::shard_map::{Node, NodeState, ShardMap};
 use miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES;
 use miroir_core::MeiliError;
 use serde_json::{json, Value};
 
+use crate::state::{ClusterState, NodeSpec};
+use crate::xds::resources::{ROUTE_NAME, WASM_TYPE};
+
 /// The cluster the filter sends task registrations to.
 pub const CONTROL_CLUSTER: &str = "miroir_control";
 /// Room for Meilisearch's largest payload (100 MB) with headroom: Envoy's 1 MiB default
 /// would answer 413 to a large document batch.
 pub const BUFFER_LIMIT_BYTES: u64 = 209_715_200;
+/// The bootstrap's static cluster reaching the control plane's xDS server.
+pub const XDS_CLUSTER: &str = "miroir_xds";
 /// Per-call timeout the filter uses toward nodes and the control plane.
 pub const CALL_TIMEOUT_MS: u64 = 30_000;
 
@@ -99,6 +104,23 @@ impl Topology {
         Ok(())
     }
 
+    /// The control plane's starting state for this mesh (nodes on 127.0.0.1).
+    pub fn initial_state(&self) -> Result<ClusterState, EnvoyConfigError> {
+        let map = self.shard_map()?;
+        let mut state = ClusterState::empty(self.replication_factor, self.shards);
+        state.version = map.version;
+        state.nodes = (0..self.nodes)
+            .map(|i| NodeSpec {
+                id: Self::node_id(i),
+                address: format!("127.0.0.1:{}", self.node_port(i)),
+                group: self.node_group(i),
+                draining: false,
+                down: false,
+            })
+            .collect();
+        Ok(state)
+    }
+
     /// The filter's configuration for this mesh, validated.
     pub fn shard_map(&self) -> Result<ShardMap, EnvoyConfigError> {
         self.check()?;
@@ -119,88 +141,113 @@ impl Topology {
     }
 }
 
-/// The whole bootstrap. `filter_wasm` goes in as given: Envoy resolves a relative
-/// path against its working directory.
-pub fn bootstrap(topology: &Topology, filter_wasm: &Path) -> Result<Value, EnvoyConfigError> {
-    let map = topology.shard_map()?;
-    let map_json = serde_json::to_string(&map).expect("a ShardMap always serializes");
-    let mut clusters: Vec<Value> = (0..topology.nodes).map(|i| cluster(&Topology::node_cluster(i), topology.node_port(i))).collect();
-    clusters.push(cluster(CONTROL_CLUSTER, topology.ports.control));
-    Ok(json!({
-        "admin": {"address": socket_address(topology.ports.admin)},
-        "static_resources": {
-            "listeners": [listener(topology.ports.listener, &map_json, filter_wasm)],
-            "clusters": clusters,
-        },
-    }))
+/// What differs between one Miroir Envoy's bootstrap and another's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// The Envoy's node id: the control plane tracks ACKs per node id.
+    pub node_id: String,
+    /// Address the listener and admin bind (127.0.0.1, or 0.0.0.0 in a container).
+    pub bind: String,
+    pub listener_port: u16,
+    pub admin_port: u16,
+    /// The control plane's xDS replicas, `host:port` each.
+    pub xds: Vec<(String, u16)>,
+    /// Where the filter module is on this Envoy's machine; sent to the control plane
+    /// as node metadata `filter_wasm`, which it puts in the filter's configuration.
+    pub filter_wasm: String,
+    /// Speak TLS to the xDS server, trusting this CA file.
+    pub xds_tls_ca: Option<String>,
 }
 
-fn socket_address(port: u16) -> Value {
-    json!({"socket_address": {"address": "127.0.0.1", "port_value": port}})
+fn socket_address(host: &str, port: u16) -> Value {
+    json!({"socket_address": {"address": host, "port_value": port}})
 }
 
-fn listener(port: u16, map_json: &str, filter_wasm: &Path) -> Value {
-    json!({
-        "name": "miroir",
-        "address": socket_address(port),
-        "per_connection_buffer_limit_bytes": BUFFER_LIMIT_BYTES,
-        "filter_chains": [{"filters": [{
-            "name": "envoy.filters.network.http_connection_manager",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "codec_type": "AUTO",
-                "stat_prefix": "miroir",
-                // The filter answers every request itself; Envoy still wants a route.
-                "route_config": {
-                    "name": "miroir",
-                    "virtual_hosts": [{
-                        "name": "miroir",
-                        "domains": ["*"],
-                        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": Topology::node_cluster(0), "timeout": "0s"}}],
-                    }],
+fn ads_source(initial_fetch_timeout: Option<&str>) -> Value {
+    let mut source = json!({"ads": {}, "resource_api_version": "V3"});
+    if let Some(timeout) = initial_fetch_timeout {
+        source["initial_fetch_timeout"] = json!(timeout);
+    }
+    source
+}
+
+impl Bootstrap {
+    /// The whole bootstrap, as Envoy's JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "node": {"id": self.node_id, "cluster": "miroir", "metadata": {"filter_wasm": self.filter_wasm}},
+            "admin": {"address": socket_address(&self.bind, self.admin_port)},
+            "dynamic_resources": {
+                "ads_config": {
+                    "api_type": "GRPC",
+                    "transport_api_version": "V3",
+                    "set_node_on_first_message_only": true,
+                    "grpc_services": [{"envoy_grpc": {"cluster_name": XDS_CLUSTER}}],
                 },
-                "http_filters": [wasm_filter(map_json, filter_wasm), {
-                    "name": "envoy.filters.http.router",
-                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
-                }],
+                "cds_config": ads_source(None),
             },
-        }]}],
-    })
-}
+            "static_resources": {
+                "listeners": [self.listener()],
+                "clusters": [self.xds_cluster()],
+            },
+        })
+    }
 
-fn wasm_filter(map_json: &str, filter_wasm: &Path) -> Value {
-    json!({
-        "name": "envoy.filters.http.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": "miroir",
-                "root_id": "miroir",
-                // The filter pauses in the headers callback while the body is still coming.
-                "allow_on_headers_stop_iteration": true,
-                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": map_json},
-                "vm_config": {
-                    "vm_id": "miroir",
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": filter_wasm.to_string_lossy()}},
+    fn listener(&self) -> Value {
+        json!({
+            "name": "miroir",
+            "address": socket_address(&self.bind, self.listener_port),
+            "per_connection_buffer_limit_bytes": BUFFER_LIMIT_BYTES,
+            "filter_chains": [{"filters": [{
+                "name": "envoy.filters.network.http_connection_manager",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    "codec_type": "AUTO",
+                    "stat_prefix": "miroir",
+                    // Not before the control plane sent it: no serving without a shard map.
+                    "rds": {"config_source": ads_source(Some("0s")), "route_config_name": ROUTE_NAME},
+                    "http_filters": [
+                        {
+                            "name": "miroir",
+                            "config_discovery": {"config_source": ads_source(Some("0s")), "type_urls": [WASM_TYPE]},
+                        },
+                        {
+                            "name": "envoy.filters.http.router",
+                            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+                        },
+                    ],
+                },
+            }]}],
+        })
+    }
+
+    fn xds_cluster(&self) -> Value {
+        let endpoints: Vec<Value> = self.xds.iter().map(|(host, port)| json!({"endpoint": {"address": socket_address(host, *port)}})).collect();
+        let mut cluster = json!({
+            "name": XDS_CLUSTER,
+            "type": "STRICT_DNS",
+            "connect_timeout": "1s",
+            "typed_extension_protocol_options": {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http2_protocol_options": {}},
                 },
             },
-        },
-    })
-}
-
-fn cluster(name: &str, port: u16) -> Value {
-    json!({
-        "name": name,
-        "type": "STATIC",
-        "lb_policy": "ROUND_ROBIN",
-        "connect_timeout": "1s",
-        "per_connection_buffer_limit_bytes": BUFFER_LIMIT_BYTES,
-        "load_assignment": {
-            "cluster_name": name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(port)}}]}],
-        },
-    })
+            "load_assignment": {"cluster_name": XDS_CLUSTER, "endpoints": [{"lb_endpoints": endpoints}]},
+        });
+        if let Some(ca) = &self.xds_tls_ca {
+            let mut tls = json!({
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "common_tls_context": {"validation_context": {"trusted_ca": {"filename": ca}}},
+            });
+            // SNI is a host name; an IP literal is left out.
+            if let Some((host, _)) = self.xds.first().filter(|(h, _)| h.parse::<std::net::IpAddr>().is_err()) {
+                tls["sni"] = json!(host);
+            }
+            cluster["transport_socket"] = json!({"name": "envoy.transport_sockets.tls", "typed_config": tls});
+        }
+        cluster
+    }
 }
 
 #[cfg(test)]
@@ -217,53 +264,53 @@ mod tests {
         }
     }
 
-    fn wasm_config(bootstrap: &Value) -> &Value {
-        &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"][0]
-            ["typed_config"]["config"]
+    fn bootstrap() -> Bootstrap {
+        Bootstrap {
+            node_id: "envoy-0".into(),
+            bind: "127.0.0.1".into(),
+            listener_port: 7700,
+            admin_port: 9901,
+            xds: vec![("127.0.0.1".into(), 18000)],
+            filter_wasm: "/abs/miroir_filter.wasm".into(),
+            xds_tls_ca: None,
+        }
     }
 
     #[test]
-    fn the_bootstrap_names_every_node_cluster_and_the_control_cluster() {
-        let t = topology(3, 2, 1);
-        let b = bootstrap(&t, Path::new("/abs/miroir_filter.wasm")).unwrap();
+    fn the_bootstrap_gets_everything_over_ads_and_names_the_filter_for_ecds() {
+        let b = bootstrap().to_json();
+        assert_eq!(b["node"]["metadata"]["filter_wasm"], "/abs/miroir_filter.wasm");
+        assert_eq!(b["dynamic_resources"]["ads_config"]["grpc_services"][0]["envoy_grpc"]["cluster_name"], XDS_CLUSTER);
+        assert!(b["dynamic_resources"]["cds_config"]["ads"].is_object());
         let clusters = b["static_resources"]["clusters"].as_array().unwrap();
-        let names: Vec<&str> = clusters.iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["meili_node0", "meili_node1", "meili_node2", CONTROL_CLUSTER]);
-        let port = |c: &Value| c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"].clone();
-        let ports: Vec<Value> = clusters.iter().map(port).collect();
-        assert_eq!(ports, [json!(7710), json!(7711), json!(7712), json!(7701)]);
-        assert!(clusters.iter().all(|c| c["per_connection_buffer_limit_bytes"] == BUFFER_LIMIT_BYTES));
-    }
-
-    #[test]
-    fn the_wasm_configuration_parses_back_into_the_same_shard_map() {
-        let t = topology(4, 1, 2);
-        let b = bootstrap(&t, Path::new("/abs/miroir_filter.wasm")).unwrap();
-        let config = wasm_config(&b);
-        assert_eq!(config["configuration"]["@type"], "type.googleapis.com/google.protobuf.StringValue");
-        let value = config["configuration"]["value"].as_str().unwrap();
-        let parsed = ShardMap::from_json(value.as_bytes()).unwrap();
-        assert_eq!(parsed, t.shard_map().unwrap());
-        let groups: Vec<u32> = parsed.nodes.iter().map(|n| n.group).collect();
-        assert_eq!(groups, [0, 1, 0, 1]);
-        assert_eq!(parsed.control_cluster, CONTROL_CLUSTER);
-        let clusters: Vec<&str> = parsed.nodes.iter().map(|n| n.cluster.as_str()).collect();
-        assert_eq!(clusters, ["meili_node0", "meili_node1", "meili_node2", "meili_node3"]);
-    }
-
-    #[test]
-    fn the_listener_takes_meilisearch_sized_payloads_and_runs_the_filter_before_the_router() {
-        let b = bootstrap(&topology(1, 1, 1), Path::new("/abs/f.wasm")).unwrap();
+        assert_eq!(clusters.len(), 1, "only the xDS cluster is static");
         let listener = &b["static_resources"]["listeners"][0];
         assert_eq!(listener["per_connection_buffer_limit_bytes"], BUFFER_LIMIT_BYTES);
-        assert_eq!(listener["address"]["socket_address"]["port_value"], 7700);
         let hcm = &listener["filter_chains"][0]["filters"][0]["typed_config"];
-        let filters: Vec<&str> = hcm["http_filters"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-        assert_eq!(filters, ["envoy.filters.http.wasm", "envoy.filters.http.router"]);
-        let config = wasm_config(&b);
-        assert_eq!(config["allow_on_headers_stop_iteration"], true);
-        assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/abs/f.wasm");
-        assert_eq!(b["admin"]["address"]["socket_address"]["port_value"], 9901);
+        assert_eq!(hcm["rds"]["route_config_name"], ROUTE_NAME);
+        let filter = &hcm["http_filters"][0];
+        assert_eq!(filter["name"], "miroir");
+        assert_eq!(filter["config_discovery"]["type_urls"][0], WASM_TYPE);
+        assert!(filter["config_discovery"]["config_source"]["ads"].is_object());
+        assert_eq!(hcm["http_filters"][1]["name"], "envoy.filters.http.router");
+        assert!(clusters[0].get("transport_socket").is_none());
+    }
+
+    #[test]
+    fn with_a_ca_the_xds_cluster_speaks_tls() {
+        let b = Bootstrap { xds_tls_ca: Some("/ca.pem".into()), ..bootstrap() }.to_json();
+        let tls = &b["static_resources"]["clusters"][0]["transport_socket"];
+        assert_eq!(tls["typed_config"]["common_tls_context"]["validation_context"]["trusted_ca"]["filename"], "/ca.pem");
+    }
+
+    #[test]
+    fn the_initial_state_serves_the_same_map_as_the_topology() {
+        let t = topology(4, 1, 2);
+        let state = t.initial_state().unwrap();
+        assert_eq!(state.shard_map().unwrap(), t.shard_map().unwrap());
+        assert_eq!(state.nodes[3].address, "127.0.0.1:7713");
+        let groups: Vec<u32> = state.nodes.iter().map(|n| n.group).collect();
+        assert_eq!(groups, [0, 1, 0, 1]);
     }
 
     #[test]

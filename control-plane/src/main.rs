@@ -2,10 +2,14 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Parser;
+use miroir::admin::client::Client;
 use miroir::app::{self, App};
-use miroir::cli::{Cli, Command};
+use miroir::cli::{AdminArgs, Cli, Command, IndexesCommand, NodesCommand, ServeArgs};
+use miroir::envoy_config::Bootstrap;
 use miroir::signals::Shutdown;
-use miroir::{envoy_config, launcher};
+use miroir::xds::resources::HostPort;
+use miroir::{admin, ha, launcher};
+use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -24,21 +28,110 @@ async fn main() {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => {
-            let mut shutdown = Shutdown::install().context("cannot install signal handlers")?;
-            let app = App::start(app::Config { listen: args.listen, data_dir: args.data_dir }).await?;
-            app.run_until_signal(&mut shutdown).await?;
-        }
+        Command::Serve(args) => serve(args).await?,
         Command::Dev(args) => {
             let mut shutdown = Shutdown::install().context("cannot install signal handlers")?;
             launcher::run(args.options(), &mut shutdown).await?;
         }
         Command::EnvoyConfig(args) => {
-            let bootstrap = envoy_config::bootstrap(&args.topology.topology(), &args.filter_wasm)?;
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &bootstrap)?;
-            writeln!(out)?;
+            let xds = args
+                .xds
+                .iter()
+                .map(|x| HostPort::parse(x).map(|h| (h.host, h.port)).with_context(|| format!("--xds {x} is not host:port")))
+                .collect::<anyhow::Result<_>>()?;
+            let bootstrap = Bootstrap {
+                node_id: args.node_id,
+                bind: args.bind,
+                listener_port: args.port,
+                admin_port: args.envoy_admin_port,
+                xds,
+                filter_wasm: args.filter_wasm,
+                xds_tls_ca: args.xds_tls_ca,
+            };
+            print_json(&bootstrap.to_json())?;
         }
+        admin_command => tokio::task::spawn_blocking(move || admin_cli(admin_command)).await??,
     }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut shutdown = Shutdown::install().context("cannot install signal handlers")?;
+    let mut config = app::Config::new(args.listen, args.data_dir.clone());
+    config.xds_listen = Some(args.xds_listen);
+    config.xds_tls = args.xds_tls();
+    config.admin_token = Some(args.admin_token.clone());
+    config.control_endpoints = args.control_endpoints.clone();
+    config.filter_wasm = args.filter_wasm.clone();
+    config.initial = miroir::state::ClusterState::empty(args.replication_factor, args.shards);
+    config.probe_interval = (args.probe_interval_ms > 0).then(|| std::time::Duration::from_millis(args.probe_interval_ms));
+    if args.etcd.is_empty() {
+        App::start(config).await?.run_until_signal(&mut shutdown).await?;
+    } else {
+        let replica = args.replica_id.clone().unwrap_or_else(|| args.listen.to_string());
+        let advertise = args.control_endpoints.first().cloned().unwrap_or_else(|| args.listen.to_string());
+        ha::serve(config, ha::EtcdConfig { endpoints: args.etcd.clone(), replica, advertise }, &mut shutdown).await?;
+    }
+    Ok(())
+}
+
+fn admin_cli(command: Command) -> anyhow::Result<()> {
+    let client = |a: &AdminArgs| Client::new(&a.control, a.admin_token.clone());
+    const A: &str = "/_miroir/admin";
+    match command {
+        Command::Status { admin, json } => {
+            let status = client(&admin)?.get(&format!("{A}/status"))?;
+            if json {
+                print_json(&status)?;
+            } else {
+                print!("{}", admin::render_status(&status));
+            }
+        }
+        Command::Nodes { admin, command } => {
+            let c = client(&admin)?;
+            let answer = match command {
+                NodesCommand::List => c.get(&format!("{A}/nodes"))?,
+                NodesCommand::Add { id, address, group } => {
+                    c.send("POST", &format!("{A}/nodes"), Some(json!({"id": id, "address": address, "group": group})))?
+                }
+                NodesCommand::Remove { id } => c.send("DELETE", &format!("{A}/nodes/{id}"), None)?,
+                NodesCommand::Drain { id } => c.send("POST", &format!("{A}/nodes/{id}/drain"), None)?,
+                NodesCommand::Undrain { id } => c.send("POST", &format!("{A}/nodes/{id}/undrain"), None)?,
+            };
+            print_changed(&answer)?;
+        }
+        Command::Indexes { admin, command } => {
+            let c = client(&admin)?;
+            let answer = match command {
+                IndexesCommand::List => c.get(&format!("{A}/indexes"))?,
+                IndexesCommand::Set { uid, shards } => c.send("PUT", &format!("{A}/indexes/{uid}"), Some(json!({"shards": shards})))?,
+                IndexesCommand::Remove { uid } => c.send("DELETE", &format!("{A}/indexes/{uid}"), None)?,
+            };
+            print_changed(&answer)?;
+        }
+        Command::Groups(admin) => print_json(&client(&admin)?.get(&format!("{A}/groups"))?)?,
+        Command::Map(admin) => print_json(&client(&admin)?.get(&format!("{A}/map"))?)?,
+        Command::Envoys(admin) => print_json(&client(&admin)?.get(&format!("{A}/envoys"))?)?,
+        Command::Replication { admin, rf } => {
+            print_changed(&client(&admin)?.send("PUT", &format!("{A}/replication"), Some(json!({"rf": rf})))?)?
+        }
+        Command::Serve(_) | Command::Dev(_) | Command::EnvoyConfig(_) => unreachable!("handled by run"),
+    }
+    Ok(())
+}
+
+/// A change answers the new status: say the version; a listing prints as JSON.
+fn print_changed(answer: &Value) -> anyhow::Result<()> {
+    match answer.get("version") {
+        Some(version) if answer.get("health").is_some() => println!("shard map version {version}"),
+        _ => print_json(answer)?,
+    }
+    Ok(())
+}
+
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! `miroir dev` for real: stand-in Meilisearch nodes, the real Envoy loading a no-op
-//! filter (so requests reach node0), the in-process control plane, and signals.
+//! `miroir dev` for real: stand-in Meilisearch nodes, the real Envoy with the real
+//! filter, fed over ADS by the in-process control plane, and signals.
 
 mod support;
 
@@ -26,8 +26,7 @@ struct Dev {
 impl Dev {
     fn start(nodes: u32, extra: &[&str], path_var: Option<&Path>) -> Dev {
         let dir = tempfile::tempdir().unwrap();
-        let wasm = dir.path().join("filter.wasm");
-        support::write_noop_filter(&wasm);
+        let wasm = support::mesh::filter_wasm();
         let base = support::free_ports(nodes as u16 + 3);
         let (port, control_port, admin_port, node_base_port) = (base, base + 1, base + 2, base + 3);
         let mut command = Command::new(support::miroir_bin());
@@ -120,8 +119,11 @@ fn dev_runs_the_mesh_survives_a_dead_node_and_stops_everything_on_sigterm() {
     let line = dev.wait_for_line(Duration::from_secs(90));
     assert_eq!(line, format!("Miroir is up: http://127.0.0.1:{} (2 nodes, RF 1, 4 shards)", dev.port));
 
-    // Through Envoy (the no-op filter lets it reach node0).
+    // Through Envoy and the filter, which reads node1's stand-in document.
     assert_eq!(support::http(dev.port, "GET", "/health", "").0, 200);
+    let (status, body) = support::http(dev.port, "GET", "/indexes/movies/documents/1", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("servedBy"), "{body}");
     // The in-process task registry.
     let (status, body) = support::http(dev.control_port, "POST", "/_miroir/tasks", r#"{"indexUid":"movies","type":"indexCreation","nodeTasks":[]}"#);
     assert_eq!(status, 201, "{body}");
@@ -138,8 +140,18 @@ fn dev_runs_the_mesh_survives_a_dead_node_and_stops_everything_on_sigterm() {
         "--http-payload-size-limit", "1073741824", "--log-level=WARN",
     ];
     assert_eq!(args, expected);
+    // Envoy gets its clusters and the map over ADS; the bootstrap only reaches the control plane.
     let bootstrap: Value = serde_json::from_slice(&std::fs::read(dev.mesh().join("envoy.json")).unwrap()).unwrap();
-    assert_eq!(bootstrap["static_resources"]["clusters"].as_array().unwrap().len(), 3);
+    assert_eq!(bootstrap["static_resources"]["clusters"].as_array().unwrap().len(), 1);
+    assert_eq!(bootstrap["node"]["metadata"]["filter_wasm"], support::mesh::filter_wasm().to_string_lossy().as_ref());
+    // The admin API, with the token `miroir dev` wrote down: node1 is known, the Envoy ACKed map 1.
+    let token = std::fs::read_to_string(dev.mesh().join("admin-token")).unwrap();
+    let control = format!("http://127.0.0.1:{}", dev.control_port);
+    let (ok, out, err) = support::mesh::miroir(&["status", "--json", "--control", &control, "--admin-token", &token]);
+    assert!(ok, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["envoys"]["miroir-dev"]["mapVersion"], 1);
+    assert_eq!(status["nodes"][1]["address"], format!("127.0.0.1:{}", dev.node_base_port + 1));
 
     // A node dying is logged, not fatal.
     let (node0, node1) = (dev.node_pid(0), dev.node_pid(1));
@@ -148,6 +160,11 @@ fn dev_runs_the_mesh_survives_a_dead_node_and_stops_everything_on_sigterm() {
     assert!(dev.stderr().contains("node1"), "{}", dev.stderr());
     assert!(dev.process.try_wait().unwrap().is_none(), "miroir dev exited after a node died:\n{}", dev.stderr());
     assert_eq!(support::http(dev.port, "GET", "/health", "").0, 200);
+    // The control plane's prober marks it down by itself.
+    eventually("node1 is marked down", Duration::from_secs(20), || {
+        let (_, out, _) = support::mesh::miroir(&["nodes", "list", "--control", &control, "--admin-token", &token]);
+        serde_json::from_str::<Value>(&out).is_ok_and(|nodes| nodes[1]["state"] == "down")
+    });
 
     dev.signal(Signal::SIGTERM);
     let status = dev.wait_exit(Duration::from_secs(20));

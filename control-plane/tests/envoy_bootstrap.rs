@@ -1,5 +1,6 @@
-//! The bootstrap `miroir envoy-config` prints is accepted by the real Envoy
-//! (`envoy --mode validate`, a fraction of a second), and the committed example is current.
+//! The ADS bootstrap `miroir envoy-config` prints is accepted by the real Envoy
+//! (`envoy --mode validate`, a fraction of a second), and the committed one for the
+//! container mesh (envoy/bootstrap.yaml) is what it prints for that mesh.
 
 mod support;
 
@@ -14,8 +15,8 @@ fn envoy_config(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("envoy-config prints JSON")
 }
 
-fn validate(config: &Path, cwd: &Path) {
-    let out = Command::new(support::envoy_bin()).args(["--mode", "validate", "-c"]).arg(config).current_dir(cwd).output().unwrap();
+fn validate(config: &Path) {
+    let out = Command::new(support::envoy_bin()).args(["--mode", "validate", "-c"]).arg(config).output().unwrap();
     assert!(
         out.status.success(),
         "envoy rejected {}:\n{}{}",
@@ -26,27 +27,28 @@ fn validate(config: &Path, cwd: &Path) {
 }
 
 #[test]
-fn the_generated_bootstrap_passes_envoy_validation() {
+fn the_generated_bootstrap_passes_envoy_validation_with_and_without_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let wasm = dir.path().join("filter.wasm");
-    support::write_noop_filter(&wasm);
-    let bootstrap = envoy_config(&["--nodes", "4", "--rf", "2", "--groups", "2", "--shards", "8", "--filter-wasm", wasm.to_str().unwrap()]);
-    let config = dir.path().join("envoy.json");
-    std::fs::write(&config, serde_json::to_vec_pretty(&bootstrap).unwrap()).unwrap();
-    validate(&config, dir.path());
+    let ca = dir.path().join("ca.pem");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    for extra in [vec![], vec!["--xds", "localhost:18001", "--xds-tls-ca", ca.to_str().unwrap()]] {
+        let mut args = vec!["--node-id", "e1", "--xds", "127.0.0.1:18000", "--filter-wasm", "/abs/f.wasm"];
+        args.extend(extra);
+        let bootstrap = envoy_config(&args);
+        let config = dir.path().join("envoy.json");
+        std::fs::write(&config, serde_json::to_vec_pretty(&bootstrap).unwrap()).unwrap();
+        validate(&config);
+    }
 }
 
 #[test]
-fn the_committed_example_is_what_envoy_config_prints_and_envoy_accepts_it() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy/dev-3-nodes.json");
-    let committed: Value = serde_json::from_slice(&std::fs::read(&example).unwrap()).unwrap();
-    assert_eq!(
-        committed,
-        envoy_config(&["--nodes", "3", "--rf", "2", "--shards", "16"]),
-        "envoy/dev-3-nodes.json is stale: regenerate it with `miroir envoy-config --nodes 3 --rf 2 --shards 16`"
-    );
-    // Its filter path is relative to the repository root, where Envoy would run.
-    let root = tempfile::tempdir().unwrap();
-    support::write_noop_filter(&root.path().join(miroir::launcher::DEFAULT_FILTER_WASM));
-    validate(&example, root.path());
+fn the_committed_container_bootstrap_is_what_envoy_config_prints_and_envoy_accepts_it() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy/bootstrap.yaml");
+    let committed: Value = serde_yaml::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let printed = envoy_config(&[
+        "--node-id", "envoy", "--bind", "0.0.0.0", "--xds", "control-plane:18000", "--filter-wasm", "/etc/envoy/miroir_filter.wasm",
+    ]);
+    assert_eq!(committed, printed, "envoy/bootstrap.yaml differs from `miroir envoy-config` for the container mesh");
+    validate(&path);
 }

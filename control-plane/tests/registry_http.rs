@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 const RECORD: &str = r#"{"indexUid":"movies","type":"documentAdditionOrUpdate","nodeTasks":[{"node":"node0","taskUid":1}]}"#;
 
 async fn start(dir: &std::path::Path) -> App {
-    App::start(Config { listen: SocketAddr::from(([127, 0, 0, 1], 0)), data_dir: dir.to_owned() }).await.unwrap()
+    App::start(Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.to_owned())).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

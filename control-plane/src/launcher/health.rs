@@ -17,9 +17,14 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// The status code of `GET {path}` on 127.0.0.1:`port`. A minimal HTTP/1.1 client: a
 /// health probe needs nothing more, and it keeps an HTTP client crate out of the build.
 pub async fn probe(port: u16, path: &str) -> io::Result<u16> {
+    probe_address(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)).to_string(), path).await
+}
+
+/// The status code of `GET {path}` on `address` (`host:port`).
+pub async fn probe_address(address: &str, path: &str) -> io::Result<u16> {
     let exchange = async {
-        let mut stream = TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        let mut stream = TcpStream::connect(address).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut head = Vec::new();
         let mut buf = [0u8; 256];

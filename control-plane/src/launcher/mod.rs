@@ -1,8 +1,9 @@
 //! `miroir dev`: a whole local mesh from one command.
 //!
-//! Starts the Meilisearch nodes and the control plane, waits until each is healthy,
-//! writes the Envoy bootstrap and starts Envoy, then keeps everything running until
-//! Ctrl-C or SIGTERM. Nothing is started until every binary has been found, and a
+//! Starts the control plane (task registry, xDS, admin API) in-process with the
+//! topology of its flags, then the Meilisearch nodes, waits until each is healthy,
+//! writes the ADS bootstrap and starts Envoy, waits until Envoy has ACKed the
+//! clusters and the shard map, then keeps everything running until Ctrl-C or SIGTERM. Nothing is started until every binary has been found, and a
 //! failed start stops whatever it had started.
 
 mod binaries;
@@ -19,11 +20,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use binaries::{find_in_path, DEFAULT_FILTER_WASM};
-pub use health::probe;
+pub use health::{probe, probe_address};
 use process::Child;
 
 use crate::app::{self, App, AppError};
-use crate::envoy_config::{self, EnvoyConfigError, Topology};
+use crate::envoy_config::{Bootstrap, EnvoyConfigError, Topology};
 use crate::signals::Shutdown;
 
 /// Meilisearch's own payload limit is raised on the nodes: Miroir enforces the
@@ -42,7 +43,14 @@ pub struct Options {
     pub filter_wasm: PathBuf,
     pub meili_args: Vec<String>,
     pub startup_timeout: Duration,
+    /// Where xDS listens; 0 picks a free port (written into Envoy's bootstrap).
+    pub xds_port: u16,
+    /// The admin API's token; `None` makes one, written to `<data-dir>/admin-token`.
+    pub admin_token: Option<String>,
 }
+
+/// Envoy's node id in `miroir dev`.
+pub const DEV_ENVOY_ID: &str = "miroir-dev";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -70,6 +78,8 @@ pub enum LaunchError {
     Control(#[from] AppError),
     #[error("the control plane does not answer its health check: {0}")]
     ControlUnhealthy(String),
+    #[error("Envoy did not ACK the clusters and shard map version {version} in time; see {log}", log = .log.display())]
+    NotAcked { version: u64, log: PathBuf },
     #[error("cannot start {name} ({program}): {source}")]
     Spawn { name: String, program: PathBuf, source: io::Error },
     #[error("{name} exited during startup ({status}); last lines of {log}:\n{tail}", log = .log.display())]
@@ -81,15 +91,23 @@ pub enum LaunchError {
 /// Runs the mesh until a signal; `Ok` after a clean stop.
 pub async fn run(options: Options, shutdown: &mut Shutdown) -> Result<(), LaunchError> {
     let plan = Plan::prepare(options)?;
-    let control = App::start(app::Config {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, plan.options.topology.ports.control)),
-        data_dir: plan.data_dir.join("control"),
-    })
-    .await?;
+    let t = &plan.options.topology;
+    let control_dir = plan.data_dir.join("control");
+    let mut config = app::Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, t.ports.control)), control_dir);
+    config.xds_listen = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, plan.options.xds_port)));
+    config.admin_token = plan.options.admin_token.clone();
+    config.filter_wasm = plan.filter_wasm.to_string_lossy().into_owned();
+    config.initial = t.initial_state()?;
+    config.reset = true;
+    let control = App::start(config).await?;
+    if plan.options.admin_token.is_none() {
+        let path = plan.data_dir.join("admin-token");
+        std::fs::write(&path, control.admin_token()).map_err(|source| LaunchError::Io { path, source })?;
+    }
 
     let mut children = Vec::new();
     let started = tokio::select! {
-        started = plan.start(&mut children) => started.map(|()| true),
+        started = plan.start(&mut children, &control) => started.map(|()| true),
         name = shutdown.recv() => {
             tracing::info!("{name} received during startup, stopping");
             Ok(false)
@@ -98,6 +116,8 @@ pub async fn run(options: Options, shutdown: &mut Shutdown) -> Result<(), Launch
     if let Ok(true) = started {
         let t = &plan.options.topology;
         println!("Miroir is up: http://127.0.0.1:{} ({} nodes, RF {}, {} shards)", t.ports.listener, t.nodes, t.replication_factor, t.shards);
+        let token = if plan.options.admin_token.is_some() { "as given".to_string() } else { plan.data_dir.join("admin-token").display().to_string() };
+        println!("Control plane: http://{} (admin token: {token}), xDS on {}", control.addr(), control.xds_addr().map_or("-".into(), |a| a.to_string()));
         let _ = io::stdout().flush();
         supervise(&mut children, shutdown).await;
     }
@@ -134,7 +154,7 @@ impl Plan {
 
     /// Starts the nodes, then Envoy once every node is healthy. Children are pushed
     /// as they start so the caller can stop them whatever happens here.
-    async fn start(&self, children: &mut Vec<Child>) -> Result<(), LaunchError> {
+    async fn start(&self, children: &mut Vec<Child>, control: &App) -> Result<(), LaunchError> {
         let topology = &self.options.topology;
         for i in 0..topology.nodes {
             let name = Topology::node_id(i);
@@ -151,8 +171,17 @@ impl Plan {
         }
 
         let config_path = self.data_dir.join("envoy.json");
-        let bootstrap = envoy_config::bootstrap(topology, &self.filter_wasm)?;
-        let json = serde_json::to_vec_pretty(&bootstrap).expect("a JSON value always serializes");
+        let xds_port = control.xds_addr().map_or(self.options.xds_port, |a| a.port());
+        let bootstrap = Bootstrap {
+            node_id: DEV_ENVOY_ID.into(),
+            bind: "127.0.0.1".into(),
+            listener_port: topology.ports.listener,
+            admin_port: topology.ports.admin,
+            xds: vec![("127.0.0.1".into(), xds_port)],
+            filter_wasm: self.filter_wasm.to_string_lossy().into_owned(),
+            xds_tls_ca: None,
+        };
+        let json = serde_json::to_vec_pretty(&bootstrap.to_json()).expect("a JSON value always serializes");
         std::fs::write(&config_path, json).map_err(|source| LaunchError::Io { path: config_path.clone(), source })?;
         let args: Vec<OsString> = vec![
             "-c".into(),
@@ -167,6 +196,12 @@ impl Plan {
         children.push(Child::spawn("envoy", &self.envoy_bin, &args, &self.data_dir, log)?);
         let envoy = children.last_mut().expect("just pushed");
         let deadline = Instant::now() + self.options.startup_timeout;
+        // The map is sent only after Envoy ACKed the clusters it names: its ACK means both.
+        let version = control.controller().state().version;
+        let acked = control.envoys().wait_for(|envoys| envoys.get(DEV_ENVOY_ID).is_some_and(|e| e.map_version >= Some(version)));
+        if tokio::time::timeout_at(deadline, acked).await.is_err() {
+            return Err(LaunchError::NotAcked { version, log: envoy.log.clone() });
+        }
         health::wait_healthy(envoy, topology.ports.listener, deadline).await
     }
 
@@ -191,7 +226,11 @@ impl Plan {
 /// that in fact failed to bind: refuse up front instead.
 fn ports_free(topology: &Topology) -> Result<(), LaunchError> {
     let nodes = (0..topology.nodes).map(|i| (topology.node_port(i), Topology::node_id(i)));
-    let envoy = [(topology.ports.listener, "Envoy's listener".to_string()), (topology.ports.admin, "Envoy's admin".to_string())];
+    let envoy = [
+        (topology.ports.listener, "Envoy's listener".to_string()),
+        (topology.ports.admin, "Envoy's admin".to_string()),
+        (topology.ports.control, "the control plane".to_string()),
+    ];
     for (port, owner) in nodes.chain(envoy) {
         if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
             return Err(LaunchError::PortInUse { port, owner });

@@ -2,6 +2,9 @@
 //! for it to load, a stand-in Meilisearch node, free ports and a tiny HTTP client.
 #![allow(dead_code)]
 
+pub mod control;
+pub mod mesh;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

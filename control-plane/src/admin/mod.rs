@@ -1,0 +1,9 @@
+//! The admin side of the control plane: its HTTP API (token required) and the client
+//! the `miroir` subcommands use to talk to it.
+
+pub mod api;
+pub mod client;
+mod views;
+
+pub use api::{router, AdminState};
+pub use views::render_status;
