@@ -61,6 +61,7 @@ codes! {
     MiroirReservedField => ("miroir_reserved_field", 400, InvalidRequest),
     MiroirUnsupportedRoute => ("miroir_unsupported_route", 501, InvalidRequest),
     MiroirNodeUnavailable => ("miroir_node_unavailable", 503, System),
+    MiroirShardsUnavailable => ("miroir_shards_unavailable", 503, System),
     MiroirInvalidConfig => ("miroir_invalid_config", 500, Internal),
 }
 

@@ -69,6 +69,8 @@ pub enum Route {
     AnyNode { hide: SettingsRoute },
     /// Summed over every node, each document counted once.
     IndexStats { index: String },
+    /// Scatter-gather search, merged into one node's answer.
+    Search { index: String },
     Task { uid: String },
     /// Recognised Meilisearch route that Miroir does not serve yet.
     Unsupported { what: String },
@@ -128,6 +130,7 @@ pub fn classify(method: Method, path: &str) -> Route {
             broadcast(Some(index), TaskKind::SettingsUpdate, SettingsRoute::from_segments(rest))
         }
         (Get, ["indexes", index, "stats"]) => Route::IndexStats { index: (*index).to_string() },
+        (Get | Post, ["indexes", index, "search"]) => Route::Search { index: (*index).to_string() },
         (Post, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Replace },
         (Put, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Update },
         (Post, ["indexes", index, "documents", "delete-batch"]) => Route::DocumentsDeleteBatch { index: (*index).to_string() },
@@ -149,7 +152,7 @@ mod tests {
 
     #[test]
     fn read_only_posts_are_not_writes() {
-        assert!(matches!(classify(Method::Post, "/indexes/movies/search"), Route::Unsupported { .. }));
+        assert!(matches!(classify(Method::Post, "/indexes/movies/search"), Route::Search { .. }));
         assert!(matches!(classify(Method::Post, "/indexes/movies/documents/fetch"), Route::Unsupported { .. }));
         assert!(matches!(classify(Method::Post, "/indexes/movies/documents/delete-batch"), Route::DocumentsDeleteBatch { .. }));
     }

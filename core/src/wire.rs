@@ -11,5 +11,8 @@ pub const DEFAULT_PAYLOAD_LIMIT_BYTES: u64 = 100_000_000;
 /// Header naming the shards that had no live replica in a degraded answer.
 pub const DEGRADED_HEADER: &str = "x-miroir-degraded";
 
+/// Request header asking for an error instead of a degraded answer: `fail`.
+pub const DEGRADED_POLICY_HEADER: &str = "x-miroir-degraded-policy";
+
 /// Internal task registry paths served by the control plane.
 pub const TASKS_REGISTRY_PATH: &str = "/_miroir/tasks";

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, RequestInfo, Response, Target};
+use miroir_core::wire::DEGRADED_POLICY_HEADER;
 use miroir_core::{Code, MeiliError, ShardMap};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 pub struct Exchange {
     map: Option<Arc<ShardMap>>,
+    /// Envoy's id for this request: a per-request seed for spreading reads.
+    context_id: u32,
     flow: Option<Box<dyn Flow>>,
     authorization: Option<String>,
     /// Dispatch token → position of its call in the current round.
@@ -20,8 +23,8 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(map: Option<Arc<ShardMap>>) -> Exchange {
-        Exchange { map, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32) -> Exchange {
+        Exchange { map, context_id, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
     }
 
     fn run(&mut self, mut next: Next) {
@@ -132,6 +135,8 @@ impl HttpContext for Exchange {
             method: self.get_http_request_header(":method").unwrap_or_default(),
             path: self.get_http_request_header(":path").unwrap_or_default(),
             content_type: self.get_http_request_header("content-type"),
+            seed: u64::from(self.context_id),
+            fail_when_degraded: self.get_http_request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
         };
         self.authorization = self.get_http_request_header("authorization");
         let mut flow = flow::for_request(map, request);

@@ -42,8 +42,8 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(exchange::Exchange::new(self.map.clone())))
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id)))
     }
 
     fn get_type(&self) -> Option<ContextType> {

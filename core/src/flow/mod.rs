@@ -10,6 +10,8 @@ mod broadcast;
 mod delete_batch;
 mod point;
 mod register;
+mod search;
+mod search_params;
 mod stats;
 mod task_get;
 mod write;
@@ -128,6 +130,10 @@ pub struct RequestInfo {
     /// Path and query as the client sent them.
     pub path: String,
     pub content_type: Option<String>,
+    /// Varies per request: spreads reads over replicas and groups.
+    pub seed: u64,
+    /// `X-Miroir-Degraded-Policy: fail`: refuse rather than answer without some shards.
+    pub fail_when_degraded: bool,
 }
 
 /// The flow serving a request.
@@ -140,6 +146,18 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
         Route::Version => Box::new(any_node::AnyNode::new(map, req.path, SettingsRoute::Other)),
         Route::AnyNode { hide } => Box::new(any_node::AnyNode::new(map, req.path, hide)),
         Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
+        Route::Search { index } => Box::new(search::Search::new(
+            map,
+            index,
+            search::SearchRequest {
+                method,
+                path: req.path,
+                query,
+                content_type: req.content_type,
+                seed: req.seed,
+                fail_when_degraded: req.fail_when_degraded,
+            },
+        )),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
         }

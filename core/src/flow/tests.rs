@@ -24,7 +24,7 @@ fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
 }
 
 fn request(method: &str, path: &str, content_type: Option<&str>) -> RequestInfo {
-    RequestInfo { method: method.into(), path: path.into(), content_type: content_type.map(str::to_string) }
+    RequestInfo { method: method.into(), path: path.into(), content_type: content_type.map(str::to_string), ..Default::default() }
 }
 
 fn reply(status: u16, body: Value) -> Reply {
@@ -193,10 +193,10 @@ fn a_delete_batch_sends_each_id_to_its_owners_only() {
 
 #[test]
 fn unsupported_routes_answer_a_named_error() {
-    let mut flow = for_request(map(1, 1), request("POST", "/indexes/movies/search", Some("application/json")));
+    let mut flow = for_request(map(1, 1), request("POST", "/indexes/movies/similar", Some("application/json")));
     let r = response(flow.start());
     assert_eq!(r.status, 501);
-    assert!(body_json(&r)["message"].as_str().unwrap().contains("POST /indexes/movies/search"));
+    assert!(body_json(&r)["message"].as_str().unwrap().contains("POST /indexes/movies/similar"));
 }
 
 #[test]
@@ -252,4 +252,118 @@ fn settings_reads_hide_the_shard_field() {
     calls(flow.start());
     let r = response(flow.on_replies(vec![reply(200, json!(["genre", SHARD_FIELD]))]));
     assert_eq!(body_json(&r), json!(["genre"]));
+}
+
+mod search {
+    use super::*;
+    use crate::search::testkit::{offset_answer, Details};
+
+    fn settings_reply() -> Reply {
+        reply(200, json!({"rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+            "filterableAttributes": [SHARD_FIELD], "pagination": {"maxTotalHits": 1000},
+            "faceting": {"maxValuesPerFacet": 100, "sortFacetValuesBy": {"*": "alpha"}}, "distinctAttribute": null}))
+    }
+
+    /// A node's answer: one hit per shard it was asked for, ranked by shard id.
+    fn answer_for(call: &Call) -> Reply {
+        let body: Value = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
+        let filter = body["filter"].to_string();
+        let shards: Vec<u64> = filter
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let hits: Vec<Value> = shards
+            .iter()
+            .map(|s| Details::new().words(1, 1).typo(*s % 3, 2).hit(json!({"id": s, SHARD_FIELD: s}).as_object().unwrap().clone()))
+            .collect();
+        let n = hits.len() as u64;
+        reply(200, offset_answer(hits, n, 3))
+    }
+
+    fn searched_shards(calls: &[Call]) -> Vec<u32> {
+        let mut all: Vec<u32> = calls
+            .iter()
+            .flat_map(|c| {
+                let body: Value = serde_json::from_slice(c.body.as_ref().unwrap()).unwrap();
+                let f = body["filter"].to_string();
+                f[f.find("IN").unwrap()..].split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect::<Vec<u32>>()
+            })
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    fn search_request(seed: u64) -> RequestInfo {
+        RequestInfo { seed, ..request("POST", "/indexes/movies/search", Some("application/json")) }
+    }
+
+    #[test]
+    fn a_search_covers_every_shard_once_and_merges() {
+        let mut flow = for_request(map(3, 2), search_request(1));
+        assert_eq!(flow.start(), Next::Wait);
+        let ask = calls(flow.on_body(br#"{"q": "x", "limit": 100}"#.to_vec()));
+        assert_eq!(ask[0].path, "/indexes/movies/settings");
+        let searches = calls(flow.on_replies(vec![settings_reply()]));
+        assert_eq!(searched_shards(&searches), (0..16).collect::<Vec<_>>());
+        let r = response(flow.on_replies(searches.iter().map(answer_for).collect()));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let hits = body_json(&r)["hits"].as_array().unwrap().clone();
+        assert_eq!(hits.len(), 16);
+        assert!(hits.iter().all(|h| h.get(SHARD_FIELD).is_none() && h.get("_rankingScoreDetails").is_none()));
+        assert!(r.headers.is_empty());
+    }
+
+    #[test]
+    fn a_node_failing_mid_request_has_its_shards_retried_elsewhere() {
+        let mut flow = for_request(map(3, 2), search_request(2));
+        flow.start();
+        calls(flow.on_body(br#"{"q": "x", "limit": 100}"#.to_vec()));
+        let searches = calls(flow.on_replies(vec![settings_reply()]));
+        let Target::Node(failed) = searches[0].target else { panic!() };
+        let mut replies: Vec<Reply> = searches.iter().map(answer_for).collect();
+        replies[0] = Reply::default(); // reset: no answer
+        let retry = calls(flow.on_replies(replies));
+        assert!(retry.iter().all(|c| c.target != Target::Node(failed)));
+        assert_eq!(searched_shards(&retry), searched_shards(&searches[..1]));
+        let r = response(flow.on_replies(retry.iter().map(answer_for).collect()));
+        assert_eq!(body_json(&r)["hits"].as_array().unwrap().len(), 16);
+        assert!(r.headers.is_empty(), "no shard is missing");
+    }
+
+    #[test]
+    fn shards_with_no_live_replica_are_named_or_fail_on_request() {
+        let mut m = (*map(3, 1)).clone();
+        m.nodes[1].state = NodeState::Down;
+        let m = Arc::new(m);
+        let lost = IndexPlacement::compute(&m, "movies").shards_on(1);
+        let expected = format!("shards={}", lost.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+        for fail in [false, true] {
+            let mut flow = for_request(m.clone(), RequestInfo { fail_when_degraded: fail, ..search_request(3) });
+            flow.start();
+            calls(flow.on_body(br#"{"q": "x"}"#.to_vec()));
+            let searches = calls(flow.on_replies(vec![settings_reply()]));
+            let r = response(flow.on_replies(searches.iter().map(answer_for).collect()));
+            if fail {
+                assert_eq!(r.status, 503);
+                assert_eq!(body_json(&r)["code"], "miroir_shards_unavailable");
+            } else {
+                assert_eq!(r.status, 200);
+                assert_eq!(r.headers, vec![(crate::wire::DEGRADED_HEADER.to_string(), expected.clone())]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_query_a_node_refuses_is_answered_by_one_node_as_sent() {
+        let mut flow = for_request(map(3, 2), search_request(4));
+        flow.start();
+        calls(flow.on_body(br#"{"q": "x", "filter": "nope = 1"}"#.to_vec()));
+        let searches = calls(flow.on_replies(vec![settings_reply()]));
+        let refusal = reply(400, json!({"code": "invalid_search_filter"}));
+        let relay = calls(flow.on_replies(searches.iter().map(|_| refusal.clone()).collect()));
+        assert_eq!(relay.len(), 1);
+        assert_eq!(relay[0].body.as_deref(), Some(&br#"{"q": "x", "filter": "nope = 1"}"#[..]));
+        let r = response(flow.on_replies(vec![refusal]));
+        assert_eq!(body_json(&r)["code"], "invalid_search_filter");
+    }
 }

@@ -35,4 +35,4 @@ pub use settings::{FacetOrder, MergeSettings, DEFAULT_MAX_TOTAL_HITS, DEFAULT_MA
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
