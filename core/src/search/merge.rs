@@ -193,7 +193,9 @@ fn merge_nodes(
     let hits = page(merged.hits, pins, skip, take);
 
     let node_totals: u64 = nodes.iter().fold(0u64, |sum, n| sum.saturating_add(n.total));
-    let total = node_totals.saturating_sub(merged.rejected.len() as u64).min(max);
+    // A node reports every candidate, past maxTotalHits too (checked on a real 1.50):
+    // only the hits that can be reached are capped.
+    let total = node_totals.saturating_sub(merged.rejected.len() as u64);
     let candidates = if nodes.iter().all(|n| n.total < max) {
         Candidates::Exact(node_totals)
     } else {
@@ -232,11 +234,11 @@ fn merge_nodes(
         };
         out.insert(name.clone(), merged);
         if name == "processingTimeMs" {
-            insert_paging(&mut out, paging, skip as u64, total);
+            insert_paging(&mut out, paging, total);
         }
     }
     if !out.contains_key("processingTimeMs") {
-        insert_paging(&mut out, paging, skip as u64, total);
+        insert_paging(&mut out, paging, total);
     }
     Ok(Value::Object(out))
 }
@@ -245,10 +247,10 @@ fn processing_time(fields: &Map<String, Value>) -> u64 {
     fields.get("processingTimeMs").and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// The paging fields as one node writes them: `limit` as asked, `offset` as capped.
-fn insert_paging(out: &mut Map<String, Value>, paging: Paging, offset: u64, total: u64) {
+/// The paging fields as one node writes them: `limit` and `offset` as asked.
+fn insert_paging(out: &mut Map<String, Value>, paging: Paging, total: u64) {
     match paging {
-        Paging::OffsetLimit { limit, .. } => {
+        Paging::OffsetLimit { offset, limit } => {
             out.insert("limit".into(), limit.into());
             out.insert("offset".into(), offset.into());
             out.insert("estimatedTotalHits".into(), total.into());

@@ -8,12 +8,18 @@ use serde_json::Value;
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    /// Response headers, names lowercased.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
     /// The error `code`, if the answer is an error.
     pub fn code(&self) -> Option<&str> {
         self.body.get("code").and_then(Value::as_str)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -45,9 +51,14 @@ impl Client {
             Err(e) => panic!("{method} {path}: no answer: {e}"),
         };
         let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| Some((name.to_ascii_lowercase(), response.header(&name)?.to_string())))
+            .collect();
         let text = response.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer { status, body }
+        Answer { status, body, headers }
     }
 
     pub fn get(&self, path: &str) -> Answer {

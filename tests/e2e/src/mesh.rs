@@ -14,12 +14,14 @@ pub struct MeshSpec {
     pub nodes: usize,
     pub rf: u32,
     pub shards: u32,
+    /// Replica groups; node i is in group i % groups.
+    pub groups: u32,
 }
 
 impl Default for MeshSpec {
     /// The topology the data-path issue asks for: 3 nodes, RF 2, 16 shards.
     fn default() -> Self {
-        MeshSpec { nodes: 3, rf: 2, shards: 16 }
+        MeshSpec { nodes: 3, rf: 2, shards: 16, groups: 1 }
     }
 }
 
@@ -83,6 +85,7 @@ impl Mesh {
         let mut process = Command::new(binaries::miroir())
             .arg("dev")
             .args(["--nodes", &spec.nodes.to_string(), "--rf", &spec.rf.to_string(), "--shards", &spec.shards.to_string()])
+            .args(["--groups", &spec.groups.to_string()])
             .arg("--meili-bin")
             .arg(binaries::meilisearch())
             .args(["--port", &port.to_string(), "--master-key", MASTER_KEY])
@@ -112,7 +115,12 @@ impl Mesh {
             replication_factor: self.spec.rf,
             default_shards: self.spec.shards,
             nodes: (0..self.spec.nodes)
-                .map(|i| Node { id: format!("node{i}"), cluster: format!("meili_node{i}"), group: 0, state: NodeState::Up })
+                .map(|i| Node {
+                    id: format!("node{i}"),
+                    cluster: format!("meili_node{i}"),
+                    group: i as u32 % self.spec.groups,
+                    state: NodeState::Up,
+                })
                 .collect(),
             indexes: Default::default(),
             control_cluster: "miroir_control".into(),
@@ -123,6 +131,30 @@ impl Mesh {
 
     pub fn placement(&self, index: &str) -> IndexPlacement {
         IndexPlacement::compute(&self.shard_map(), index)
+    }
+
+    /// Kills node `i` with SIGKILL, as a crash would.
+    pub fn kill_node(&self, i: usize) {
+        let port = self.nodes[i].base.rsplit(':').next().unwrap_or_default().to_string();
+        let needle = format!("127.0.0.1:{port}");
+        let pid = std::fs::read_dir("/proc")
+            .expect("read /proc")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .find(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+                args.windows(2).any(|w| w[0] == b"--http-addr" && w[1] == needle.as_bytes())
+            })
+            .unwrap_or_else(|| panic!("no node process listens on {needle}"));
+        // SAFETY: kill(2) on a process this test's mesh started; no memory is touched.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&needle).is_ok() {
+            assert!(Instant::now() < deadline, "node {i} still answers after SIGKILL");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The launcher's and its children's logs, for failure messages.

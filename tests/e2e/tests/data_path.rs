@@ -64,7 +64,7 @@ fn both(mesh: &Mesh, single: &SingleNode, method: &str, path: &str, ct: Option<&
     let settle = |client: &Client, answer: Answer| -> Answer {
         if answer.status == 202 {
             let task = client.wait_task(answer.body["taskUid"].as_u64().expect("integer taskUid"));
-            Answer { status: 202, body: task }
+            Answer { status: 202, body: task, headers: Vec::new() }
         } else {
             answer
         }
