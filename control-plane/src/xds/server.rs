@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::{
     AggregatedDiscoveryService, AggregatedDiscoveryServiceServer,
@@ -73,6 +74,13 @@ impl Ads {
     }
 }
 
+async fn wakeup(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -113,7 +121,7 @@ impl Ads {
         loop {
             tokio::select! {
                 message = inbound.message() => match message {
-                    Ok(Some(request)) => match state.on_request(&request) {
+                    Ok(Some(request)) => match state.on_request(&request, Instant::now()) {
                         Ok(events) => {
                             if node.is_none() {
                                 node = state.node_id().map(str::to_owned);
@@ -138,10 +146,12 @@ impl Ads {
                     }
                 },
                 changed = snapshots.changed() => if changed.is_err() { break },
+                // A retiring cluster's grace ended: it may go now.
+                () = wakeup(state.next_wakeup()) => {}
             }
             let snapshot = snapshots.borrow_and_update().clone();
             let Some(snapshot) = snapshot else { continue };
-            let (responses, events) = state.responses(&snapshot);
+            let (responses, events) = state.responses(&snapshot, Instant::now());
             for event in &events {
                 self.envoys.record(node.as_deref().unwrap_or("?"), event);
             }

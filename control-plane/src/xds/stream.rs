@@ -8,10 +8,12 @@
 //! Order: clusters and endpoints first; the guard route (naming every cluster of the
 //! map) once Envoy has ACKed those clusters; the map once Envoy has ACKed its guard.
 //! A cluster the map Envoy holds still names is kept (lingers) until Envoy ACKs a
-//! map without it, so no request is ever sent to a cluster Envoy just dropped.
+//! map without it, and [`RETIRE_GRACE`] longer: removing a cluster resets the calls
+//! still in flight to it, and requests started under the older map may still be.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use envoy_types::pb::google::protobuf::Any;
@@ -35,6 +37,9 @@ pub fn short_name(type_url: &str) -> &'static str {
 }
 
 static NONCES: AtomicU64 = AtomicU64::new(1);
+
+/// How long a cluster stays after Envoy ACKed the first map without it.
+pub const RETIRE_GRACE: Duration = Duration::from_secs(5);
 
 /// What happened on the stream, for the status registry and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +90,8 @@ pub struct StreamState {
     filter_wasm: Option<String>,
     default_filter_wasm: String,
     types: BTreeMap<&'static str, TypeState>,
+    /// Clusters of maps Envoy held before its current one, and when it moved on.
+    retiring: Vec<(Instant, Vec<String>)>,
 }
 
 impl StreamState {
@@ -94,6 +101,7 @@ impl StreamState {
             filter_wasm: None,
             default_filter_wasm: default_filter_wasm.to_owned(),
             types: TYPES.iter().map(|t| (*t, TypeState::default())).collect(),
+            retiring: Vec::new(),
         }
     }
 
@@ -101,8 +109,13 @@ impl StreamState {
         self.node_id.as_deref()
     }
 
-    /// Takes in one request; returns what it told us.
-    pub fn on_request(&mut self, request: &DiscoveryRequest) -> Result<Vec<Event>, ProtocolError> {
+    /// When a retiring cluster's grace ends: the stream should look again then.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        self.retiring.iter().map(|(at, _)| *at + RETIRE_GRACE).min()
+    }
+
+    /// Takes in one request at `now`; returns what it told us.
+    pub fn on_request(&mut self, request: &DiscoveryRequest, now: Instant) -> Result<Vec<Event>, ProtocolError> {
         if self.node_id.is_none() {
             let node = request.node.as_ref().filter(|n| !n.id.is_empty()).ok_or(ProtocolError::NoNode)?;
             self.node_id = Some(node.id.clone());
@@ -128,7 +141,10 @@ impl StreamState {
                 }
                 None => {
                     events.push(Event::Ack { type_url, version: sent.version.clone(), map_version: sent.map.as_ref().map(|m| m.0) });
-                    state.acked = Some(sent);
+                    let previous = state.acked.replace(sent);
+                    if let Some((_, clusters)) = previous.and_then(|p| p.map) {
+                        self.retiring.push((now, clusters));
+                    }
                 }
             }
         }
@@ -137,8 +153,9 @@ impl StreamState {
         Ok(events)
     }
 
-    /// The responses due now for `snapshot`, each recorded as in flight.
-    pub fn responses(&mut self, snapshot: &Snapshot) -> (Vec<DiscoveryResponse>, Vec<Event>) {
+    /// The responses due at `now` for `snapshot`, each recorded as in flight.
+    pub fn responses(&mut self, snapshot: &Snapshot, now: Instant) -> (Vec<DiscoveryResponse>, Vec<Event>) {
+        self.retiring.retain(|(at, _)| now < *at + RETIRE_GRACE);
         let mut out = Vec::new();
         let mut events = Vec::new();
         for type_url in TYPES {
@@ -177,10 +194,11 @@ impl StreamState {
         self.types[type_url].acked.as_ref()?.resources.as_ref()
     }
 
-    /// Clusters a map Envoy holds or is being sent still names.
+    /// Clusters a map Envoy holds, is being sent, or held within the grace still names.
     fn clusters_in_use(&self) -> BTreeSet<&String> {
         let map = &self.types[EXTENSION_TYPE];
-        [map.acked.as_ref(), map.in_flight.as_ref()].into_iter().flatten().filter_map(|s| s.map.as_ref()).flat_map(|m| &m.1).collect()
+        let current = [map.acked.as_ref(), map.in_flight.as_ref()].into_iter().flatten().filter_map(|s| s.map.as_ref()).flat_map(|m| &m.1);
+        current.chain(self.retiring.iter().flat_map(|(_, clusters)| clusters)).collect()
     }
 
     fn requested(&self, type_url: &str, name: &str) -> bool {

@@ -73,28 +73,63 @@ pub fn free_ports(count: u16) -> u16 {
     panic!("no block of {count} free ports found");
 }
 
-/// One HTTP/1.1 exchange on 127.0.0.1; returns the status and the body.
+/// One HTTP/1.1 exchange on 127.0.0.1; returns the status and the body. Reads the
+/// body by its length (or chunks), not until the server closes: Envoy may hold a
+/// closing connection open for a while after its answer.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect to {port}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    try_http(port, method, path, body).unwrap_or_else(|e| panic!("{method} {path} on {port}: {e}"))
+}
+
+/// As [`http`], with what went wrong instead of a panic.
+pub fn try_http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    stream.write_all(request.as_bytes()).map_err(|e| format!("send: {e}"))?;
+    let mut answer: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        if let Some(done) = complete(&answer) {
+            answer.truncate(done);
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if answer.is_empty() => return Err(format!("receive: {e}")),
+            Err(_) => break,
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {answer:?}"));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    (status, body)
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| format!("no status in {answer:?}"))?;
+    let body = if is_chunked(head) { dechunk(body) } else { body.to_owned() };
+    Ok((status, body))
+}
+
+fn is_chunked(head: &str) -> bool {
+    head.to_ascii_lowercase().contains("transfer-encoding: chunked")
+}
+
+/// The length of the whole answer once it is all in.
+fn complete(answer: &[u8]) -> Option<usize> {
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+    if is_chunked(&head) {
+        return answer[end..].windows(5).position(|w| w == b"0\r\n\r\n").map(|p| end + p + 5);
+    }
+    let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    (answer.len() >= end + length).then_some(end + length)
 }
 
 fn dechunk(mut rest: &str) -> String {
     let mut out = String::new();
     while let Some((size, tail)) = rest.split_once("\r\n") {
         let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
+        if size == 0 || tail.len() < size + 2 {
             break;
         }
         out.push_str(&tail[..size]);

@@ -8,6 +8,10 @@ use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use envoy_types::pb::google::rpc::Status;
 
 use super::*;
+
+fn now() -> Instant {
+    Instant::now()
+}
 use crate::state::{Change, ClusterState};
 use crate::xds::resources::HostPort;
 
@@ -84,17 +88,17 @@ fn eds_name(any: &Any) -> Option<String> {
 fn settle(stream: &mut StreamState, envoy: &mut FakeEnvoy, snap: &Snapshot) -> Vec<Event> {
     let mut events = Vec::new();
     for _ in 0..50 {
-        let (responses, sent) = stream.responses(snap);
+        let (responses, sent) = stream.responses(snap, now());
         events.extend(sent);
         if responses.is_empty() {
             return events;
         }
         for response in responses {
             let request = envoy.receive(&response);
-            events.extend(stream.on_request(&request).unwrap());
+            events.extend(stream.on_request(&request, now()).unwrap());
             if response.type_url == CLUSTER_TYPE {
                 let names_update = envoy.request(ENDPOINT_TYPE, false);
-                events.extend(stream.on_request(&names_update).unwrap());
+                events.extend(stream.on_request(&names_update, now()).unwrap());
             }
         }
     }
@@ -106,7 +110,7 @@ fn connect(envoy: &mut FakeEnvoy) -> StreamState {
     envoy.names.insert(ROUTE_TYPE.into(), vec!["miroir".into()]);
     envoy.names.insert(EXTENSION_TYPE.into(), vec!["miroir".into()]);
     for (i, t) in TYPES.iter().enumerate() {
-        stream.on_request(&envoy.request(t, i == 0)).unwrap();
+        stream.on_request(&envoy.request(t, i == 0), now()).unwrap();
     }
     stream
 }
@@ -126,7 +130,7 @@ fn a_fresh_envoy_gets_clusters_then_endpoints_then_the_guard_then_the_map() {
     assert!(events.contains(&Event::Ack { type_url: EXTENSION_TYPE, version: "2".into(), map_version: Some(2) }));
     assert_eq!(stream.node_id(), Some("envoy-1"));
     // Nothing changed: nothing is pushed.
-    assert!(stream.responses(&snap).0.is_empty());
+    assert!(stream.responses(&snap, now()).0.is_empty());
 }
 
 #[test]
@@ -136,14 +140,14 @@ fn the_map_carries_the_filter_path_the_envoy_announced() {
     let snap = snapshot(&state(&["a"]));
     let mut map = None;
     for _ in 0..6 {
-        let (responses, _) = stream.responses(&snap);
+        let (responses, _) = stream.responses(&snap, now());
         for r in responses {
             if r.type_url == EXTENSION_TYPE {
                 map = Some(r.clone());
             }
             let request = envoy.receive(&r);
-            stream.on_request(&request).unwrap();
-            stream.on_request(&envoy.request(ENDPOINT_TYPE, false)).unwrap();
+            stream.on_request(&request, now()).unwrap();
+            stream.on_request(&envoy.request(ENDPOINT_TYPE, false), now()).unwrap();
         }
     }
     let map = map.expect("the map was sent");
@@ -172,15 +176,18 @@ fn removing_a_node_sends_the_map_first_and_drops_the_cluster_after_its_ack() {
     let snap = snapshot(&one);
     let mut kinds = Vec::new();
     for _ in 0..2 {
-        let (round, _) = stream.responses(&snap);
+        let (round, _) = stream.responses(&snap, now());
         for r in &round {
             kinds.push(short_name(&r.type_url));
             let request = envoy.receive(r);
-            stream.on_request(&request).unwrap();
+            stream.on_request(&request, now()).unwrap();
         }
     }
     assert_eq!(kinds, ["routes", "map"], "clusters stay while the held map names meili_b");
-    let (next, _) = stream.responses(&snap);
+    assert!(stream.responses(&snap, now()).0.is_empty(), "and for a grace after the map without it is held");
+    let later = stream.next_wakeup().expect("a wakeup at the end of the grace");
+    assert!(later >= now() + RETIRE_GRACE - Duration::from_secs(1));
+    let (next, _) = stream.responses(&snap, later);
     assert_eq!(next[0].type_url, CLUSTER_TYPE);
     assert_eq!(next[0].resources.len(), 2, "meili_b is gone once the new map is held");
 }
@@ -196,7 +203,7 @@ fn a_nack_keeps_the_old_version_is_not_resent_and_a_newer_snapshot_goes_out() {
     let events = settle(&mut stream, &mut envoy, &snapshot(&drained));
     assert!(events.contains(&Event::Nack { type_url: EXTENSION_TYPE, version: "3".into(), error: "refused".into() }), "{events:?}");
     assert_eq!(envoy.held[EXTENSION_TYPE].0, "2", "Envoy keeps the last good map");
-    assert!(stream.responses(&snapshot(&drained)).0.is_empty(), "the refused version is not sent again");
+    assert!(stream.responses(&snapshot(&drained), now()).0.is_empty(), "the refused version is not sent again");
     let undrained = drained.apply(&Change::Undrain { id: "a".into() }).unwrap().unwrap();
     settle(&mut stream, &mut envoy, &snapshot(&undrained));
     assert_eq!(envoy.held[EXTENSION_TYPE].0, "4");
@@ -207,13 +214,13 @@ fn stale_nonces_are_ignored() {
     let mut envoy = FakeEnvoy::default();
     let mut stream = connect(&mut envoy);
     let snap = snapshot(&state(&["a"]));
-    let (responses, _) = stream.responses(&snap);
+    let (responses, _) = stream.responses(&snap, now());
     let mut stale = envoy.request(CLUSTER_TYPE, false);
     stale.response_nonce = "not-ours".into();
     stale.error_detail = Some(Status { code: 3, message: "old news".into(), ..Default::default() });
-    assert_eq!(stream.on_request(&stale).unwrap(), vec![]);
+    assert_eq!(stream.on_request(&stale, now()).unwrap(), vec![]);
     let ack = envoy.receive(&responses[0]);
-    assert!(matches!(stream.on_request(&ack).unwrap().as_slice(), [Event::Ack { .. }]));
+    assert!(matches!(stream.on_request(&ack, now()).unwrap().as_slice(), [Event::Ack { .. }]));
 }
 
 #[test]
@@ -246,7 +253,7 @@ fn a_reconnecting_envoy_that_holds_the_current_versions_gets_nothing() {
         held.1.clear();
     }
     let mut again = connect(&mut envoy);
-    let (responses, _) = again.responses(&snap);
+    let (responses, _) = again.responses(&snap, now());
     assert!(responses.is_empty(), "{:?}", responses.iter().map(|r| &r.type_url).collect::<Vec<_>>());
 }
 
@@ -254,5 +261,5 @@ fn a_reconnecting_envoy_that_holds_the_current_versions_gets_nothing() {
 fn a_stream_without_a_node_is_refused() {
     let mut stream = StreamState::new("/x.wasm");
     let request = DiscoveryRequest { type_url: CLUSTER_TYPE.into(), ..Default::default() };
-    assert_eq!(stream.on_request(&request), Err(ProtocolError::NoNode));
+    assert_eq!(stream.on_request(&request, now()), Err(ProtocolError::NoNode));
 }
