@@ -5,63 +5,11 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::control::{state, Control, TOKEN};
+use support::load::Load;
 use support::mesh::{miroir, start_node, Envoy};
-
-/// Requests sent and the failures seen (status and body), from `threads` loops.
-struct Load {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicU64>,
-    failures: Arc<Mutex<Vec<String>>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(port: u16, threads: usize) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let sent = Arc::new(AtomicU64::new(0));
-        let failures = Arc::new(Mutex::new(Vec::new()));
-        let threads = (0..threads)
-            .map(|t| {
-                let (stop, sent, failures) = (stop.clone(), sent.clone(), failures.clone());
-                std::thread::spawn(move || {
-                    let mut i = t as u64;
-                    let started = std::time::Instant::now();
-                    // Bounded: stops when told, or after 100,000 requests at most.
-                    while !stop.load(Ordering::Relaxed) && i < 100_000 {
-                        let path = match i % 3 {
-                            0 => format!("/indexes/movies/documents/{i}"),
-                            1 => "/indexes/movies/stats".to_string(),
-                            _ => "/health".to_string(),
-                        };
-                        let answer = support::try_http(port, "GET", &path, "");
-                        sent.fetch_add(1, Ordering::Relaxed);
-                        match answer {
-                            Ok((200, _)) => {}
-                            Ok((status, body)) => failures.lock().unwrap().push(format!("{:?} {path}: {status} {body}", started.elapsed())),
-                            Err(e) => failures.lock().unwrap().push(format!("{:?} {path}: {e}", started.elapsed())),
-                        }
-                        i += 2;
-                    }
-                })
-            })
-            .collect();
-        Load { stop, sent, failures, threads }
-    }
-
-    fn finish(self) -> (u64, Vec<String>) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        let failures = self.failures.lock().unwrap().clone();
-        (self.sent.load(Ordering::Relaxed), failures)
-    }
-}
 
 #[test]
 fn ten_topology_changes_under_load_fail_no_request() {

@@ -136,3 +136,69 @@ pub fn miroir(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(super::miroir_bin()).args(args).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
+
+/// `miroir serve` as a child process, on its own ports.
+pub struct Serve {
+    pub proc: Proc,
+    pub port: u16,
+    pub xds: u16,
+    args: Vec<String>,
+    log: PathBuf,
+}
+
+impl Serve {
+    pub fn start(dir: &Path, name: &str, port: u16, xds: u16, extra: &[&str]) -> Serve {
+        let mut args: Vec<String> = ["serve", "--listen", &format!("127.0.0.1:{port}"), "--xds-listen", &format!("127.0.0.1:{xds}")]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["--data-dir".into(), dir.join(name).to_string_lossy().into_owned()]);
+        args.extend(["--admin-token".into(), super::control::TOKEN.into(), "--probe-interval-ms".into(), "300".into()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = dir.join(format!("{name}.log"));
+        let proc = Serve::spawn(&args, &log);
+        let serve = Serve { proc, port, xds, args, log };
+        serve.wait_listening();
+        serve
+    }
+
+    fn spawn(args: &[String], log: &Path) -> Proc {
+        // Appends, so a restart keeps the first run's log.
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let mut command = Command::new(super::miroir_bin());
+        command.args(args).env("RUST_LOG", "info").stdin(Stdio::null()).stdout(out.try_clone().unwrap()).stderr(out);
+        Proc { child: command.spawn().unwrap(), log: log.to_owned() }
+    }
+
+    fn wait_listening(&self) {
+        eventually("miroir serve answers /health", Duration::from_secs(30), || {
+            super::try_http(self.port, "GET", "/health", "").is_ok_and(|(s, _)| s == 200)
+        });
+    }
+
+    /// SIGKILL, then the same command again.
+    pub fn restart_after_kill9(&mut self) {
+        self.proc.kill9();
+        self.proc = Serve::spawn(&self.args, &self.log);
+        self.wait_listening();
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// An admin API call with the test token.
+    pub fn admin(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let (status, body) = super::request(self.port, method, path, body, Some(super::control::TOKEN)).unwrap_or((0, String::new()));
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// The map version Envoy `node` ACKed, as this replica saw it.
+    pub fn acked_map(&self, node: &str) -> Option<u64> {
+        self.admin("GET", "/_miroir/admin/envoys", "").1[node]["mapVersion"].as_u64()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.admin("GET", "/_miroir/admin/state", "").1["version"].as_u64().unwrap_or(0)
+    }
+}

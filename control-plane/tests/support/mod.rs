@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod control;
+pub mod load;
 pub mod mesh;
 
 use std::io::{Read, Write};
@@ -82,10 +83,16 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
 
 /// As [`http`], with what went wrong instead of a panic.
 pub fn try_http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+    request(port, method, path, body, None)
+}
+
+/// One exchange, with `Authorization: Bearer <token>` when given.
+pub fn request(port: u16, method: &str, path: &str, body: &str, token: Option<&str>) -> Result<(u16, String), String> {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).map_err(|e| format!("send: {e}"))?;
