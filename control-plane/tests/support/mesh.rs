@@ -89,7 +89,7 @@ pub struct Envoy {
 
 impl Envoy {
     pub fn start(dir: &Path, node_id: &str, port: u16, admin: u16, xds: &[u16], tls_ca: Option<&Path>) -> Envoy {
-        let host = if tls_ca.is_some() { "localhost" } else { "127.0.0.1" };
+        let host = "127.0.0.1";
         let bootstrap = Bootstrap {
             node_id: node_id.into(),
             bind: "127.0.0.1".into(),
