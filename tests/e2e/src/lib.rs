@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod http;
 pub mod mesh;
 pub mod ports;
+pub mod ties;
 
 pub use http::{Answer, Client};
 pub use mesh::{Mesh, MeshSpec, SingleNode};

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use miroir_e2e::ties::same_up_to_ties;
 use miroir_e2e::{corpus, Client, Mesh, MeshSpec, SingleNode};
 use serde_json::{json, Value};
 
@@ -72,11 +73,29 @@ fn searches_answer_like_a_single_node() {
     }
     assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 200, "duplicates across pages");
 
-    // GET and POST agree, and sorted keyword searches keep the single node's order.
-    let get = mesh.client.get("/indexes/pkgs/search?q=data&sort=rank:asc&limit=30");
+    // GET and POST agree, and sorted keyword searches keep the single node's order up to ties.
+    let get = mesh.client.get("/indexes/pkgs/search?q=data&sort=rank:asc&limit=30&showRankingScoreDetails=true");
     assert_eq!(get.status, 200, "{get:?}");
-    let s = search(&single.client, "pkgs", json!({"q": "data", "sort": ["rank:asc"], "limit": 30}));
-    assert_eq!(ids(&get.body), ids(&s));
+    let wide = search(&single.client, "pkgs", json!({"q": "data", "sort": ["rank:asc"], "limit": 230, "showRankingScoreDetails": true}));
+    same_up_to_ties(&get.body, &wide, "id").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ids(&get.body).len(), 30);
+    for body in [
+        json!({"q": "python web", "limit": 50}),
+        json!({"q": "pyton", "limit": 20, "offset": 40}),
+        json!({"q": "data", "sort": ["name:desc"], "limit": 20}),
+        json!({"q": "http client", "filter": "rank EXISTS", "sort": ["rank:desc"]}),
+    ] {
+        let mut m = body.clone();
+        m["showRankingScoreDetails"] = json!(true);
+        let mut r = m.clone();
+        r["limit"] = json!(body["limit"].as_u64().unwrap_or(20) + body["offset"].as_u64().unwrap_or(0) + 200);
+        r["offset"] = json!(0);
+        let got = search(&mesh.client, "pkgs", m);
+        let mut wide = search(&single.client, "pkgs", r);
+        let skip = body["offset"].as_u64().unwrap_or(0) as usize;
+        wide["hits"] = Value::Array(wide["hits"].as_array().unwrap()[skip..].to_vec());
+        same_up_to_ties(&got, &wide, "id").unwrap_or_else(|e| panic!("{body}: {e}"));
+    }
 
     // What a single node refuses, Miroir refuses the same way.
     for body in [json!({"q": "x", "filter": "summary = 1"}), json!({"q": "x", "sort": ["summary:asc"]}), json!({"q": "x", "limit": "many"})] {
