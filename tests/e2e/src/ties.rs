@@ -6,18 +6,18 @@ use serde_json::Value;
 
 /// Why two answers differ, or `Ok` when they are identical up to ties.
 ///
-/// Both answers must carry `_rankingScoreDetails`; `reference` must come from a query
-/// with a larger window (e.g. `limit + 200`) so that a tie group cut by the page end is
-/// seen whole.
-pub fn same_up_to_ties(miroir: &Value, reference: &Value, id_field: &str) -> Result<(), String> {
+/// Both answers must carry `_rankingScoreDetails`; `reference` must start at offset 0
+/// and reach well past the page (e.g. `offset + limit + 200`), so that a tie group cut by
+/// either end of the page is seen whole. `offset` is the page's offset.
+pub fn same_up_to_ties(miroir: &Value, reference: &Value, offset: usize, id_field: &str) -> Result<(), String> {
     let hits = |v: &Value| v["hits"].as_array().cloned().unwrap_or_default();
     let (got, wide) = (hits(miroir), hits(reference));
-    if got.len() > wide.len() {
-        return Err(format!("{} hits, the reference has {}", got.len(), wide.len()));
+    if offset + got.len() > wide.len() {
+        return Err(format!("{} hits at offset {offset}, the reference has {}", got.len(), wide.len()));
     }
     let key = |h: &Value| h.get("_rankingScoreDetails").cloned().unwrap_or(Value::Null);
     for (i, hit) in got.iter().enumerate() {
-        let expected_key = key(&wide[i]);
+        let expected_key = key(&wide[offset + i]);
         if key(hit) != expected_key {
             return Err(format!("hit {i}: ranking key {} where the reference has {}", key(hit), expected_key));
         }
@@ -47,9 +47,11 @@ mod tests {
     #[test]
     fn ties_may_swap_but_keys_may_not() {
         let reference = json!({"hits": [hit(1, 9), hit(2, 9), hit(3, 5), hit(4, 5)]});
-        assert!(same_up_to_ties(&json!({"hits": [hit(2, 9), hit(1, 9), hit(4, 5)]}), &reference, "id").is_ok());
-        assert!(same_up_to_ties(&json!({"hits": [hit(3, 5), hit(1, 9)]}), &reference, "id").is_err());
-        assert!(same_up_to_ties(&json!({"hits": [hit(1, 9), hit(7, 9)]}), &reference, "id").is_err());
-        assert!(same_up_to_ties(&json!({"hits": [hit(1, 9), hit(1, 9)]}), &reference, "id").is_err());
+        assert!(same_up_to_ties(&json!({"hits": [hit(2, 9), hit(1, 9), hit(4, 5)]}), &reference, 0, "id").is_ok());
+        assert!(same_up_to_ties(&json!({"hits": [hit(3, 5), hit(1, 9)]}), &reference, 0, "id").is_err());
+        assert!(same_up_to_ties(&json!({"hits": [hit(1, 9), hit(7, 9)]}), &reference, 0, "id").is_err());
+        assert!(same_up_to_ties(&json!({"hits": [hit(1, 9), hit(1, 9)]}), &reference, 0, "id").is_err());
+        // Page 2 of size 1 may show the member of a tie group that page 1 did not.
+        assert!(same_up_to_ties(&json!({"hits": [hit(1, 9)]}), &reference, 1, "id").is_ok());
     }
 }
