@@ -143,6 +143,10 @@ pub struct ServeArgs {
     /// This replica's name in the election (default: --listen).
     #[arg(long)]
     pub replica_id: Option<String>,
+    /// Where the other replicas and `miroir` reach this one's HTTP API (default: --listen);
+    /// followers send admin changes there when this replica leads.
+    #[arg(long)]
+    pub advertise: Option<String>,
 }
 
 impl ServeArgs {

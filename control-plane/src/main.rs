@@ -69,7 +69,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         App::start(config).await?.run_until_signal(&mut shutdown).await?;
     } else {
         let replica = args.replica_id.clone().unwrap_or_else(|| args.listen.to_string());
-        let advertise = args.control_endpoints.first().cloned().unwrap_or_else(|| args.listen.to_string());
+        let advertise = args.advertise.clone().unwrap_or_else(|| args.listen.to_string());
         ha::serve(config, ha::EtcdConfig { endpoints: args.etcd.clone(), replica, advertise }, &mut shutdown).await?;
     }
     Ok(())

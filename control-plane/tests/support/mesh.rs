@@ -11,7 +11,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use super::{envoy_bin, fake_node, http};
+use super::{envoy_bin, fake_node};
 
 /// The real Miroir filter: MIROIR_FILTER_WASM, else the wasm build in the target dir.
 pub fn filter_wasm() -> PathBuf {
@@ -110,11 +110,12 @@ impl Envoy {
         Envoy { proc: Proc::spawn(command, dir.join(format!("{node_id}.log"))), port, admin }
     }
 
-    /// Envoy's own view (`/config_dump`), as JSON.
+    /// Envoy's own view (`/config_dump`), as JSON; null while its admin is not up.
     pub fn config_dump(&self, resource: &str) -> Value {
-        let (status, body) = http(self.admin, "GET", &format!("/config_dump?resource={resource}"), "");
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
+        match super::try_http(self.admin, "GET", &format!("/config_dump?resource={resource}"), "") {
+            Ok((200, body)) => serde_json::from_str(&body).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
     }
 
     /// Names of the clusters Envoy has active.
