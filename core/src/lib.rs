@@ -10,6 +10,7 @@ pub mod id;
 pub mod json_body;
 pub mod placement;
 pub mod route;
+pub mod scrub;
 pub mod search;
 pub mod settings;
 pub mod shard_map;

@@ -67,7 +67,8 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     let statuses: Vec<String> = node_views.iter().map(status_of).collect();
     let done = |s: &str| matches!(s, "succeeded" | "failed" | "canceled");
     let status = if let Some(i) = statuses.iter().position(|s| s == "failed") {
-        let error = node_views[i].get("error").cloned().unwrap_or(Value::Null);
+        let mut error = node_views[i].get("error").cloned().unwrap_or(Value::Null);
+        crate::scrub::scrub_error(&mut error);
         let (started, finished, duration) = timing(node_views);
         return view(record, "failed", details, error, started.as_deref(), finished.as_deref(), duration);
     } else if statuses.iter().any(|s| s == "canceled") && statuses.iter().all(|s| done(s)) {

@@ -92,9 +92,16 @@ impl Response {
         Response { status: err.status(), body: err.to_json().into_bytes(), headers: Vec::new() }
     }
 
-    /// A node's answer, passed on as it is.
+    /// A node's answer, passed on as it is, but for Miroir's shard field in an error.
     pub fn relay(reply: Reply) -> Response {
-        Response { status: reply.status, body: reply.body, headers: Vec::new() }
+        let body = match (reply.status >= 400, serde_json::from_slice::<Value>(&reply.body)) {
+            (true, Ok(mut error)) if error.get("message").is_some() => {
+                crate::scrub::scrub_error(&mut error);
+                error.to_string().into_bytes()
+            }
+            _ => reply.body,
+        };
+        Response { status: reply.status, body, headers: Vec::new() }
     }
 }
 

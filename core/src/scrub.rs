@@ -1,0 +1,59 @@
+//! Nodes name Miroir's shard field in some error messages (it is filterable on every
+//! node); a client must read the message one node holding its settings would write.
+
+use serde_json::Value;
+
+use crate::wire::SHARD_FIELD;
+
+const NO_FILTERABLE: &str = "This index does not have configured filterable attributes.";
+
+/// The message without the shard field, as Meilisearch words it without one.
+pub fn scrub_message(message: &str) -> String {
+    if !message.contains(SHARD_FIELD) {
+        return message.to_string();
+    }
+    let alone = [
+        format!("Available filterable attribute patterns are: `{SHARD_FIELD}`."),
+        format!("Available filterable attributes patterns are: `{SHARD_FIELD}`."),
+    ];
+    let mut out = message.to_string();
+    for sentence in &alone {
+        out = out.replace(sentence.as_str(), NO_FILTERABLE);
+    }
+    for (from, to) in [
+        (format!("`{SHARD_FIELD}`, "), String::new()),
+        (format!(", `{SHARD_FIELD}`"), String::new()),
+        (format!("{SHARD_FIELD}, "), String::new()),
+        (format!(", {SHARD_FIELD}"), String::new()),
+    ] {
+        out = out.replace(from.as_str(), to.as_str());
+    }
+    out
+}
+
+/// Scrubs the `message` of a Meilisearch error object in place.
+pub fn scrub_error(error: &mut Value) {
+    if let Some(Value::String(message)) = error.get_mut("message") {
+        *message = scrub_message(message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shard_field_leaves_filterable_lists() {
+        let node = "Index `pkgs`: Attribute `summary` is not filterable. Available filterable attribute patterns are: `_miroir_shard`, `month`, `rank`.\n2:9 \"summary\" = \"1\"";
+        assert_eq!(
+            scrub_message(node),
+            "Index `pkgs`: Attribute `summary` is not filterable. Available filterable attribute patterns are: `month`, `rank`.\n2:9 \"summary\" = \"1\""
+        );
+        assert_eq!(
+            scrub_message("Attribute `a` is not filterable. Available filterable attribute patterns are: `_miroir_shard`."),
+            "Attribute `a` is not filterable. This index does not have configured filterable attributes."
+        );
+        assert_eq!(scrub_message("patterns are: `a, _miroir_shard`."), "patterns are: `a`.");
+        assert_eq!(scrub_message("nothing to see"), "nothing to see");
+    }
+}
