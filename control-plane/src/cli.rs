@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Default shard count of a new cluster state.
     #[arg(long, default_value_t = DEFAULT_SHARDS, value_parser = clap::value_parser!(u32).range(1..))]
     pub shards: u32,
+    /// A node of a new cluster state, `ID=HOST:PORT` or `ID=HOST:PORT@GROUP`; repeatable.
+    /// Ignored once a state exists (then nodes change through the admin API).
+    #[arg(long = "node", value_name = "ID=HOST:PORT[@GROUP]", value_parser = parse_node)]
+    pub nodes: Vec<(String, String, u32)>,
     /// Milliseconds between health probes of the nodes; 0 disables them.
     #[arg(long, default_value_t = 1000)]
     pub probe_interval_ms: u64,
@@ -149,7 +153,26 @@ pub struct ServeArgs {
     pub advertise: Option<String>,
 }
 
+fn parse_node(s: &str) -> Result<(String, String, u32), String> {
+    let (id, rest) = s.split_once('=').ok_or("expected ID=HOST:PORT[@GROUP]")?;
+    let (address, group) = match rest.split_once('@') {
+        Some((address, group)) => (address, group.parse().map_err(|_| format!("`{group}` is not a group number"))?),
+        None => (rest, 0),
+    };
+    Ok((id.to_owned(), address.to_owned(), group))
+}
+
 impl ServeArgs {
+    /// The state a new deployment starts from: the flags' nodes, RF and shards.
+    pub fn initial_state(&self) -> Result<crate::state::ClusterState, crate::state::ChangeError> {
+        let mut state = crate::state::ClusterState::empty(self.replication_factor, self.shards);
+        for (id, address, group) in &self.nodes {
+            let change = crate::state::Change::AddNode { id: id.clone(), address: address.clone(), group: *group };
+            state = state.apply(&change)?.unwrap_or(state);
+        }
+        Ok(state)
+    }
+
     pub fn xds_tls(&self) -> Option<TlsFiles> {
         Some(TlsFiles { cert: self.xds_tls_cert.clone()?, key: self.xds_tls_key.clone()? })
     }
@@ -280,6 +303,10 @@ mod tests {
         let Command::Nodes { admin, command: NodesCommand::Add { id, address, group } } = cli.command else { panic!("not nodes add") };
         assert_eq!((admin.admin_token.as_deref(), id.as_str(), address.as_str(), group), (Some("t"), "n3", "10.0.0.3:7700", 1));
         assert!(Cli::try_parse_from(["miroir", "serve", "--data-dir", "d", "--admin-token", "t", "--xds-tls-cert", "c"]).is_err(), "a cert needs its key");
+        let cli = Cli::try_parse_from(["miroir", "serve", "--data-dir", "d", "--admin-token", "t", "--node", "a=h:1", "--node", "b=g:2@1"]).unwrap();
+        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        let state = serve.initial_state().unwrap();
+        assert_eq!(state.nodes.iter().map(|n| (n.id.as_str(), n.address.as_str(), n.group)).collect::<Vec<_>>(), [("a", "h:1", 0), ("b", "g:2", 1)]);
     }
 
     use super::*;

@@ -63,7 +63,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.admin_token = Some(args.admin_token.clone());
     config.control_endpoints = args.control_endpoints.clone();
     config.filter_wasm = args.filter_wasm.clone();
-    config.initial = miroir::state::ClusterState::empty(args.replication_factor, args.shards);
+    config.initial = args.initial_state()?;
     config.probe_interval = (args.probe_interval_ms > 0).then(|| std::time::Duration::from_millis(args.probe_interval_ms));
     if args.etcd.is_empty() {
         App::start(config).await?.run_until_signal(&mut shutdown).await?;

@@ -29,7 +29,7 @@ use crate::signals::Shutdown;
 
 /// Meilisearch's own payload limit is raised on the nodes: Miroir enforces the
 /// client-facing limit and may send a node a batch bigger than one client payload.
-const NODE_PAYLOAD_LIMIT: &str = "1073741824";
+pub const NODE_PAYLOAD_LIMIT: &str = "1073741824";
 /// How long a child may take to exit after SIGTERM before it gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
