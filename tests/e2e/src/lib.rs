@@ -6,9 +6,11 @@
 
 pub mod binaries;
 pub mod corpus;
+pub mod fidelity;
 pub mod http;
 pub mod mesh;
 pub mod ports;
+pub mod queries;
 pub mod ties;
 
 pub use http::{Answer, Client};
