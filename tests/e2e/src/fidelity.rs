@@ -9,6 +9,8 @@ use crate::Client;
 pub struct Verdict {
     pub query: Value,
     pub problem: Option<String>,
+    /// `estimatedTotalHits` is an estimate on one node too; Miroir sums the nodes'.
+    pub estimate_differs: bool,
 }
 
 /// Runs `query` against both and judges Miroir's answer: identical up to ties, with
@@ -29,9 +31,12 @@ pub fn judge(miroir: &Client, reference: &Client, index: &str, query: &Value) ->
     };
     let got = miroir.json("POST", &path, &asked);
     let same = reference.json("POST", &path, &asked);
+    let hits = |v: &Value| v["hits"].as_array().map_or(0, Vec::len);
     let problem = if got.status != same.status || got.status != 200 {
         Some(format!("status {} vs {}: {}", got.status, same.status, got.body))
-    } else if let Some(field) = ["estimatedTotalHits", "totalHits", "totalPages", "facetDistribution", "facetStats"]
+    } else if hits(&got.body) != hits(&same.body) {
+        Some(format!("{} hits vs {}", hits(&got.body), hits(&same.body)))
+    } else if let Some(field) = ["totalHits", "totalPages", "facetDistribution", "facetStats"]
         .into_iter()
         .find(|f| got.body.get(*f) != same.body.get(*f))
     {
@@ -45,5 +50,6 @@ pub fn judge(miroir: &Client, reference: &Client, index: &str, query: &Value) ->
         let wide = reference.json("POST", &path, &wide_query);
         same_up_to_ties(&got.body, &wide.body, offset, "id").err()
     };
-    Verdict { query: query.clone(), problem }
+    let estimate_differs = got.body.get("estimatedTotalHits") != same.body.get("estimatedTotalHits");
+    Verdict { query: query.clone(), problem, estimate_differs }
 }

@@ -13,7 +13,7 @@ pub fn same_up_to_ties(miroir: &Value, reference: &Value, offset: usize, id_fiel
     let hits = |v: &Value| v["hits"].as_array().cloned().unwrap_or_default();
     let (got, wide) = (hits(miroir), hits(reference));
     if offset + got.len() > wide.len() {
-        return Err(format!("{} hits at offset {offset}, the reference has {}", got.len(), wide.len()));
+        return Err(format!("{} hits at offset {offset}, the reference window ends at {}", got.len(), wide.len()));
     }
     let key = |h: &Value| h.get("_rankingScoreDetails").cloned().unwrap_or(Value::Null);
     for (i, hit) in got.iter().enumerate() {
