@@ -5,6 +5,7 @@
 //! of a deep page's hits are read only for their ranking details.
 
 use serde::Deserialize;
+use crate::wire::SHARD_FIELD;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -47,7 +48,30 @@ impl Hit {
 pub struct Ranked {
     pub key: RankKey,
     pub node: usize,
+    /// The hit's shard, and its place in its node's list: hits tied on `key` are ordered
+    /// by these, the same whichever replica served the shard, so that paging through
+    /// tied hits never repeats or skips one. Unknown shards sort last.
+    pub shard: u32,
+    pub position: usize,
     pub hit: Hit,
+}
+
+impl Hit {
+    /// The shard Miroir tagged the document with (`u32::MAX` when not retrieved).
+    pub fn shard(&self) -> u32 {
+        match self {
+            Hit::Parsed(map) => map.get(SHARD_FIELD).and_then(Value::as_u64).map_or(u32::MAX, |s| s as u32),
+            // The top-level field comes before `_formatted`'s copy in a node's answer.
+            Hit::Raw(raw) => {
+                let text = raw.get();
+                let needle = concat!("\"", "_miroir_shard", "\":");
+                text.find(needle)
+                    .map(|at| text[at + needle.len()..].trim_start())
+                    .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+                    .unwrap_or(u32::MAX)
+            }
+        }
+    }
 }
 
 /// One node's answer, taken apart.
@@ -86,8 +110,9 @@ impl NodeAnswer {
             .and_then(Value::as_u64)
             .ok_or_else(|| bad_answer(&format!("without `{total_field}`")))?;
         let (mut organic, mut pins) = (Vec::with_capacity(hits.len()), Vec::new());
-        for (key, hit) in hits {
-            let ranked = Ranked { key, node, hit };
+        for (position, (key, hit)) in hits.into_iter().enumerate() {
+            let shard = hit.shard();
+            let ranked = Ranked { key, node, shard, position, hit };
             if ranked.key.pin.is_some() {
                 pins.push(ranked);
             } else {

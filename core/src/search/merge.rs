@@ -55,7 +55,7 @@ fn comes_first(kind: SearchKind, a: &Ranked, b: &Ranked) -> bool {
     match order {
         Ordering::Greater => true,
         Ordering::Less => false,
-        Ordering::Equal => a.node < b.node,
+        Ordering::Equal => (a.shard, a.position, a.node) < (b.shard, b.position, b.node),
     }
 }
 
@@ -74,6 +74,19 @@ fn merge_ranked(
     distinct: Option<&str>,
     wanted: usize,
 ) -> Result<Merged, MeiliError> {
+    // Each node ordered its tied hits by its own internal ids; order them by shard so
+    // every list follows the merge's comparator.
+    let lists: Vec<Vec<Ranked>> = lists
+        .into_iter()
+        .map(|mut list| {
+            list.sort_by(|a, b| match (comes_first(kind, a, b), comes_first(kind, b, a)) {
+                (true, _) => Ordering::Less,
+                (_, true) => Ordering::Greater,
+                _ => Ordering::Equal,
+            });
+            list
+        })
+        .collect();
     let merged = itertools::kmerge_by(lists, |a: &Ranked, b: &Ranked| comes_first(kind, a, b));
     let Some(distinct) = distinct else {
         return Ok(Merged { hits: merged.take(wanted).collect(), rejected: Vec::new() });

@@ -134,8 +134,13 @@ impl SearchQuery {
         let covers = |attr: &str| {
             wanted.iter().any(|w| *w == "*" || *w == attr || attr.strip_prefix(w).is_some_and(|r| r.starts_with('.')))
         };
+        // The shard orders tied hits the same whichever replica served them.
+        let mut added: Vec<String> = Vec::new();
+        if !covers(crate::wire::SHARD_FIELD) {
+            added.push(crate::wire::SHARD_FIELD.to_string());
+        }
         let Some(distinct) = self.distinct_attribute(settings) else {
-            return Vec::new();
+            return added;
         };
         // With `distinct`, a hit dropped as a duplicate comes off the facet counts of
         // the values it shows, so named facets are retrieved too (patterns are not).
@@ -145,7 +150,6 @@ impl SearchQuery {
             }
             _ => Vec::new(),
         };
-        let mut added: Vec<String> = Vec::new();
         for attr in std::iter::once(distinct).chain(facets) {
             if !covers(attr) && !added.iter().any(|a| a == attr) {
                 added.push(attr.to_string());
@@ -362,11 +366,11 @@ mod tests {
     #[test]
     fn hidden_distinct_attribute_is_retrieved_for_the_merge() {
         let b = node(json!({"distinct": "sku", "attributesToRetrieve": ["title"]}), &[0]);
-        assert_eq!(b["attributesToRetrieve"], json!(["title", "sku"]));
+        assert_eq!(b["attributesToRetrieve"], json!(["title", "_miroir_shard", "sku"]));
         let b = node(json!({"distinct": "sku", "attributesToRetrieve": ["*"]}), &[0]);
         assert_eq!(b["attributesToRetrieve"], json!(["*"]));
         let b = node(json!({"distinct": "a.b", "attributesToRetrieve": ["a"]}), &[0]);
-        assert_eq!(b["attributesToRetrieve"], json!(["a"]));
+        assert_eq!(b["attributesToRetrieve"], json!(["a", "_miroir_shard"]));
         let b = node(json!({"distinct": "sku"}), &[0]);
         assert!(b.get("attributesToRetrieve").is_none());
     }
@@ -377,9 +381,9 @@ mod tests {
             json!({"distinct": "sku", "attributesToRetrieve": ["title"], "facets": ["color", "sku", "a.*"]}),
             &[0],
         );
-        assert_eq!(b["attributesToRetrieve"], json!(["title", "sku", "color"]));
+        assert_eq!(b["attributesToRetrieve"], json!(["title", "_miroir_shard", "sku", "color"]));
         let b = node(json!({"attributesToRetrieve": ["title"], "facets": ["color"]}), &[0]);
-        assert_eq!(b["attributesToRetrieve"], json!(["title"]));
+        assert_eq!(b["attributesToRetrieve"], json!(["title", "_miroir_shard"]), "the shard orders tied hits");
     }
 
     #[test]
@@ -387,8 +391,8 @@ mod tests {
         let settings = MergeSettings { distinct_attribute: Some("sku".into()), ..MergeSettings::default() };
         let q = query(json!({"attributesToRetrieve": ["title"]}));
         let b = node_query(&q, &[0], &settings).unwrap();
-        assert_eq!(b["attributesToRetrieve"], json!(["title", "sku"]));
-        assert_eq!(q.added_attributes(&settings), vec!["sku".to_string()]);
+        assert_eq!(b["attributesToRetrieve"], json!(["title", "_miroir_shard", "sku"]));
+        assert_eq!(q.added_attributes(&settings), vec!["_miroir_shard".to_string(), "sku".to_string()]);
     }
 
     #[test]

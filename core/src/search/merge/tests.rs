@@ -324,3 +324,17 @@ fn facet_attributes_retrieved_for_distinct_are_stripped() {
     assert_eq!(out["hits"], json!([{"id": 1}]));
     assert_eq!(out["facetDistribution"], json!({"color": {"red": 1}}));
 }
+
+#[test]
+fn tied_hits_are_ordered_by_shard_whichever_replica_served_them() {
+    use crate::search::testkit::Details;
+    let tied = |id: u64, shard: u64| Details::new().words(1, 1).hit(json!({"id": id, "_miroir_shard": shard}).as_object().unwrap().clone());
+    let query = q(json!({"limit": 10}));
+    // The same shards served by different nodes, in either order: one order out.
+    let a = offset_answer(vec![tied(1, 5), tied(2, 1)], 2, 1);
+    let b = offset_answer(vec![tied(3, 3)], 1, 1);
+    let first = merge(&query, &MergeSettings::default(), vec![a.clone(), b.clone()]).unwrap();
+    let second = merge(&query, &MergeSettings::default(), vec![b, a]).unwrap();
+    assert_eq!(ids(&first), vec![2, 3, 1]);
+    assert_eq!(ids(&first), ids(&second));
+}
