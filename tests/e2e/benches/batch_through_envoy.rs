@@ -34,7 +34,7 @@ fn main() {
         body.push(b'\n');
     }
     let mesh = Mesh::start(MeshSpec::default());
-    let one = Mesh::start(MeshSpec { nodes: 1, rf: 1, shards: 16 });
+    let one = Mesh::start(MeshSpec { nodes: 1, rf: 1, shards: 16, groups: 1 });
     let single = SingleNode::start();
     let (mut three, mut through_one, mut direct) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
