@@ -2,8 +2,10 @@
 //! that node serves for this request; the answers merged into the one a single
 //! Meilisearch holding every document gives.
 //!
-//! Rounds: the index's settings from one live node (the merge needs them); the
-//! searches, planned by [`crate::fanout`]; for every node that fails or times out, its
+//! Rounds: the searches, planned by [`crate::fanout`], together with the index's
+//! settings from one live node (the merge needs them; a node query depends on them
+//! only for a `distinct` attribute the client does not retrieve, and the searches are
+//! sent again in that rare case); then, for every node that fails or times out, its
 //! shards again on other live replicas. A shard with no live replica anywhere is left
 //! out and named in `X-Miroir-Degraded`, or fails the request when the client asks
 //! for that (`X-Miroir-Degraded-Policy: fail`). A node refusing the query (4xx) means a
@@ -34,10 +36,15 @@ pub(super) struct SearchRequest {
     pub fail_when_degraded: bool,
 }
 
+/// One call of a search round.
+enum Slot {
+    Settings,
+    Search { node: usize, shards: Vec<u32> },
+}
+
 enum Stage {
     AwaitBody,
-    Settings { tried: usize },
-    Searching { round: Vec<(usize, Vec<u32>)> },
+    Searching { round: Vec<Slot> },
     Relaying { tried: usize },
 }
 
@@ -53,6 +60,10 @@ pub(super) struct Search {
     answers: Vec<Vec<u8>>,
     failed: BTreeSet<usize>,
     missing: Vec<u32>,
+    /// Live nodes already asked for the settings.
+    settings_tried: usize,
+    /// The searches were sent again once the settings were known.
+    redone: bool,
 }
 
 impl Search {
@@ -70,15 +81,9 @@ impl Search {
             answers: Vec::new(),
             failed: BTreeSet::new(),
             missing: Vec::new(),
+            settings_tried: 0,
+            redone: false,
         }
-    }
-
-    fn ask_settings(&mut self, tried: usize) -> Next {
-        let Some(&node) = live_nodes(&self.map).get(tried) else {
-            return unavailable("this search").into();
-        };
-        self.stage = Stage::Settings { tried: tried + 1 };
-        Next::Send(vec![Call::get(Target::Node(node), format!("/indexes/{}/settings", encode_segment(&self.index)))])
     }
 
     /// Lets one node answer the client's request as sent.
@@ -92,23 +97,42 @@ impl Search {
         Next::Send(vec![Call { target: Target::Node(node), method: self.request.method, path: self.request.path.clone(), content_type, body }])
     }
 
+    /// Plans every shard and sends the first round.
+    fn begin(&mut self) -> Next {
+        let shards: Vec<u32> = (0..self.placement.shards).collect();
+        let plan = plan_read(&self.map, &self.placement, &shards, &self.failed, self.request.seed);
+        self.search(plan)
+    }
+
+    /// Sends a round: the planned searches, and the settings while they are unknown.
     fn search(&mut self, plan: ReadPlan) -> Next {
         self.missing.extend(plan.missing);
-        let (Some(query), Some(settings)) = (&self.query, &self.settings) else {
+        let Some(query) = &self.query else {
             return self.relay(0);
         };
-        if plan.per_node.is_empty() {
-            return self.finish();
-        }
+        let settings = self.settings.clone().unwrap_or_default();
         let path = format!("/indexes/{}/search", encode_segment(&self.index));
-        let mut calls = Vec::with_capacity(plan.per_node.len());
-        for (node, shards) in &plan.per_node {
-            match node_query(query, shards, settings) {
-                Ok(body) => calls.push(Call::json(Target::Node(*node), Method::Post, path.clone(), body.to_string().into_bytes())),
+        let mut round = Vec::new();
+        let mut calls = Vec::new();
+        if self.settings.is_none() {
+            let Some(&node) = live_nodes(&self.map).get(self.settings_tried) else {
+                return unavailable("this search").into();
+            };
+            self.settings_tried += 1;
+            round.push(Slot::Settings);
+            calls.push(Call::get(Target::Node(node), format!("/indexes/{}/settings", encode_segment(&self.index))));
+        }
+        for (node, shards) in plan.per_node {
+            match node_query(query, &shards, &settings) {
+                Ok(body) => calls.push(Call::json(Target::Node(node), Method::Post, path.clone(), body.to_string().into_bytes())),
                 Err(_) => return self.relay(0),
             }
+            round.push(Slot::Search { node, shards });
         }
-        self.stage = Stage::Searching { round: plan.per_node.into_iter().collect() };
+        if calls.is_empty() {
+            return self.finish();
+        }
+        self.stage = Stage::Searching { round };
         Next::Send(calls)
     }
 
@@ -134,38 +158,52 @@ impl Search {
         }
     }
 
-    fn on_settings(&mut self, reply: Reply, tried: usize) -> Next {
+    /// Reads the index's settings; `Err` is the client's answer.
+    fn take_settings(&mut self, reply: Reply) -> Result<(), Next> {
         if reply.is_unavailable() {
-            return self.ask_settings(tried);
+            return Ok(()); // asked again in the next round
         }
         if reply.status != 200 {
-            return Next::Respond(Response::relay(reply));
+            return Err(Next::Respond(Response::relay(reply)));
         }
-        let Some(mut settings) = reply.json() else { return self.relay(0) };
+        let mut settings = reply.json().ok_or(Next::Wait)?;
         hide(SettingsRoute::All, &mut settings);
-        match MergeSettings::from_settings_json(settings.to_string().as_bytes()) {
-            Ok(settings) => self.settings = Some(settings),
-            Err(_) => return self.relay(0),
-        }
-        let shards: Vec<u32> = (0..self.placement.shards).collect();
-        let plan = plan_read(&self.map, &self.placement, &shards, &self.failed, self.request.seed);
-        self.search(plan)
+        let settings = MergeSettings::from_settings_json(settings.to_string().as_bytes()).map_err(|_| Next::Wait)?;
+        self.settings = Some(settings);
+        Ok(())
     }
 
-    fn on_search(&mut self, replies: Vec<Reply>, round: Vec<(usize, Vec<u32>)>) -> Next {
+    fn on_search(&mut self, replies: Vec<Reply>, round: Vec<Slot>) -> Next {
         let mut retry = Vec::new();
-        for ((node, shards), reply) in round.into_iter().zip(replies) {
-            if reply.status == 200 {
-                self.answers.push(reply.body);
-            } else if reply.is_unavailable() {
-                self.failed.insert(node);
-                retry.extend(shards);
-            } else {
-                return self.relay(0);
+        for (slot, reply) in round.into_iter().zip(replies) {
+            match slot {
+                Slot::Settings => match self.take_settings(reply) {
+                    Ok(()) => {}
+                    Err(Next::Wait) => return self.relay(0),
+                    Err(answer) => return answer,
+                },
+                Slot::Search { .. } if reply.status == 200 => self.answers.push(reply.body),
+                Slot::Search { node, shards } if reply.is_unavailable() => {
+                    self.failed.insert(node);
+                    retry.extend(shards);
+                }
+                Slot::Search { .. } => return self.relay(0),
+            }
+        }
+        // Queries sent before the settings were known need them only for a hidden
+        // distinct attribute: then ask again with them.
+        if let (Some(query), Some(settings)) = (&self.query, &self.settings) {
+            if query.added_attributes(settings) != query.added_attributes(&MergeSettings::default()) && !self.redone {
+                self.redone = true;
+                self.answers.clear();
+                return self.begin();
             }
         }
         if retry.is_empty() {
-            return self.finish();
+            return match self.settings {
+                Some(_) => self.finish(),
+                None => self.search(ReadPlan::default()),
+            };
         }
         retry.sort_unstable();
         let plan = plan_read(&self.map, &self.placement, &retry, &self.failed, self.request.seed);
@@ -178,7 +216,7 @@ impl Flow for Search {
         if self.request.method == Method::Get {
             self.query = to_search_body(&self.request.query).and_then(|b| SearchQuery::from_value(b).ok());
             return match self.query {
-                Some(_) => self.ask_settings(0),
+                Some(_) => self.begin(),
                 None => self.relay(0),
             };
         }
@@ -194,14 +232,13 @@ impl Flow for Search {
         self.query = if json { SearchQuery::from_json(&body).ok() } else { None };
         self.body = body;
         match self.query {
-            Some(_) => self.ask_settings(0),
+            Some(_) => self.begin(),
             None => self.relay(0),
         }
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
         match std::mem::replace(&mut self.stage, Stage::AwaitBody) {
-            Stage::Settings { tried } => self.on_settings(replies.into_iter().next().unwrap_or_default(), tried),
             Stage::Searching { round } => self.on_search(replies, round),
             Stage::Relaying { tried } => match replies.into_iter().next() {
                 Some(r) if !r.is_unavailable() => Next::Respond(Response::relay(r)),

@@ -297,15 +297,23 @@ mod search {
         RequestInfo { seed, ..request("POST", "/indexes/movies/search", Some("application/json")) }
     }
 
+    /// Replies to a round: the settings call first, then each search.
+    fn answer_round(round: &[Call]) -> Vec<Reply> {
+        round.iter().map(|c| if c.path.ends_with("/settings") { settings_reply() } else { answer_for(c) }).collect()
+    }
+
+    fn searches(round: &[Call]) -> Vec<Call> {
+        round.iter().filter(|c| !c.path.ends_with("/settings")).cloned().collect()
+    }
+
     #[test]
     fn a_search_covers_every_shard_once_and_merges() {
         let mut flow = for_request(map(3, 2), search_request(1));
         assert_eq!(flow.start(), Next::Wait);
-        let ask = calls(flow.on_body(br#"{"q": "x", "limit": 100}"#.to_vec()));
-        assert_eq!(ask[0].path, "/indexes/movies/settings");
-        let searches = calls(flow.on_replies(vec![settings_reply()]));
-        assert_eq!(searched_shards(&searches), (0..16).collect::<Vec<_>>());
-        let r = response(flow.on_replies(searches.iter().map(answer_for).collect()));
+        let round = calls(flow.on_body(br#"{"q": "x", "limit": 100}"#.to_vec()));
+        assert_eq!(round[0].path, "/indexes/movies/settings", "settings ride in the first round");
+        assert_eq!(searched_shards(&searches(&round)), (0..16).collect::<Vec<_>>());
+        let r = response(flow.on_replies(answer_round(&round)));
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         let hits = body_json(&r)["hits"].as_array().unwrap().clone();
         assert_eq!(hits.len(), 16);
@@ -317,15 +325,14 @@ mod search {
     fn a_node_failing_mid_request_has_its_shards_retried_elsewhere() {
         let mut flow = for_request(map(3, 2), search_request(2));
         flow.start();
-        calls(flow.on_body(br#"{"q": "x", "limit": 100}"#.to_vec()));
-        let searches = calls(flow.on_replies(vec![settings_reply()]));
-        let Target::Node(failed) = searches[0].target else { panic!() };
-        let mut replies: Vec<Reply> = searches.iter().map(answer_for).collect();
-        replies[0] = Reply::default(); // reset: no answer
+        let round = calls(flow.on_body(br#"{"q": "x", "limit": 100}"#.to_vec()));
+        let Target::Node(failed) = round[1].target else { panic!() };
+        let mut replies = answer_round(&round);
+        replies[1] = Reply::default(); // reset: no answer
         let retry = calls(flow.on_replies(replies));
         assert!(retry.iter().all(|c| c.target != Target::Node(failed)));
-        assert_eq!(searched_shards(&retry), searched_shards(&searches[..1]));
-        let r = response(flow.on_replies(retry.iter().map(answer_for).collect()));
+        assert_eq!(searched_shards(&retry), searched_shards(&round[1..2]));
+        let r = response(flow.on_replies(answer_round(&retry)));
         assert_eq!(body_json(&r)["hits"].as_array().unwrap().len(), 16);
         assert!(r.headers.is_empty(), "no shard is missing");
     }
@@ -340,9 +347,8 @@ mod search {
         for fail in [false, true] {
             let mut flow = for_request(m.clone(), RequestInfo { fail_when_degraded: fail, ..search_request(3) });
             flow.start();
-            calls(flow.on_body(br#"{"q": "x"}"#.to_vec()));
-            let searches = calls(flow.on_replies(vec![settings_reply()]));
-            let r = response(flow.on_replies(searches.iter().map(answer_for).collect()));
+            let round = calls(flow.on_body(br#"{"q": "x"}"#.to_vec()));
+            let r = response(flow.on_replies(answer_round(&round)));
             if fail {
                 assert_eq!(r.status, 503);
                 assert_eq!(body_json(&r)["code"], "miroir_shards_unavailable");
@@ -357,13 +363,29 @@ mod search {
     fn a_query_a_node_refuses_is_answered_by_one_node_as_sent() {
         let mut flow = for_request(map(3, 2), search_request(4));
         flow.start();
-        calls(flow.on_body(br#"{"q": "x", "filter": "nope = 1"}"#.to_vec()));
-        let searches = calls(flow.on_replies(vec![settings_reply()]));
+        let round = calls(flow.on_body(br#"{"q": "x", "filter": "nope = 1"}"#.to_vec()));
         let refusal = reply(400, json!({"code": "invalid_search_filter"}));
-        let relay = calls(flow.on_replies(searches.iter().map(|_| refusal.clone()).collect()));
+        let replies = round.iter().map(|c| if c.path.ends_with("/settings") { settings_reply() } else { refusal.clone() }).collect();
+        let relay = calls(flow.on_replies(replies));
         assert_eq!(relay.len(), 1);
         assert_eq!(relay[0].body.as_deref(), Some(&br#"{"q": "x", "filter": "nope = 1"}"#[..]));
         let r = response(flow.on_replies(vec![refusal]));
         assert_eq!(body_json(&r)["code"], "invalid_search_filter");
+    }
+
+    #[test]
+    fn a_hidden_distinct_attribute_in_the_settings_sends_the_searches_again() {
+        let mut flow = for_request(map(3, 2), search_request(5));
+        flow.start();
+        let round = calls(flow.on_body(br#"{"q": "x", "attributesToRetrieve": ["title"]}"#.to_vec()));
+        let mut settings = settings_reply();
+        let mut v: Value = serde_json::from_slice(&settings.body).unwrap();
+        v["distinctAttribute"] = json!("sku");
+        settings.body = v.to_string().into_bytes();
+        let replies = round.iter().map(|c| if c.path.ends_with("/settings") { settings.clone() } else { answer_for(c) }).collect();
+        let again = calls(flow.on_replies(replies));
+        assert!(again.iter().all(|c| !c.path.ends_with("/settings")));
+        let body: Value = serde_json::from_slice(again[0].body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["attributesToRetrieve"], json!(["title", SHARD_FIELD, "sku"]));
     }
 }
