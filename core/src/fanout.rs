@@ -78,21 +78,9 @@ pub fn degraded_header(missing: &[u32]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard_map::Node;
 
     fn map(nodes: usize, rf: u32, groups: u32) -> ShardMap {
-        ShardMap {
-            version: 1,
-            replication_factor: rf,
-            default_shards: 16,
-            nodes: (0..nodes)
-                .map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: i as u32 % groups, state: NodeState::Up })
-                .collect(),
-            indexes: Default::default(),
-            control_cluster: "control".into(),
-            timeout_ms: 1000,
-            payload_limit_bytes: 1,
-        }
+        crate::testing::shard_map(nodes, rf, groups)
     }
 
     fn all_shards(p: &IndexPlacement) -> Vec<u32> {

@@ -17,5 +17,8 @@ pub mod shard_map;
 pub mod task;
 pub mod wire;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::{Code, MeiliError};
 pub use shard_map::ShardMap;

@@ -3,21 +3,10 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::placement::IndexPlacement;
-use crate::shard_map::{Node, NodeState, ShardMap};
+use crate::shard_map::ShardMap;
 
 fn map(nodes: usize, rf: u32) -> ShardMap {
-    ShardMap {
-        version: 1,
-        replication_factor: rf,
-        default_shards: 16,
-        nodes: (0..nodes)
-            .map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up })
-            .collect(),
-        indexes: Default::default(),
-        control_cluster: "control".into(),
-        timeout_ms: 1000,
-        payload_limit_bytes: 1000,
-    }
+    ShardMap { payload_limit_bytes: 1000, ..crate::testing::shard_map(nodes, rf, 1) }
 }
 
 fn known(key: &str) -> PrimaryKeyInput<'_> {

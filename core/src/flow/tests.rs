@@ -4,23 +4,12 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::placement::IndexPlacement;
-use crate::shard_map::{Node, NodeState};
+use crate::shard_map::NodeState;
 use crate::task::TaskRecord;
 use crate::wire::SHARD_FIELD;
 
 fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
-    Arc::new(ShardMap {
-        version: 1,
-        replication_factor: rf,
-        default_shards: 16,
-        nodes: (0..nodes)
-            .map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up })
-            .collect(),
-        indexes: Default::default(),
-        control_cluster: "control".into(),
-        timeout_ms: 1000,
-        payload_limit_bytes: 1_000_000,
-    })
+    Arc::new(crate::testing::shard_map(nodes, rf, 1))
 }
 
 fn request(method: &str, path: &str, content_type: Option<&str>) -> RequestInfo {

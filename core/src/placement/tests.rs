@@ -2,26 +2,10 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::id::canonical_id;
-use crate::shard_map::{Node, NodeState, ShardMap};
+use crate::shard_map::ShardMap;
 
 fn map(nodes: usize, rf: u32, groups: u32) -> ShardMap {
-    ShardMap {
-        version: 1,
-        replication_factor: rf,
-        default_shards: 16,
-        nodes: (0..nodes)
-            .map(|i| Node {
-                id: format!("node{i}"),
-                cluster: format!("meili_node{i}"),
-                group: i as u32 % groups,
-                state: NodeState::Up,
-            })
-            .collect(),
-        indexes: Default::default(),
-        control_cluster: "miroir_control".into(),
-        timeout_ms: 1000,
-        payload_limit_bytes: 100,
-    }
+    crate::testing::shard_map(nodes, rf, groups)
 }
 
 /// Replica slots (index, shard, node id) over many indexes, so that balance and
