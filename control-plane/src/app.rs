@@ -16,7 +16,7 @@ use crate::admin::{self, AdminState};
 use crate::api;
 use crate::control::{ControlError, Controller};
 use crate::metrics::Metrics;
-use crate::registry::{Registry, RegistryError};
+use crate::registry::{Mirror, Registry, RegistryError};
 use crate::signals::Shutdown;
 use crate::state::store::{FileStore, Store, StoreError};
 use crate::state::ClusterState;
@@ -108,18 +108,24 @@ impl App {
     /// Loads the registry and the state and starts serving; returns once bound.
     pub async fn start(config: Config) -> Result<App, AppError> {
         let store: Arc<dyn Store> = Arc::new(FileStore::new(&config.data_dir));
-        App::start_with(config, store, watch::channel(None).1).await
+        App::start_with(config, store, watch::channel(None).1, None).await
     }
 
-    /// As [`App::start`], with the state in `store`; `follower_of` says, while this
-    /// replica does not lead, who does (see [`crate::ha`]).
+    /// As [`App::start`], with the state in `store` and the task records also in
+    /// `mirror`; `follower_of` says, while this replica does not lead, who does (see
+    /// [`crate::ha`]).
     pub async fn start_with(
         config: Config,
         store: Arc<dyn Store>,
         follower_of: watch::Receiver<Option<String>>,
+        mirror: Option<Arc<dyn Mirror>>,
     ) -> Result<App, AppError> {
         let dir = config.data_dir.clone();
         let registry = tokio::task::spawn_blocking(move || Registry::open(&dir)).await.map_err(|_| AppError::Panicked)??;
+        let registry = match mirror {
+            Some(mirror) => registry.with_mirror(mirror),
+            None => registry,
+        };
         let registry = Arc::new(registry);
         let (listener, addr) = bind(config.listen).await?;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use miroir_core::task::TaskRecord;
 use time::format_description::well_known::Rfc3339;
@@ -25,13 +25,30 @@ pub enum RegistryError {
     Corrupt { path: PathBuf, line: usize, source: serde_json::Error },
     #[error("cannot persist task {uid}: {source}")]
     Persist { uid: u64, source: io::Error },
+    #[error("cannot load the shared task records: {0}")]
+    Mirror(String),
+}
+
+/// Where a registry also keeps its records when control-plane replicas share them
+/// (HA): a record is saved there before its uid is handed out, and a replica that
+/// becomes the leader reloads every record from there.
+pub trait Mirror: Send + Sync + 'static {
+    /// Saves one record; fails once this replica no longer leads.
+    fn save(&self, record: &TaskRecord) -> Result<(), String>;
+    fn load_all(&self) -> Result<Vec<TaskRecord>, String>;
 }
 
 /// The registry; share it behind an `Arc`. Calls block on disk I/O.
-#[derive(Debug)]
 pub struct Registry {
     path: PathBuf,
     state: Mutex<State>,
+    mirror: Option<Arc<dyn Mirror>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("path", &self.path).field("mirrored", &self.mirror.is_some()).finish()
+    }
 }
 
 #[derive(Debug)]
@@ -78,7 +95,25 @@ impl Registry {
 
         let next_uid = records.keys().next_back().map_or(0, |uid| uid + 1);
         tracing::info!(path = %path.display(), tasks = records.len(), next_uid, "task registry loaded");
-        Ok(Registry { path, state: Mutex::new(State { log, len, next_uid, records }) })
+        Ok(Registry { path, state: Mutex::new(State { log, len, next_uid, records }), mirror: None })
+    }
+
+    /// Keeps the records in `mirror` too (see [`Mirror`]).
+    pub fn with_mirror(mut self, mirror: Arc<dyn Mirror>) -> Registry {
+        self.mirror = Some(mirror);
+        self
+    }
+
+    /// Replaces the records with the mirror's and continues after its largest uid:
+    /// what a replica does when it becomes the leader.
+    pub fn reload_from_mirror(&self) -> Result<(), RegistryError> {
+        let Some(mirror) = &self.mirror else { return Ok(()) };
+        let records = mirror.load_all().map_err(RegistryError::Mirror)?;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.records = records.into_iter().map(|r| (r.uid, r)).collect();
+        state.next_uid = state.records.keys().next_back().map_or(0, |uid| uid + 1);
+        tracing::info!(tasks = state.records.len(), next_uid = state.next_uid, "task records reloaded from the shared store");
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -93,6 +128,9 @@ impl Registry {
         state.next_uid += 1;
         record.uid = uid;
         record.enqueued_at = now_rfc3339();
+        if let Some(mirror) = &self.mirror {
+            mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
+        }
         let mut line = serde_json::to_vec(&record).expect("a TaskRecord always serializes");
         line.push(b'\n');
         if let Err(source) = state.append(&line) {
@@ -178,6 +216,45 @@ mod tests {
             details: Default::default(),
             copies: 1,
         }
+    }
+
+    /// A shared store in memory that can be told to refuse (as when leadership is lost).
+    #[derive(Default)]
+    struct SharedRecords {
+        records: Mutex<Vec<TaskRecord>>,
+        refuse: std::sync::atomic::AtomicBool,
+    }
+
+    impl Mirror for SharedRecords {
+        fn save(&self, record: &TaskRecord) -> Result<(), String> {
+            if self.refuse.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err("not the leader".into());
+            }
+            self.records.lock().unwrap().push(record.clone());
+            Ok(())
+        }
+        fn load_all(&self) -> Result<Vec<TaskRecord>, String> {
+            Ok(self.records.lock().unwrap().clone())
+        }
+    }
+
+    #[test]
+    fn a_new_leader_reloads_the_shared_records_and_goes_on_after_them() {
+        let shared = Arc::new(SharedRecords::default());
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let old = Registry::open(a.path()).unwrap().with_mirror(shared.clone());
+        for _ in 0..3 {
+            old.register(task("movies")).unwrap();
+        }
+        shared.refuse.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(matches!(old.register(task("movies")), Err(RegistryError::Persist { uid: 3, .. })));
+        assert!(old.get(3).is_none(), "a record the shared store refused is not kept");
+        shared.refuse.store(false, std::sync::atomic::Ordering::Relaxed);
+
+        let new = Registry::open(b.path()).unwrap().with_mirror(shared.clone());
+        new.reload_from_mirror().unwrap();
+        assert_eq!(new.get(2).unwrap().index_uid.as_deref(), Some("movies"));
+        assert_eq!(new.register(task("books")).unwrap().uid, 3);
     }
 
     #[test]

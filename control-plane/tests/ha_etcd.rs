@@ -78,6 +78,18 @@ fn three_replicas_survive_losing_the_leader() {
     eventually("Miroir serves", Duration::from_secs(30), || support::http(port, "GET", "/health", "").0 == 200);
     let load = Load::start(envoy.port, 2);
 
+    // The task registry answers on the leader (Envoy health-checks /_miroir/ready).
+    const RECORD: &str = r#"{"indexUid":"movies","type":"indexCreation","nodeTasks":[]}"#;
+    let registry = |i: usize| controls[i];
+    let mut uids = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = support::http(registry(first_leader), "POST", "/_miroir/tasks", RECORD);
+        assert_eq!(status, 201, "{body}");
+        uids.push(serde_json::from_str::<serde_json::Value>(&body).unwrap()["uid"].as_u64().unwrap());
+    }
+    assert_eq!(uids, [0, 1, 2]);
+    assert_eq!(support::http(registry(follower), "GET", "/_miroir/ready", "").0, 503);
+
     // Lose the leader.
     replicas[first_leader].as_mut().unwrap().proc.kill9();
     replicas[first_leader] = None;
@@ -91,6 +103,13 @@ fn three_replicas_survive_losing_the_leader() {
     });
     eventually("Envoy holds the new leader's map 4", Duration::from_secs(30), || envoy.map_version() == Some(4));
     eventually("both replicas serve version 4", Duration::from_secs(10), || replicas.iter().flatten().all(|r| r.version() == 4));
+
+    // The new leader has the old leader's task records and goes on after them.
+    let (status, body) = support::http(registry(new_leader), "GET", "/_miroir/tasks/2", "");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = support::http(registry(new_leader), "POST", "/_miroir/tasks", RECORD);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["uid"], 3, "no uid is handed out twice");
 
     let (sent, failures) = load.finish();
     assert!(sent > 50, "the load ran ({sent} requests)");

@@ -52,6 +52,21 @@ impl Etcd {
         Ok(Some((value, revision)))
     }
 
+    /// Every value under `prefix`, in key order.
+    pub fn range_prefix(&self, prefix: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut end = prefix.as_bytes().to_vec();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let answer = self.call("/v3/kv/range", json!({"key": b64(prefix.as_bytes()), "range_end": b64(&end)}))?;
+        answer["kvs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|kv| B64.decode(kv["value"].as_str().unwrap_or_default()).map_err(etcd_err))
+            .collect()
+    }
+
     pub fn grant(&self, ttl_secs: i64) -> Result<i64, StoreError> {
         let answer = self.call("/v3/lease/grant", json!({"TTL": ttl_secs}))?;
         answer["ID"].as_str().and_then(|id| id.parse().ok()).ok_or_else(|| etcd_err(format!("no lease id in {answer}")))

@@ -3,6 +3,9 @@
 //! leads until the lease lapses). Only the leader changes the state, and its writes
 //! are fenced (a transaction that checks it still holds the leader key). Followers
 //! poll the state and serve xDS from it, so an Envoy may connect to any replica.
+//! The task registry's records live in etcd too; Envoy sends the filter's registry
+//! calls to the leader only (it health-checks `/_miroir/ready`), and a new leader
+//! reloads every record before it answers ready.
 
 pub mod etcd;
 
@@ -15,12 +18,16 @@ use tokio::sync::watch;
 
 use crate::app::{self, App, AppError};
 use crate::control::Controller;
+use crate::registry::{Mirror, Registry};
+use miroir_core::task::TaskRecord;
 use crate::signals::Shutdown;
 use crate::state::store::{Store, StoreError};
 use crate::state::ClusterState;
 use etcd::Etcd;
 
 pub const STATE_KEY: &str = "/miroir/state";
+/// Task records, one key each: `/miroir/tasks/<uid, 20 digits>`.
+pub const TASKS_PREFIX: &str = "/miroir/tasks/";
 pub const LEADER_KEY: &str = "/miroir/leader";
 /// A dead leader is replaced within about this long.
 const LEASE_TTL_SECS: i64 = 3;
@@ -61,6 +68,29 @@ impl Store for EtcdStore {
     }
 }
 
+/// The task registry's records in etcd, written only while this replica leads.
+pub struct EtcdTasks {
+    etcd: Arc<Etcd>,
+    identity: Vec<u8>,
+}
+
+impl Mirror for EtcdTasks {
+    fn save(&self, record: &TaskRecord) -> Result<(), String> {
+        let key = format!("{TASKS_PREFIX}{:020}", record.uid);
+        let value = serde_json::to_vec(record).expect("a TaskRecord always serializes");
+        match self.etcd.put_if(LEADER_KEY, &self.identity, &key, &value) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("this replica no longer leads".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn load_all(&self) -> Result<Vec<TaskRecord>, String> {
+        let values = self.etcd.range_prefix(TASKS_PREFIX).map_err(|e| e.to_string())?;
+        values.iter().map(|v| serde_json::from_slice(v).map_err(|e| format!("a task record in etcd: {e}"))).collect()
+    }
+}
+
 /// Runs one replica until a signal.
 pub async fn serve(config: app::Config, etcd_config: EtcdConfig, shutdown: &mut Shutdown) -> Result<(), AppError> {
     let etcd = Arc::new(Etcd::new(&etcd_config.endpoints));
@@ -68,9 +98,18 @@ pub async fn serve(config: app::Config, etcd_config: EtcdConfig, shutdown: &mut 
         .expect("JSON always serializes");
     let store = Arc::new(EtcdStore { etcd: etcd.clone(), identity: identity.clone() });
     let (follower_of, follower_rx) = watch::channel(Some("unknown".to_owned()));
-    let app = App::start_with(config, store.clone(), follower_rx).await?;
+    let tasks = Arc::new(EtcdTasks { etcd: etcd.clone(), identity: identity.clone() });
+    let app = App::start_with(config, store.clone(), follower_rx, Some(tasks)).await?;
     let stop = Arc::new(AtomicBool::new(false));
-    let election = Election { etcd, store, identity, follower_of, controller: app.controller().clone(), stop: stop.clone() };
+    let election = Election {
+        etcd,
+        store,
+        identity,
+        follower_of,
+        controller: app.controller().clone(),
+        registry: app.registry().clone(),
+        stop: stop.clone(),
+    };
     let metrics = app.metrics().clone();
     let thread = std::thread::spawn(move || election.run(&metrics.leader));
     let ended = app.run_until_signal(shutdown).await;
@@ -85,6 +124,7 @@ struct Election {
     identity: Vec<u8>,
     follower_of: watch::Sender<Option<String>>,
     controller: Arc<Controller>,
+    registry: Arc<Registry>,
     stop: Arc<AtomicBool>,
 }
 
@@ -144,9 +184,14 @@ impl Election {
         let id = self.etcd.grant(LEASE_TTL_SECS).ok()?;
         match self.etcd.create(LEADER_KEY, &self.identity, id) {
             Ok(true) => {
-                // Serve the latest shared state before writing anything.
+                // Serve the latest shared state and task records before writing anything.
                 if let Ok(Some(state)) = self.store.load() {
                     let _ = self.controller.adopt(state);
+                }
+                if let Err(e) = self.registry.reload_from_mirror() {
+                    tracing::warn!("not leading: {e}");
+                    let _ = self.etcd.revoke(id);
+                    return None;
                 }
                 tracing::info!(lease = id, "elected leader");
                 self.follower_of.send_replace(None);
