@@ -15,10 +15,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // MIROIR_LOG_FORMAT=json: one JSON object per line, for log collectors.
+    if std::env::var("MIROIR_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     // The message, not a backtrace: every error here already says what to do.
     if let Err(e) = run(cli.command).await {
         eprintln!("error: {e:#}");
