@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::views;
 use crate::control::{ControlError, Controller};
 use crate::metrics::Metrics;
+use crate::state::store::StoreError;
 use crate::state::{Change, ChangeError};
 use crate::xds::resources::READY_PATH;
 use crate::xds::Envoys;
@@ -92,6 +93,11 @@ impl From<ControlError> for AdminError {
             ControlError::Snapshot(_) => AdminError::new(StatusCode::BAD_REQUEST, "miroir_invalid_change", message),
             ControlError::NotLeader(leader) => AdminError {
                 extra: Some(("leader", leader)),
+                ..AdminError::new(StatusCode::SERVICE_UNAVAILABLE, "miroir_not_leader", message)
+            },
+            // Lost the lead between the check and the (fenced) write.
+            ControlError::Store(StoreError::NotLeader) => AdminError {
+                extra: Some(("leader", "unknown".into())),
                 ..AdminError::new(StatusCode::SERVICE_UNAVAILABLE, "miroir_not_leader", message)
             },
             ControlError::Store(_) | ControlError::Panicked => {
@@ -244,5 +250,80 @@ async fn ready(State(s): State<AdminState>) -> Response {
     match s.controller.leader() {
         None => (StatusCode::OK, Json(json!({"status": "ready"}))).into_response(),
         Some(leader) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "follower", "leader": leader}))).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tokio::sync::watch;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::state::store::FileStore;
+    use crate::state::ClusterState;
+    use crate::xds::resources::HostPort;
+
+    fn app(dir: &std::path::Path) -> Router {
+        let metrics = Arc::new(Metrics::default());
+        let initial = ClusterState::empty(1, 4)
+            .apply(&Change::AddNode { id: "n0".into(), address: "127.0.0.1:7710".into(), group: 0 })
+            .unwrap()
+            .unwrap();
+        let store = Arc::new(FileStore::new(dir));
+        let control = vec![HostPort::parse("127.0.0.1:7701").unwrap()];
+        let controller = Controller::new(initial, store, control, metrics.clone(), watch::channel(None).1).unwrap();
+        router(AdminState { controller: Arc::new(controller), envoys: Envoys::new(metrics.clone()), metrics, token: "secret".into() })
+    }
+
+    async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = app.clone().oneshot(request.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn admin_routes_want_the_token_and_metrics_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let (status, body) = call(&app, "GET", "/_miroir/admin/status", None, "").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("missing_authorization_header")));
+        let (status, _) = call(&app, "GET", "/_cluster/health", Some("wrong"), "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(call(&app, "GET", "/metrics", None, "").await.0, StatusCode::OK);
+        assert_eq!(call(&app, "GET", READY_PATH, None, "").await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn changes_answer_the_new_status_and_errors_are_meilisearch_shaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let key = Some("secret");
+        let (status, body) = call(&app, "POST", "/_miroir/admin/nodes", key, r#"{"id":"n1","address":"127.0.0.1:7711","group":1}"#).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["version"], 2);
+        assert_eq!(body["groups"][1]["nodes"][0], "n1");
+        let (status, body) = call(&app, "POST", "/_miroir/admin/nodes/zz/drain", key, "").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("miroir_node_not_found")));
+        assert!(body["link"].as_str().unwrap().ends_with("miroir_node_not_found"));
+        let (status, _) = call(&app, "POST", "/_miroir/admin/nodes", key, r#"{"id":"n1","address":"127.0.0.1:7799"}"#).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, _) = call(&app, "PUT", "/_miroir/admin/indexes/movies", key, r#"{"shards":"many"}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, body) = call(&app, "PUT", "/_miroir/admin/indexes/movies", key, r#"{"shards":2}"#).await;
+        assert_eq!(body["indexes"]["movies"], 2);
+        let (_, shards) = call(&app, "GET", "/indexes/movies/_shards", key, "").await;
+        assert_eq!(shards["shards"].as_array().unwrap().len(), 2);
+        let (_, health) = call(&app, "GET", "/_cluster/health", key, "").await;
+        assert_eq!((health["status"].as_str(), health["number_of_nodes"].as_u64()), (Some("green"), Some(2)));
+        let (_, map) = call(&app, "GET", "/_miroir/admin/map", key, "").await;
+        assert_eq!(map["version"], 3);
+        assert!(dir.path().join("state.json").is_file(), "acknowledged changes are on disk");
     }
 }
