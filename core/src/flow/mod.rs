@@ -153,18 +153,8 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
         Route::Version => Box::new(any_node::AnyNode::new(map, req.path, SettingsRoute::Other)),
         Route::AnyNode { hide } => Box::new(any_node::AnyNode::new(map, req.path, hide)),
         Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
-        Route::Search { index } => Box::new(search::Search::new(
-            map,
-            index,
-            search::SearchRequest {
-                method,
-                path: req.path,
-                query,
-                content_type: req.content_type,
-                seed: req.seed,
-                fail_when_degraded: req.fail_when_degraded,
-            },
-        )),
+        Route::Search { index } => search_flow(map, index, false, method, req, query),
+        Route::FacetSearch { index } => search_flow(map, index, true, method, req, query),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
         }
@@ -184,6 +174,19 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
             format!("Miroir does not support `{what}` yet."),
         )))),
     }
+}
+
+fn search_flow(map: Arc<ShardMap>, index: String, facets: bool, method: Method, req: RequestInfo, query: String) -> Box<dyn Flow> {
+    let request = search::SearchRequest {
+        facets,
+        method,
+        path: req.path,
+        query,
+        content_type: req.content_type,
+        seed: req.seed,
+        fail_when_degraded: req.fail_when_degraded,
+    };
+    Box::new(search::Search::new(map, index, request))
 }
 
 /// A flow whose answer is known from the headers.

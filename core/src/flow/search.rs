@@ -21,13 +21,62 @@ use crate::error::{Code, MeiliError};
 use crate::fanout::{degraded_header, plan_read, ReadPlan};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
-use crate::search::{merge_json, node_query, MergeSettings, SearchQuery};
+use crate::search::{merge_facet_search, merge_json, node_facet_search_query, node_query, MergeSettings, SearchQuery};
 use crate::settings::{hide, SettingsRoute};
 use crate::shard_map::ShardMap;
 use crate::wire::DEGRADED_HEADER;
 
+/// A search or a facet search: what each node is asked, and how answers merge.
+enum Query {
+    Search(SearchQuery),
+    Facets(serde_json::Value),
+}
+
+impl Query {
+    fn parse(facets: bool, body: serde_json::Value) -> Option<Query> {
+        match facets {
+            true => body.is_object().then_some(Query::Facets(body)),
+            false => SearchQuery::from_value(body).ok().map(Query::Search),
+        }
+    }
+
+    fn route(&self) -> &'static str {
+        match self {
+            Query::Search(_) => "search",
+            Query::Facets(_) => "facet-search",
+        }
+    }
+
+    fn node_body(&self, shards: &[u32], settings: &MergeSettings) -> Result<serde_json::Value, MeiliError> {
+        match self {
+            Query::Search(q) => node_query(q, shards, settings),
+            Query::Facets(body) => node_facet_search_query(body, shards),
+        }
+    }
+
+    /// Node queries built before the settings were known must be sent again.
+    fn needs_settings_first(&self, settings: &MergeSettings) -> bool {
+        match self {
+            Query::Search(q) => q.added_attributes(settings) != q.added_attributes(&MergeSettings::default()),
+            Query::Facets(_) => false,
+        }
+    }
+
+    fn merge(&self, settings: &MergeSettings, bodies: &[&[u8]]) -> Result<Vec<u8>, MeiliError> {
+        match self {
+            Query::Search(q) => merge_json(q, settings, bodies),
+            Query::Facets(request) => {
+                let answers = bodies.iter().map(|b| serde_json::from_slice(b).unwrap_or_default()).collect();
+                merge_facet_search(request, settings, answers).map(|v| v.to_string().into_bytes())
+            }
+        }
+    }
+}
+
 /// What the flow knows about the request beyond its route.
 pub(super) struct SearchRequest {
+    /// A facet search (`POST /indexes/{uid}/facet-search`) rather than a search.
+    pub facets: bool,
     pub method: Method,
     pub path: String,
     pub query: String,
@@ -53,7 +102,7 @@ pub(super) struct Search {
     index: String,
     request: SearchRequest,
     body: Vec<u8>,
-    query: Option<SearchQuery>,
+    query: Option<Query>,
     settings: Option<MergeSettings>,
     placement: IndexPlacement,
     stage: Stage,
@@ -111,7 +160,7 @@ impl Search {
             return self.relay(0);
         };
         let settings = self.settings.clone().unwrap_or_default();
-        let path = format!("/indexes/{}/search", encode_segment(&self.index));
+        let path = format!("/indexes/{}/{}", encode_segment(&self.index), query.route());
         let mut round = Vec::new();
         let mut calls = Vec::new();
         if self.settings.is_none() {
@@ -123,7 +172,7 @@ impl Search {
             calls.push(Call::get(Target::Node(node), format!("/indexes/{}/settings", encode_segment(&self.index))));
         }
         for (node, shards) in plan.per_node {
-            match node_query(query, &shards, &settings) {
+            match query.node_body(&shards, &settings) {
                 Ok(body) => calls.push(Call::json(Target::Node(node), Method::Post, path.clone(), body.to_string().into_bytes())),
                 Err(_) => return self.relay(0),
             }
@@ -149,7 +198,7 @@ impl Search {
             return Next::Wait;
         };
         let bodies: Vec<&[u8]> = self.answers.iter().map(Vec::as_slice).collect();
-        match merge_json(query, settings, &bodies) {
+        match query.merge(settings, &bodies) {
             Ok(body) => {
                 let headers = degraded_header(&self.missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
                 Next::Respond(Response { status: 200, body, headers })
@@ -193,7 +242,7 @@ impl Search {
         // Queries sent before the settings were known need them only for a hidden
         // distinct attribute: then ask again with them.
         if let (Some(query), Some(settings)) = (&self.query, &self.settings) {
-            if query.added_attributes(settings) != query.added_attributes(&MergeSettings::default()) && !self.redone {
+            if query.needs_settings_first(settings) && !self.redone {
                 self.redone = true;
                 self.answers.clear();
                 return self.begin();
@@ -214,7 +263,7 @@ impl Search {
 impl Flow for Search {
     fn start(&mut self) -> Next {
         if self.request.method == Method::Get {
-            self.query = to_search_body(&self.request.query).and_then(|b| SearchQuery::from_value(b).ok());
+            self.query = to_search_body(&self.request.query).and_then(|b| Query::parse(false, b));
             return match self.query {
                 Some(_) => self.begin(),
                 None => self.relay(0),
@@ -229,7 +278,8 @@ impl Flow for Search {
         }
         // A body a node would refuse (content type included) is left to a node to refuse.
         let json = crate::json_body::check_content_type(self.request.content_type.as_deref()).is_ok();
-        self.query = if json { SearchQuery::from_json(&body).ok() } else { None };
+        let parsed = crate::json_body::parse::<serde_json::Value>(&body).ok();
+        self.query = if json { parsed.and_then(|b| Query::parse(self.request.facets, b)) } else { None };
         self.body = body;
         match self.query {
             Some(_) => self.begin(),

@@ -377,4 +377,26 @@ mod search {
         let body: Value = serde_json::from_slice(again[0].body.as_ref().unwrap()).unwrap();
         assert_eq!(body["attributesToRetrieve"], json!(["title", SHARD_FIELD, "sku"]));
     }
+
+    #[test]
+    fn a_facet_search_sums_counts_over_every_shard() {
+        let mut flow = for_request(map(3, 2), RequestInfo { seed: 6, ..request("POST", "/indexes/movies/facet-search", Some("application/json")) });
+        flow.start();
+        let round = calls(flow.on_body(br#"{"facetName": "genre", "facetQuery": "a"}"#.to_vec()));
+        let facet_calls = searches(&round);
+        assert!(facet_calls.iter().all(|c| c.path == "/indexes/movies/facet-search"));
+        assert_eq!(searched_shards(&facet_calls), (0..16).collect::<Vec<_>>());
+        let replies = round
+            .iter()
+            .map(|c| match c.path.ends_with("/settings") {
+                true => settings_reply(),
+                false => reply(200, json!({"facetHits": [{"value": "action", "count": 2}, {"value": "animation", "count": 1}], "facetQuery": "a", "processingTimeMs": 1})),
+            })
+            .collect();
+        let r = response(flow.on_replies(replies));
+        let nodes = facet_calls.len() as u64;
+        assert_eq!(body_json(&r)["facetHits"][0], json!({"value": "action", "count": 2 * nodes}));
+        assert_eq!(body_json(&r)["facetHits"][1], json!({"value": "animation", "count": nodes}));
+    }
 }
+
