@@ -73,6 +73,8 @@ pub enum Route {
     Search { index: String },
     /// Scatter-gather facet search: counts summed per value.
     FacetSearch { index: String },
+    /// Several searches in one request, each scatter-gathered.
+    MultiSearch,
     Task { uid: String },
     /// Recognised Meilisearch route that Miroir does not serve yet.
     Unsupported { what: String },
@@ -134,6 +136,7 @@ pub fn classify(method: Method, path: &str) -> Route {
         (Get, ["indexes", index, "stats"]) => Route::IndexStats { index: (*index).to_string() },
         (Get | Post, ["indexes", index, "search"]) => Route::Search { index: (*index).to_string() },
         (Post, ["indexes", index, "facet-search"]) => Route::FacetSearch { index: (*index).to_string() },
+        (Post, ["multi-search"]) => Route::MultiSearch,
         (Post, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Replace },
         (Put, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Update },
         (Post, ["indexes", index, "documents", "delete-batch"]) => Route::DocumentsDeleteBatch { index: (*index).to_string() },

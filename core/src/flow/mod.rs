@@ -9,6 +9,7 @@ mod any_node;
 mod broadcast;
 mod delete_batch;
 mod point;
+mod multi_search;
 mod register;
 mod search;
 mod search_params;
@@ -155,6 +156,7 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
         Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
         Route::Search { index } => search_flow(map, index, false, method, req, query),
         Route::FacetSearch { index } => search_flow(map, index, true, method, req, query),
+        Route::MultiSearch => Box::new(multi_search::MultiSearch::new(map, req.seed, req.fail_when_degraded)),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
         }

@@ -398,5 +398,40 @@ mod search {
         assert_eq!(body_json(&r)["facetHits"][0], json!({"value": "action", "count": 2 * nodes}));
         assert_eq!(body_json(&r)["facetHits"][1], json!({"value": "animation", "count": nodes}));
     }
+
+    #[test]
+    fn a_multi_search_runs_every_query_sharded_and_lists_results_in_order() {
+        let mut flow = for_request(map(3, 2), request("POST", "/multi-search", Some("application/json")));
+        assert_eq!(flow.start(), Next::Wait);
+        let body = br#"{"queries": [{"indexUid": "movies", "q": "x"}, {"indexUid": "books", "q": "y", "limit": 3}]}"#;
+        let round = calls(flow.on_body(body.to_vec()));
+        assert_eq!(round.iter().filter(|c| c.path == "/indexes/movies/settings").count(), 1);
+        assert_eq!(round.iter().filter(|c| c.path == "/indexes/books/settings").count(), 1);
+        let movies: Vec<Call> = round.iter().filter(|c| c.path == "/indexes/movies/search").cloned().collect();
+        assert_eq!(searched_shards(&movies), (0..16).collect::<Vec<_>>());
+        let r = response(flow.on_replies(answer_round(&round)));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let results = body_json(&r)["results"].as_array().unwrap().clone();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0]["indexUid"], "movies");
+        assert_eq!(results[1]["indexUid"], "books");
+        assert_eq!(results[1]["hits"].as_array().unwrap().len(), 3);
+        assert_eq!(results[0].as_object().unwrap().keys().next().map(String::as_str), Some("indexUid"));
+    }
+
+    #[test]
+    fn a_multi_search_error_names_its_query_like_meilisearch() {
+        let mut flow = for_request(map(2, 1), request("POST", "/multi-search", Some("application/json")));
+        flow.start();
+        let round = calls(flow.on_body(br#"{"queries": [{"indexUid": "movies", "q": "x"}, {"indexUid": "nope", "q": "y"}]}"#.to_vec()));
+        let missing = reply(404, json!({"message": "Index `nope` not found.", "code": "index_not_found", "type": "invalid_request", "link": "l"}));
+        let replies = round.iter().map(|c| if c.path.starts_with("/indexes/nope") { missing.clone() } else if c.path.ends_with("/settings") { settings_reply() } else { answer_for(c) }).collect();
+        let r = response(flow.on_replies(replies));
+        assert_eq!(r.status, 404);
+        assert_eq!(body_json(&r)["message"], "Inside `.queries[1]`: Index `nope` not found.");
+        let mut fed = for_request(map(2, 1), request("POST", "/multi-search", Some("application/json")));
+        fed.start();
+        assert_eq!(response(fed.on_body(br#"{"federation": {}, "queries": []}"#.to_vec())).status, 501);
+    }
 }
 

@@ -1,0 +1,165 @@
+//! `POST /multi-search` without `federation`: every query is a sharded search of its
+//! own, all advancing together, one round of calls at a time; their answers become
+//! `results` in query order. A query's error is the answer, prefixed as Meilisearch
+//! prefixes it. A body a node would refuse outright goes to one node as it is.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::search::{Search, SearchRequest};
+use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use crate::error::{Code, MeiliError};
+use crate::route::Method;
+use crate::shard_map::ShardMap;
+
+enum Part {
+    Calls(Vec<Call>),
+    Done(Response),
+}
+
+pub(super) struct MultiSearch {
+    map: Arc<ShardMap>,
+    seed: u64,
+    fail_when_degraded: bool,
+    body: Vec<u8>,
+    queries: Vec<Box<dyn Flow>>,
+    parts: Vec<Part>,
+    /// How many calls of the current round belong to each query.
+    round: Vec<usize>,
+    relaying: bool,
+}
+
+impl MultiSearch {
+    pub fn new(map: Arc<ShardMap>, seed: u64, fail_when_degraded: bool) -> MultiSearch {
+        MultiSearch { map, seed, fail_when_degraded, body: Vec::new(), queries: Vec::new(), parts: Vec::new(), round: Vec::new(), relaying: false }
+    }
+
+    /// Lets one node answer (and refuse) the body as it is.
+    fn relay(&mut self) -> Next {
+        let Some(&node) = live_nodes(&self.map).first() else {
+            return unavailable("this search").into();
+        };
+        self.relaying = true;
+        Next::Send(vec![Call::json(Target::Node(node), Method::Post, "/multi-search".into(), self.body.clone())])
+    }
+
+    fn advance(&mut self, i: usize, next: Next) {
+        self.parts[i] = match next {
+            Next::Send(calls) => Part::Calls(calls),
+            Next::Respond(r) => Part::Done(r),
+            Next::Wait => Part::Done(Response::error(&MeiliError::new(Code::Internal, "a search stopped before answering"))),
+        };
+    }
+
+    /// The next round: every unfinished query's calls; or the answer once all are done.
+    fn next_round(&mut self) -> Next {
+        self.round.clear();
+        let mut calls = Vec::new();
+        for part in &mut self.parts {
+            match part {
+                Part::Calls(pending) => {
+                    self.round.push(pending.len());
+                    calls.append(pending);
+                }
+                Part::Done(_) => self.round.push(0),
+            }
+        }
+        if !calls.is_empty() {
+            return Next::Send(calls);
+        }
+        self.answer()
+    }
+
+    fn answer(&mut self) -> Next {
+        let mut results = Vec::with_capacity(self.parts.len());
+        for (i, part) in self.parts.iter().enumerate() {
+            let Part::Done(response) = part else { return Next::Wait };
+            let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(&response.body) else {
+                return Next::Respond(response.clone());
+            };
+            if response.status != 200 {
+                return Next::Respond(prefixed(i, response.status, answer));
+            }
+            let mut result = Map::new();
+            result.insert("indexUid".into(), self.index_uid(i));
+            result.extend(answer);
+            results.push(Value::Object(result));
+        }
+        let mut out = Map::new();
+        out.insert("results".into(), Value::Array(results));
+        Next::Respond(Response::json(200, &Value::Object(out)))
+    }
+
+    fn index_uid(&self, i: usize) -> Value {
+        serde_json::from_slice::<Value>(&self.body).ok().and_then(|b| b["queries"].get(i)?.get("indexUid").cloned()).unwrap_or(Value::Null)
+    }
+}
+
+/// A query's error as Meilisearch reports it from a multi-search.
+fn prefixed(i: usize, status: u16, mut error: Map<String, Value>) -> Response {
+    if let Some(Value::String(message)) = error.get_mut("message") {
+        *message = format!("Inside `.queries[{i}]`: {message}");
+    }
+    Response::json(status, &Value::Object(error))
+}
+
+impl Flow for MultiSearch {
+    fn start(&mut self) -> Next {
+        Next::Wait
+    }
+
+    fn on_body(&mut self, body: Vec<u8>) -> Next {
+        self.body = body;
+        let parsed: Option<Value> = serde_json::from_slice(&self.body).ok();
+        let Some(Value::Object(request)) = parsed else { return self.relay() };
+        if request.get("federation").is_some_and(|f| !f.is_null()) {
+            return MeiliError::new(Code::MiroirUnsupportedRoute, "Miroir does not support `POST /multi-search` with `federation` yet.").into();
+        }
+        let Some(Value::Array(queries)) = request.get("queries") else { return self.relay() };
+        if queries.iter().any(|q| !q.get("indexUid").is_some_and(Value::is_string)) {
+            return self.relay();
+        }
+        for (i, query) in queries.iter().enumerate() {
+            let Some(Value::Object(query)) = Some(query) else { return self.relay() };
+            let mut query = query.clone();
+            let index = query.remove("indexUid").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let request = SearchRequest {
+                facets: false,
+                method: Method::Post,
+                path: format!("/indexes/{}/search", encode_segment(&index)),
+                query: String::new(),
+                content_type: Some("application/json".into()),
+                seed: self.seed.wrapping_add(i as u64),
+                fail_when_degraded: self.fail_when_degraded,
+            };
+            let mut flow: Box<dyn Flow> = Box::new(Search::new(self.map.clone(), index, request));
+            flow.start();
+            let next = flow.on_body(Value::Object(query).to_string().into_bytes());
+            self.queries.push(flow);
+            self.parts.push(Part::Done(Response::json(200, &Value::Null)));
+            self.advance(i, next);
+        }
+        self.next_round()
+    }
+
+    fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
+        if self.relaying {
+            return match replies.into_iter().next() {
+                Some(r) if !r.is_unavailable() => Next::Respond(Response::relay(r)),
+                _ => unavailable("this search").into(),
+            };
+        }
+        let mut replies = replies.into_iter();
+        let sizes = std::mem::take(&mut self.round);
+        for (i, size) in sizes.into_iter().enumerate() {
+            if size == 0 {
+                continue;
+            }
+            let chunk: Vec<Reply> = replies.by_ref().take(size).collect();
+            let next = self.queries[i].on_replies(chunk);
+            self.advance(i, next);
+        }
+        self.next_round()
+    }
+}
