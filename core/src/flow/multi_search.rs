@@ -96,11 +96,13 @@ impl MultiSearch {
     }
 }
 
-/// A query's error as Meilisearch reports it from a multi-search.
+/// A query's error as Meilisearch reports it from a multi-search: named by query, and a
+/// missing index is a bad request there (`routes/multi_search.rs` passes 400 as its status).
 fn prefixed(i: usize, status: u16, mut error: Map<String, Value>) -> Response {
     if let Some(Value::String(message)) = error.get_mut("message") {
         *message = format!("Inside `.queries[{i}]`: {message}");
     }
+    let status = if error.get("code").and_then(Value::as_str) == Some("index_not_found") { 400 } else { status };
     Response::json(status, &Value::Object(error))
 }
 
@@ -117,7 +119,9 @@ impl Flow for MultiSearch {
             return MeiliError::new(Code::MiroirUnsupportedRoute, "Miroir does not support `POST /multi-search` with `federation` yet.").into();
         }
         let Some(Value::Array(queries)) = request.get("queries") else { return self.relay() };
-        if queries.iter().any(|q| !q.get("indexUid").is_some_and(Value::is_string)) {
+        // Refused by any node as a whole: let one node say how.
+        let refused = |q: &Value| !q.get("indexUid").is_some_and(Value::is_string) || q.get("federationOptions").is_some_and(|o| !o.is_null());
+        if queries.iter().any(refused) {
             return self.relay();
         }
         for (i, query) in queries.iter().enumerate() {

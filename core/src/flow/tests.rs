@@ -427,7 +427,7 @@ mod search {
         let missing = reply(404, json!({"message": "Index `nope` not found.", "code": "index_not_found", "type": "invalid_request", "link": "l"}));
         let replies = round.iter().map(|c| if c.path.starts_with("/indexes/nope") { missing.clone() } else if c.path.ends_with("/settings") { settings_reply() } else { answer_for(c) }).collect();
         let r = response(flow.on_replies(replies));
-        assert_eq!(r.status, 404);
+        assert_eq!(r.status, 400, "a missing index is a bad request inside a multi-search");
         assert_eq!(body_json(&r)["message"], "Inside `.queries[1]`: Index `nope` not found.");
         let mut fed = for_request(map(2, 1), request("POST", "/multi-search", Some("application/json")));
         fed.start();
