@@ -71,6 +71,7 @@ impl Envoys {
             Event::Sent { type_url, .. } => (type_url, "sent"),
             Event::Ack { type_url, .. } => (type_url, "ack"),
             Event::Nack { type_url, .. } => (type_url, "nack"),
+            Event::Held { type_url, .. } => (type_url, "held"),
         };
         let name = short_name(type_url);
         let by_type = labels(&[("type", name)]);
@@ -78,6 +79,9 @@ impl Envoys {
             Event::Sent { .. } => drop(self.metrics.pushes.get_or_create(&by_type).inc()),
             Event::Ack { version, .. } => {
                 self.metrics.acks.get_or_create(&by_type).inc();
+                self.metrics.acked_version.get_or_create(&labels(&[("node", node), ("type", name)])).set(version_number(version));
+            }
+            Event::Held { version, .. } => {
                 self.metrics.acked_version.get_or_create(&labels(&[("node", node), ("type", name)])).set(version_number(version));
             }
             Event::Nack { version, error, .. } => {
@@ -92,6 +96,12 @@ impl Envoys {
                 Event::Sent { version, .. } => t.sent_version = Some(version.clone()),
                 Event::Ack { version, map_version, .. } => {
                     t.acks += 1;
+                    t.acked_version = Some(version.clone());
+                    if map_version.is_some() {
+                        s.map_version = *map_version;
+                    }
+                }
+                Event::Held { version, map_version, .. } => {
                     t.acked_version = Some(version.clone());
                     if map_version.is_some() {
                         s.map_version = *map_version;

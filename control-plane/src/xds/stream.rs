@@ -47,6 +47,9 @@ pub enum Event {
     Sent { type_url: &'static str, version: String },
     Ack { type_url: &'static str, version: String, map_version: Option<u64> },
     Nack { type_url: &'static str, version: String, error: String },
+    /// A new stream from an Envoy that already holds `version` (from an earlier stream,
+    /// perhaps with another replica or before a restart).
+    Held { type_url: &'static str, version: String, map_version: Option<u64> },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -131,6 +134,10 @@ impl StreamState {
             state.in_flight = None;
             state.acked = (!request.version_info.is_empty())
                 .then(|| Sent { nonce: String::new(), version: request.version_info.clone(), resources: None, map: None });
+            if !request.version_info.is_empty() {
+                let map_version = (type_url == EXTENSION_TYPE).then(|| request.version_info.parse().ok()).flatten();
+                events.push(Event::Held { type_url, version: request.version_info.clone(), map_version });
+            }
         } else if request.response_nonce != state.last_nonce {
             return Ok(events); // stale: answers a response Envoy has since been superseded
         } else if let Some(sent) = state.in_flight.take() {

@@ -252,7 +252,12 @@ fn a_reconnecting_envoy_that_holds_the_current_versions_gets_nothing() {
     for held in envoy.held.values_mut() {
         held.1.clear();
     }
-    let mut again = connect(&mut envoy);
+    let mut again = StreamState::new("/default.wasm");
+    let mut held = Vec::new();
+    for (i, t) in TYPES.iter().enumerate() {
+        held.extend(again.on_request(&envoy.request(t, i == 0), now()).unwrap());
+    }
+    assert!(held.contains(&Event::Held { type_url: EXTENSION_TYPE, version: "2".into(), map_version: Some(2) }), "{held:?}");
     let (responses, _) = again.responses(&snap, now());
     assert!(responses.is_empty(), "{:?}", responses.iter().map(|r| &r.type_url).collect::<Vec<_>>());
 }
