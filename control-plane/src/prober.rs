@@ -1,5 +1,5 @@
 //! The control plane's own health checks of the Meilisearch nodes: a node failing
-//! `GET /health` twice in a row is marked down in the map (the filter then skips it
+//! `GET /health` three times in a row is marked down in the map (the filter then skips it
 //! for reads); one success marks it up again. Envoy's active health checks and
 //! outlier detection stop traffic to it sooner; this makes it visible in the map,
 //! the cluster health and the admin API. Only the leader probes.
@@ -12,7 +12,7 @@ use crate::control::{ControlError, Controller};
 use crate::launcher::probe_address;
 use crate::state::Change;
 
-pub const FAILURES_TO_DOWN: u32 = 2;
+pub const FAILURES_TO_DOWN: u32 = 3;
 
 pub async fn run(controller: Arc<Controller>, interval: Duration) {
     let mut failures: BTreeMap<String, u32> = BTreeMap::new();

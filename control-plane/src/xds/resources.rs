@@ -109,11 +109,13 @@ pub fn load_assignment(name: &str, endpoints: &[HostPort]) -> ClusterLoadAssignm
 /// IP endpoints come over EDS (the returned assignment); names are resolved by Envoy.
 pub fn cluster(name: &str, endpoints: &[HostPort], health_path: &str) -> (Cluster, Option<ClusterLoadAssignment>) {
     let second = Duration::from_secs(1);
+    // A dead node (refused connections) is caught at once by outlier detection; a slow
+    // /health needs three misses of 2 s, so a node busy indexing is not cut off.
     let health_check = HealthCheck {
-        timeout: Some(duration(second)),
+        timeout: Some(duration(2 * second)),
         interval: Some(duration(second)),
         no_traffic_interval: Some(duration(second)),
-        unhealthy_threshold: u32v(2),
+        unhealthy_threshold: u32v(3),
         healthy_threshold: u32v(1),
         health_checker: Some(HealthChecker::HttpHealthCheck(HttpHealthCheck { path: health_path.to_owned(), ..Default::default() })),
         ..Default::default()
