@@ -8,7 +8,8 @@ use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, Reques
 use miroir_core::wire::DEGRADED_POLICY_HEADER;
 use miroir_core::{Code, MeiliError, ShardMap};
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{Action, BufferType, MapType};
 
 pub struct Exchange {
     map: Option<Arc<ShardMap>>,
@@ -108,12 +109,23 @@ impl Exchange {
     }
 }
 
+/// A request header; the SDK's own getter panics where the host call errs.
+fn request_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten()
+}
+
 impl Context for Exchange {
     fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
         let Some(position) = self.pending.remove(&token) else { return };
-        // A reset or timeout comes back without a `:status`: status 0, "no answer".
-        let status = self.get_http_call_response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+        // A reset comes back without headers, and the SDK's own getters panic then (a
+        // panic kills this worker's VM): read through the host calls, whose errors are
+        // values. No `:status` means no answer: status 0.
+        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size).ok().flatten().unwrap_or_default();
         if let Some(slot) = self.replies.get_mut(position) {
             *slot = Reply { status, body };
         }
@@ -132,13 +144,13 @@ impl HttpContext for Exchange {
             return Action::Pause;
         };
         let request = RequestInfo {
-            method: self.get_http_request_header(":method").unwrap_or_default(),
-            path: self.get_http_request_header(":path").unwrap_or_default(),
-            content_type: self.get_http_request_header("content-type"),
+            method: request_header(":method").unwrap_or_default(),
+            path: request_header(":path").unwrap_or_default(),
+            content_type: request_header("content-type"),
             seed: u64::from(self.context_id),
-            fail_when_degraded: self.get_http_request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
+            fail_when_degraded: request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
         };
-        self.authorization = self.get_http_request_header("authorization");
+        self.authorization = request_header("authorization");
         let mut flow = flow::for_request(map, request);
         let next = flow.start();
         self.flow = Some(flow);
@@ -159,7 +171,7 @@ impl HttpContext for Exchange {
             return Action::Pause;
         }
         if end_of_stream {
-            let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+            let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size).ok().flatten().unwrap_or_default();
             self.deliver_body(body);
         }
         Action::Pause
