@@ -13,8 +13,9 @@
 //! asynchronous tasks processed in order by a background worker (`/tasks`),
 //! settings (whole object and the common sub-routes), stats, search (query
 //! words with prefix and typo tolerance, filters, sort, facets, pagination,
-//! distinct, ranking score), durability under `--db-path`, and fault
-//! injection (`/_double/faults`). Ranking is simplified; see the README.
+//! distinct, ranking score and `_rankingScoreDetails`), durability under
+//! `--db-path`, and fault injection (`/_double/faults`). Matching is
+//! simplified; see the README.
 
 pub mod auth;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod filter;
 pub mod indexes;
 pub mod params;
 pub mod payload;
+pub mod ranking;
 pub mod search;
 pub mod settings;
 pub mod settings_routes;

@@ -65,6 +65,17 @@ fn key(doc: &Map<String, Value>, by: &SortBy) -> Key {
     best_str.map(Key::Str).unwrap_or(Key::Missing)
 }
 
+/// The value a document sorts by, as milli's sort rule reports it in
+/// `_rankingScoreDetails`: a number (as a float), a normalized string, or
+/// `null` when the document has no sortable value.
+pub fn value(doc: &Map<String, Value>, by: &SortBy) -> Value {
+    match key(doc, by) {
+        Key::Num(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+        Key::Str(s) => Value::String(s),
+        Key::Missing => Value::Null,
+    }
+}
+
 /// Compares two documents for one sort criterion.
 pub fn compare(a: &Map<String, Value>, b: &Map<String, Value>, by: &SortBy) -> Ordering {
     let (ka, kb) = (key(a, by), key(b, by));

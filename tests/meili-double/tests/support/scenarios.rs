@@ -496,6 +496,110 @@ pub fn all() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "search_details",
+            server_args: vec![],
+            steps: {
+                // `_rankingScoreDetails` with the default rules (attributeRank
+                // and wordPosition apart), then custom rules, `attribute`,
+                // hidden sort rules and missing/mixed sort values
+                let mut s = vec![
+                    post("/indexes/books/documents", BOOKS).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings",
+                        r#"{"filterableAttributes":["genre","year","author"],"sortableAttributes":["year","title"],"searchableAttributes":["title","author","summary"]}"#,
+                    )
+                    .wait(),
+                ];
+                for body in [
+                    r#"{"q":"the lord"}"#,
+                    r#"{"q":"hobit"}"#,
+                    r#"{"q":"dune"}"#,
+                    r#"{"q":"ring"}"#,
+                    r#"{"q":"the ring","matchingStrategy":"all"}"#,
+                    r#"{"q":"lord of the rings","matchingStrategy":"all"}"#,
+                    r#"{"q":"a dark future","matchingStrategy":"frequency"}"#,
+                    r#"{"q":"the dark"}"#,
+                    r#"{"q":"tolkien ring"}"#,
+                    r#"{"q":"r tolkien"}"#,
+                    r#"{"q":"the tolkein","matchingStrategy":"all"}"#,
+                    r#"{"q":"the dragon dark","matchingStrategy":"frequency"}"#,
+                    r#"{"q":"dragon dark the","matchingStrategy":"frequency"}"#,
+                    r#"{}"#,
+                    r#"{"sort":["year:desc"]}"#,
+                    r#"{"sort":["title:asc","year:asc"],"limit":4}"#,
+                    r#"{"q":"ring","sort":["year:asc"]}"#,
+                    r#"{"q":"the","sort":["title:desc"],"offset":1,"limit":3}"#,
+                    r#"{"q":"the","page":2,"hitsPerPage":2}"#,
+                    r#"{"q":"the","rankingScoreThreshold":0.5}"#,
+                    r#"{"q":"the","distinct":"author","facets":["genre"]}"#,
+                    r#"{"q":"the","filter":"genre = fantasy","attributesToSearchOn":["summary"]}"#,
+                ] {
+                    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
+                    body["showRankingScoreDetails"] = true.into();
+                    body["showRankingScore"] = true.into();
+                    body["attributesToRetrieve"] = serde_json::json!(["id"]);
+                    s.push(post("/indexes/books/search", &body.to_string()));
+                }
+                s.push(get("/indexes/books/search?q=hobbit&showRankingScoreDetails=true&attributesToRetrieve=id"));
+                s.push(post("/indexes/books/search", r#"{"q":"the","showRankingScoreDetails":false,"attributesToRetrieve":["id"],"limit":1}"#));
+                s.push(post("/indexes/books/search", r#"{"showRankingScoreDetails":"yes"}"#));
+                s.push(get("/indexes/books/search?showRankingScoreDetails=maybe"));
+                s.push(
+                    post(
+                        "/indexes/lib/documents",
+                        r#"[
+                          {"id": 1, "title": "The Hobbit", "year": 1937, "tag": "b"},
+                          {"id": 2, "title": "Dune", "year": 1965},
+                          {"id": 3, "title": "  Ring World ", "tag": "a"},
+                          {"id": 4, "title": "The Ring", "year": "1950", "tag": ["c", 3]},
+                          {"id": 5, "title": "Lord of the ring", "year": [1954, 1955]},
+                          {"id": 6, "title": "ring ring", "year": 1965, "tag": "B"}
+                        ]"#,
+                    )
+                    .wait(),
+                );
+                s.push(
+                    send(
+                        "PATCH",
+                        "/indexes/lib/settings",
+                        r#"{"sortableAttributes":["year","title","tag","nope"],"rankingRules":["words","typo","year:desc","proximity","attribute","sort","exactness"]}"#,
+                    )
+                    .wait(),
+                );
+                let lib = [
+                    r#"{}"#,
+                    r#"{"q":"ring"}"#,
+                    r#"{"q":"ring","sort":["title:asc"]}"#,
+                    r#"{"q":"the ring"}"#,
+                    r#"{"q":"the ring","matchingStrategy":"all"}"#,
+                    r#"{"sort":["year:asc"]}"#,
+                    r#"{"sort":["tag:desc","nope:asc"]}"#,
+                    r#"{"sort":["tag:asc"],"rankingScoreThreshold":0.2}"#,
+                ];
+                for body in lib {
+                    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
+                    body["showRankingScoreDetails"] = true.into();
+                    body["showRankingScore"] = true.into();
+                    s.push(post("/indexes/lib/search", &body.to_string()));
+                }
+                s.push(
+                    send(
+                        "PATCH",
+                        "/indexes/lib/settings",
+                        r#"{"displayedAttributes":["id","title"],"typoTolerance":{"enabled":false},"rankingRules":["tag:asc","typo","words","sort","attribute","exactness"]}"#,
+                    )
+                    .wait(),
+                );
+                for body in lib {
+                    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
+                    body["showRankingScoreDetails"] = true.into();
+                    s.push(post("/indexes/lib/search", &body.to_string()));
+                }
+                s
+            },
+        },
+        Scenario {
             name: "documents_more",
             server_args: vec![],
             steps: vec![
