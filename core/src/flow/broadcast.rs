@@ -33,8 +33,8 @@ pub(super) struct Broadcast {
     index: Option<String>,
     kind: TaskKind,
     settings: SettingsRoute,
-    /// Set Miroir's settings again once the client's change is enqueued.
-    bookkeeping_after: bool,
+    /// Miroir's settings to set again once the client's change is enqueued.
+    follow_up: Option<Vec<u8>>,
     nodes: Vec<usize>,
     draft: Option<TaskDraft>,
     stage: Stage,
@@ -43,8 +43,8 @@ pub(super) struct Broadcast {
 impl Broadcast {
     pub fn new(map: Arc<ShardMap>, request: Request, index: Option<String>, kind: TaskKind, settings: SettingsRoute) -> Broadcast {
         let nodes = (0..map.nodes.len()).collect();
-        let bookkeeping_after = kind == TaskKind::IndexCreation;
-        Broadcast { map, request, index, kind, settings, bookkeeping_after, nodes, draft: None, stage: Stage::Applying }
+        let follow_up = (kind == TaskKind::IndexCreation).then(bookkeeping_patch);
+        Broadcast { map, request, index, kind, settings, follow_up, nodes, draft: None, stage: Stage::Applying }
     }
 }
 
@@ -60,7 +60,7 @@ impl Flow for Broadcast {
         }
         let (method, body) = if self.kind == TaskKind::SettingsUpdate {
             let write = rewrite_write(self.settings, self.request.method, body);
-            self.bookkeeping_after = write.restore_after;
+            self.follow_up = write.follow_up;
             (write.method, write.body)
         } else {
             (self.request.method, body)
@@ -88,11 +88,11 @@ impl Flow for Broadcast {
         if let Err(refusal) = draft.accept(&self.map, &self.nodes, replies, hidden) {
             return Next::Respond(refusal);
         }
-        match (&self.index, self.stage, self.bookkeeping_after) {
-            (Some(index), Stage::Applying, true) => {
+        match (&self.index, self.stage, &self.follow_up) {
+            (Some(index), Stage::Applying, Some(patch)) => {
                 self.stage = Stage::Bookkeeping;
                 let path = format!("/indexes/{}/settings", encode_segment(index));
-                Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), bookkeeping_patch())).collect())
+                Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), patch.clone())).collect())
             }
             _ => {
                 self.stage = Stage::Registering;
