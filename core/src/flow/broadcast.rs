@@ -15,6 +15,10 @@ use crate::shard_map::ShardMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
+    /// A settings change may create its index: is it there?
+    Probing { tried: usize },
+    /// The index is new: Miroir's settings first.
+    Preparing,
     Applying,
     Bookkeeping,
     Registering,
@@ -38,13 +42,40 @@ pub(super) struct Broadcast {
     nodes: Vec<usize>,
     draft: Option<TaskDraft>,
     stage: Stage,
+    /// The (rewritten) request to apply on every node.
+    apply: Option<(Method, Option<Vec<u8>>, Option<String>)>,
 }
 
 impl Broadcast {
     pub fn new(map: Arc<ShardMap>, request: Request, index: Option<String>, kind: TaskKind, settings: SettingsRoute) -> Broadcast {
         let nodes = (0..map.nodes.len()).collect();
         let follow_up = (kind == TaskKind::IndexCreation).then(bookkeeping_patch);
-        Broadcast { map, request, index, kind, settings, follow_up, nodes, draft: None, stage: Stage::Applying }
+        Broadcast { map, request, index, kind, settings, follow_up, nodes, draft: None, stage: Stage::Applying, apply: None }
+    }
+
+    /// The client's request, as rewritten, to every node.
+    fn send_apply(&mut self) -> Next {
+        self.stage = Stage::Applying;
+        let Some((method, body, content_type)) = self.apply.clone() else { return Next::Wait };
+        let calls = self
+            .nodes
+            .iter()
+            .map(|&n| Call { target: Target::Node(n), method, path: self.request.path.clone(), content_type: content_type.clone(), body: body.clone() })
+            .collect();
+        Next::Send(calls)
+    }
+
+    fn settings_calls(&self, index: &str, patch: &[u8]) -> Next {
+        let path = format!("/indexes/{}/settings", encode_segment(index));
+        Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), patch.to_vec())).collect())
+    }
+
+    fn probe(&mut self, tried: usize) -> Next {
+        let (Some(index), Some(&node)) = (&self.index, super::live_nodes(&self.map).get(tried)) else {
+            return super::unavailable("this settings change").into();
+        };
+        self.stage = Stage::Probing { tried: tried + 1 };
+        Next::Send(vec![Call::get(Target::Node(node), format!("/indexes/{}", encode_segment(index)))])
     }
 }
 
@@ -71,28 +102,42 @@ impl Flow for Broadcast {
             (None, Some(_)) if method != self.request.method => Some("application/json".to_string()),
             (ct, _) => ct.clone(),
         };
-        let calls = self
-            .nodes
-            .iter()
-            .map(|&n| Call { target: Target::Node(n), method, path: self.request.path.clone(), content_type: content_type.clone(), body: body.clone() })
-            .collect();
-        Next::Send(calls)
+        self.apply = Some((method, body, content_type));
+        match self.kind {
+            TaskKind::SettingsUpdate => self.probe(0),
+            _ => self.send_apply(),
+        }
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
-        if self.stage == Stage::Registering {
-            return registered(replies);
+        match self.stage {
+            Stage::Registering => return registered(replies),
+            Stage::Probing { tried } => {
+                let reply = replies.into_iter().next().unwrap_or_default();
+                return match (reply.status, &self.index) {
+                    (404, Some(index)) => {
+                        self.stage = Stage::Preparing;
+                        self.settings_calls(index, &bookkeeping_patch())
+                    }
+                    (200, _) => self.send_apply(),
+                    _ if reply.is_unavailable() => self.probe(tried),
+                    _ => Next::Respond(super::Response::relay(reply)),
+                };
+            }
+            _ => {}
         }
         let Some(draft) = self.draft.as_mut() else { return Next::Wait };
-        let hidden = self.stage == Stage::Bookkeeping;
+        let hidden = matches!(self.stage, Stage::Bookkeeping | Stage::Preparing);
         if let Err(refusal) = draft.accept(&self.map, &self.nodes, replies, hidden) {
             return Next::Respond(refusal);
         }
-        match (&self.index, self.stage, &self.follow_up) {
+        if self.stage == Stage::Preparing {
+            return self.send_apply();
+        }
+        match (self.index.clone(), self.stage, self.follow_up.clone()) {
             (Some(index), Stage::Applying, Some(patch)) => {
                 self.stage = Stage::Bookkeeping;
-                let path = format!("/indexes/{}/settings", encode_segment(index));
-                Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), patch.clone())).collect())
+                self.settings_calls(&index, &patch)
             }
             _ => {
                 self.stage = Stage::Registering;

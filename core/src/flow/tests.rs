@@ -212,7 +212,9 @@ fn a_task_combines_its_node_tasks() {
 fn a_client_settings_change_keeps_the_shard_field_filterable() {
     let mut flow = for_request(map(3, 2), request("PATCH", "/indexes/movies/settings", Some("application/json")));
     assert_eq!(flow.start(), Next::Wait);
-    let sent = calls(flow.on_body(br#"{"filterableAttributes": ["genre"]}"#.to_vec()));
+    let probe = calls(flow.on_body(br#"{"filterableAttributes": ["genre"]}"#.to_vec()));
+    assert_eq!(probe[0].path, "/indexes/movies");
+    let sent = calls(flow.on_replies(vec![reply(200, json!({"uid": "movies"}))]));
     assert_eq!(sent.len(), 3);
     for c in &sent {
         let body: Value = serde_json::from_slice(c.body.as_ref().unwrap()).unwrap();
@@ -226,11 +228,28 @@ fn a_client_settings_change_keeps_the_shard_field_filterable() {
 fn resetting_all_settings_sets_the_bookkeeping_again() {
     let mut flow = for_request(map(2, 1), request("DELETE", "/indexes/movies/settings", None));
     flow.start();
-    let reset = calls(flow.on_body(Vec::new()));
+    calls(flow.on_body(Vec::new()));
+    let reset = calls(flow.on_replies(vec![reply(200, json!({"uid": "movies"}))]));
     assert!(reset.iter().all(|c| c.method == Method::Delete && c.body.is_none()));
     let again = calls(flow.on_replies((0..2).map(accepted).collect()));
     assert!(again.iter().all(|c| c.method == Method::Patch && c.path == "/indexes/movies/settings"));
     let register = calls(flow.on_replies((5..7).map(accepted).collect()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.node_tasks.iter().filter(|t| t.hidden).count(), 2);
+}
+
+#[test]
+fn a_settings_change_that_creates_its_index_sets_miroir_settings_first() {
+    let mut flow = for_request(map(2, 1), request("PATCH", "/indexes/fresh/settings", Some("application/json")));
+    flow.start();
+    calls(flow.on_body(br#"{"sortableAttributes": ["year"]}"#.to_vec()));
+    let prepare = calls(flow.on_replies(vec![reply(404, json!({"code": "index_not_found"}))]));
+    let patch: Value = serde_json::from_slice(prepare[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(patch, serde_json::from_slice::<Value>(&crate::settings::bookkeeping_patch()).unwrap());
+    let apply = calls(flow.on_replies((0..2).map(accepted).collect()));
+    let body: Value = serde_json::from_slice(apply[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body, json!({"sortableAttributes": ["year"]}));
+    let register = calls(flow.on_replies((2..4).map(accepted).collect()));
     let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
     assert_eq!(record.node_tasks.iter().filter(|t| t.hidden).count(), 2);
 }
