@@ -100,6 +100,26 @@ impl TaskKind {
     }
 }
 
+impl Route {
+    /// How a request is distributed, for metrics: a small fixed set of names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Route::Health | Route::Version | Route::AnyNode { .. } | Route::Task { .. } => "read_one",
+            Route::DocumentsWrite { .. } => "write_documents",
+            Route::DocumentGet { .. } => "read_document",
+            Route::DocumentDelete { .. } | Route::DocumentsDeleteBatch { .. } => "delete_documents",
+            Route::Broadcast { .. } => "broadcast",
+            Route::IndexStats { .. } => "stats",
+            Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch => "search",
+            Route::Unsupported { .. } => "unsupported",
+        }
+    }
+
+    /// Every name [`Route::kind`] gives.
+    pub const KINDS: [&'static str; 8] =
+        ["read_one", "write_documents", "read_document", "delete_documents", "broadcast", "stats", "search", "unsupported"];
+}
+
 /// Splits `/a/b?x=y` into decoded path segments and the raw query.
 pub fn split_path(path: &str) -> (Vec<String>, &str) {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));

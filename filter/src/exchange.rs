@@ -5,16 +5,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, RequestInfo, Response, Target};
-use miroir_core::wire::DEGRADED_POLICY_HEADER;
+use miroir_core::route::{classify, Method};
+use miroir_core::wire::{DEGRADED_HEADER, DEGRADED_POLICY_HEADER};
 use miroir_core::{Code, MeiliError, ShardMap};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::hostcalls;
+
+use crate::metrics::Metrics;
 use proxy_wasm::types::{Action, BufferType, MapType};
 
 pub struct Exchange {
     map: Option<Arc<ShardMap>>,
     /// Envoy's id for this request: a per-request seed for spreading reads.
     context_id: u32,
+    metrics: Metrics,
     flow: Option<Box<dyn Flow>>,
     authorization: Option<String>,
     /// Dispatch token → position of its call in the current round.
@@ -24,8 +28,8 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32) -> Exchange {
-        Exchange { map, context_id, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32, metrics: Metrics) -> Exchange {
+        Exchange { map, context_id, metrics, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
     }
 
     fn run(&mut self, mut next: Next) {
@@ -41,6 +45,7 @@ impl Exchange {
                     return self.respond(Response::error(&bug));
                 }
                 Next::Send(calls) => {
+                    self.metrics.round(calls.len());
                     self.replies = vec![Reply::default(); calls.len()];
                     for (position, call) in calls.into_iter().enumerate() {
                         // A call Envoy refuses (unknown cluster) keeps its empty reply.
@@ -95,6 +100,9 @@ impl Exchange {
 
     fn respond(&mut self, response: Response) {
         self.answered = true;
+        if response.headers.iter().any(|(k, _)| k == DEGRADED_HEADER) {
+            self.metrics.degraded();
+        }
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
         headers.extend(response.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         self.send_http_response(u32::from(response.status), headers, Some(&response.body));
@@ -130,7 +138,12 @@ impl Context for Exchange {
             *slot = Reply { status, body };
         }
         if self.pending.is_empty() && !self.answered {
+            let started = self.get_current_time();
             let next = self.step(|flow, replies| flow.on_replies(replies));
+            if matches!(next, Next::Respond(_)) {
+                let micros = self.get_current_time().duration_since(started).map_or(0, |d| d.as_micros() as u64);
+                self.metrics.answer_step(micros);
+            }
             self.run(next);
         }
     }
@@ -151,7 +164,9 @@ impl HttpContext for Exchange {
             fail_when_degraded: request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
         };
         self.authorization = request_header("authorization");
-        let mut flow = flow::for_request(map, request);
+        let route = classify(Method::parse(&request.method), &request.path);
+        self.metrics.request(route.kind());
+        let mut flow = flow::for_route(map, route, request);
         let next = flow.start();
         self.flow = Some(flow);
         self.run(next);

@@ -5,6 +5,7 @@
 //! of each round, collecting the replies, answering the client. No decision is made here.
 
 mod exchange;
+mod metrics;
 
 use std::sync::Arc;
 
@@ -14,16 +15,22 @@ use proxy_wasm::types::{ContextType, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None, metrics: metrics::Metrics::default() }) });
 }}
 
 struct Root {
     map: Option<Arc<ShardMap>>,
+    metrics: metrics::Metrics,
 }
 
 impl Context for Root {}
 
 impl RootContext for Root {
+    fn on_vm_start(&mut self, _: usize) -> bool {
+        self.metrics = metrics::Metrics::define();
+        true
+    }
+
     /// Refusing a bad map makes Envoy reject (NACK) it and keep serving the last good one.
     fn on_configure(&mut self, _: usize) -> bool {
         let Some(bytes) = self.get_plugin_configuration() else {
@@ -43,7 +50,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id)))
+        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id, self.metrics.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -146,10 +146,16 @@ pub struct RequestInfo {
 
 /// The flow serving a request.
 pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
+    let route = classify(Method::parse(&req.method), &req.path);
+    for_route(map, route, req)
+}
+
+/// The flow serving a request already classified (`route` is `classify` of it).
+pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
     let method = Method::parse(&req.method);
     let (_, query) = split_path(&req.path);
     let query = query.to_string();
-    match classify(method, &req.path) {
+    match route {
         Route::Health => Box::new(Fixed(Response::json(200, &serde_json::json!({"status": "available"})))),
         Route::Version => Box::new(any_node::AnyNode::new(map, req.path, SettingsRoute::Other)),
         Route::AnyNode { hide } => Box::new(any_node::AnyNode::new(map, req.path, hide)),

@@ -31,6 +31,8 @@ pub struct Mesh {
     pub client: Client,
     /// A client per node, straight to it (bypassing Miroir).
     pub nodes: Vec<Client>,
+    /// Envoy's admin interface, e.g. for `/stats`.
+    pub envoy_admin: String,
     process: Child,
     dir: PathBuf,
 }
@@ -104,7 +106,8 @@ impl Mesh {
         let nodes = (0..spec.nodes)
             .map(|i| Client::new(format!("http://127.0.0.1:{}", node_base + i as u16), MASTER_KEY))
             .collect();
-        Mesh { spec, client, nodes, process, dir }
+        let envoy_admin = format!("http://127.0.0.1:{admin}");
+        Mesh { spec, client, nodes, envoy_admin, process, dir }
     }
 
     /// The shard map the launcher pushes, rebuilt here: the test computes placement
@@ -131,6 +134,12 @@ impl Mesh {
 
     pub fn placement(&self, index: &str) -> IndexPlacement {
         IndexPlacement::compute(&self.shard_map(), index)
+    }
+
+    /// The value of one of Envoy's counters (custom wasm metrics are `wasmcustom.<name>`).
+    pub fn envoy_stat(&self, name: &str) -> Option<u64> {
+        let text = ureq::get(&format!("{}/stats?filter={name}", self.envoy_admin)).call().ok()?.into_string().ok()?;
+        text.lines().find_map(|l| l.split_once(": ").filter(|(k, _)| k.ends_with(name)).and_then(|(_, v)| v.trim().parse().ok()))
     }
 
     /// Kills node `i` with SIGKILL, as a crash would.

@@ -173,4 +173,8 @@ fn with_every_replica_of_some_shards_down_the_answer_names_them() {
         }
     };
     assert_eq!(strict, 503);
+    // The filter's own metrics reach Envoy's stats.
+    assert!(mesh.envoy_stat("miroir_degraded_answers").is_some_and(|n| n >= 1), "degraded answers are counted");
+    assert!(mesh.envoy_stat("miroir_requests_search").is_some_and(|n| n >= 2), "searches are counted");
+    assert!(mesh.envoy_stat("miroir_requests_write_documents").is_some_and(|n| n >= 1), "writes are counted");
 }
