@@ -1,4 +1,4 @@
-//! A continuous load through Miroir (point reads, index stats, health) across ten
+//! A continuous load through Miroir (searches, point reads, index stats, health) across ten
 //! topology changes made with `miroir`: not one request fails. Stats go to every node
 //! of the map, so a map naming a cluster Envoy has not got yet (or dropped already)
 //! would fail them.

@@ -25,9 +25,10 @@ impl Load {
                     let started = std::time::Instant::now();
                     // Bounded: stops when told, or after 100,000 requests at most.
                     while !stop.load(Ordering::Relaxed) && i < 100_000 {
-                        let path = match i % 3 {
+                        let path = match i % 4 {
                             0 => format!("/indexes/movies/documents/{i}"),
                             1 => "/indexes/movies/stats".to_string(),
+                            2 => "/indexes/movies/search?q=film".to_string(),
                             _ => "/health".to_string(),
                         };
                         let answer = super::try_http(port, "GET", &path, "");
