@@ -8,11 +8,11 @@ use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, Reques
 use miroir_core::route::{classify, Method};
 use miroir_core::wire::{DEGRADED_HEADER, DEGRADED_POLICY_HEADER};
 use miroir_core::{Code, MeiliError, ShardMap};
-use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType, MapType};
 
 use crate::metrics::Metrics;
-use proxy_wasm::types::{Action, BufferType, MapType};
 
 pub struct Exchange {
     map: Option<Arc<ShardMap>>,
@@ -62,7 +62,7 @@ impl Exchange {
         }
     }
 
-    /// Advances the flow with the round's replies (or the body).
+    /// Advances the flow with the round's replies.
     fn step(&mut self, f: impl FnOnce(&mut dyn Flow, Vec<Reply>) -> Next) -> Next {
         let replies = std::mem::take(&mut self.replies);
         match self.flow.as_mut() {
