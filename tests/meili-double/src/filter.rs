@@ -244,39 +244,30 @@ impl Parser {
     }
 
     fn or(&mut self, pos: usize) -> PResult<Filter> {
-        let (mut pos, first) = self.and(pos)?;
-        let mut items = vec![first];
-        while let Some(next) = self.keyword(pos, "OR") {
-            let (p, f) = Self::cut(self.and(next))?;
-            items.push(f);
-            pos = p;
-        }
-        Ok((
-            pos,
-            if items.len() == 1 {
-                items.remove(0)
-            } else {
-                Filter::Or(items)
-            },
-        ))
+        self.chain(pos, "OR", Self::and, Filter::Or)
     }
 
     fn and(&mut self, pos: usize) -> PResult<Filter> {
-        let (mut pos, first) = self.not(pos)?;
+        self.chain(pos, "AND", Self::not, Filter::And)
+    }
+
+    /// One precedence level: operands of the next level joined by `keyword`; a single
+    /// operand stands alone.
+    fn chain(
+        &mut self,
+        pos: usize,
+        keyword: &str,
+        operand: fn(&mut Self, usize) -> PResult<Filter>,
+        join: fn(Vec<Filter>) -> Filter,
+    ) -> PResult<Filter> {
+        let (mut pos, first) = operand(self, pos)?;
         let mut items = vec![first];
-        while let Some(next) = self.keyword(pos, "AND") {
-            let (p, f) = Self::cut(self.not(next))?;
+        while let Some(next) = self.keyword(pos, keyword) {
+            let (p, f) = Self::cut(operand(self, next))?;
             items.push(f);
             pos = p;
         }
-        Ok((
-            pos,
-            if items.len() == 1 {
-                items.remove(0)
-            } else {
-                Filter::And(items)
-            },
-        ))
+        Ok((pos, if items.len() == 1 { items.remove(0) } else { join(items) }))
     }
 
     fn not(&mut self, pos: usize) -> PResult<Filter> {
