@@ -16,3 +16,22 @@ pub const DEGRADED_POLICY_HEADER: &str = "x-miroir-degraded-policy";
 
 /// Internal task registry paths served by the control plane.
 pub const TASKS_REGISTRY_PATH: &str = "/_miroir/tasks";
+
+/// Reserved document field holding the write's version stamp (issue 6: replicas of a
+/// shard converge on the highest version). Hidden from clients like [`SHARD_FIELD`].
+pub const VERSION_FIELD: &str = "_miroir_version";
+
+/// Every reserved field Miroir adds to stored documents.
+pub const BOOKKEEPING_FIELDS: [&str; 2] = [SHARD_FIELD, VERSION_FIELD];
+
+/// Whether a document field is Miroir's own bookkeeping, never shown to clients.
+pub fn is_bookkeeping(field: &str) -> bool {
+    BOOKKEEPING_FIELDS.contains(&field)
+}
+
+/// Removes Miroir's bookkeeping fields from a stored document before a client sees it.
+pub fn strip_bookkeeping(document: &mut serde_json::Map<String, serde_json::Value>) {
+    for field in BOOKKEEPING_FIELDS {
+        document.shift_remove(field);
+    }
+}
