@@ -17,6 +17,7 @@
 //! `--db-path`, and fault injection (`/_double/faults`). Matching is
 //! simplified; see the README.
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod docid;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod faults;
 pub mod filter;
 pub mod indexes;
+pub mod multi_search;
 pub mod params;
 pub mod payload;
 pub mod ranking;
@@ -36,6 +38,7 @@ pub mod stats;
 pub mod store;
 pub mod tasks;
 pub mod text;
+pub mod weighted;
 pub mod worker;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -173,6 +176,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(search::search_get).post(search::search_post),
         )
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))
+        .route("/multi-search", post(multi_search::multi_search))
         .route("/stats", get(stats::global_stats))
         .route("/tasks", get(tasks::list_tasks))
         .route("/tasks/{uid}", get(tasks::get_task))

@@ -42,6 +42,17 @@ impl<'a> HitMaker<'a> {
     /// One hit: displayed then retrieved attributes, `_formatted`,
     /// `_rankingScore`, `_rankingScoreDetails` (in Meilisearch's key order).
     pub fn hit(&self, scored: &Scored, doc: &Document) -> Map<String, Value> {
+        self.hit_with(scored, doc, None)
+    }
+
+    /// A hit with `_federation` (federated search) after the document's
+    /// fields, before `_formatted` and the scores, where Meilisearch puts it.
+    pub fn hit_with(
+        &self,
+        scored: &Scored,
+        doc: &Document,
+        federation: Option<Value>,
+    ) -> Map<String, Value> {
         let query = self.query;
         let mut hit = match &self.displayed {
             Some(list) => select(doc, list),
@@ -50,8 +61,13 @@ impl<'a> HitMaker<'a> {
         if let Some(attrs) = &query.attributes_to_retrieve {
             hit = select(&hit, attrs);
         }
-        if query.attributes_to_highlight.is_some() || query.attributes_to_crop.is_some() {
-            let formatted = format_hit(&hit, query, self.words, self.rules);
+        let formatted = (query.attributes_to_highlight.is_some()
+            || query.attributes_to_crop.is_some())
+        .then(|| format_hit(&hit, query, self.words, self.rules));
+        if let Some(f) = federation {
+            hit.insert("_federation".into(), f);
+        }
+        if let Some(formatted) = formatted {
             hit.insert("_formatted".into(), Value::Object(formatted));
         }
         if query.show_ranking_score {
@@ -86,8 +102,13 @@ pub fn window(query: &SearchQuery) -> (usize, usize) {
 
 /// Facet distribution and stats over every ranked hit, keyed by facet name.
 pub fn facets(names: &[String], ranked: &Ranked, index: &Index) -> (Value, Value) {
-    let mut by_id: Vec<(u32, &Document)> =
+    let by_id: Vec<(u32, &Document)> =
         ranked.hits.iter().map(|(s, d)| (s.internal, *d)).collect();
+    facets_of(names, by_id, index)
+}
+
+/// Facet distribution and stats over documents given with their internal ids.
+pub fn facets_of(names: &[String], mut by_id: Vec<(u32, &Document)>, index: &Index) -> (Value, Value) {
     by_id.sort_by_key(|(i, _)| *i);
     let docs: Vec<&Document> = by_id.into_iter().map(|(_, d)| d).collect();
     let (distribution, stats) = facet_distribution(names, &docs, index);

@@ -83,7 +83,6 @@ pub fn all() -> Vec<Scenario> {
                     ms(r#"{"federation":{"bogus":1},"queries":[{"indexUid":"books"}]}"#),
                     ms(r#"{"federation":{"limit":"x"},"queries":[{"indexUid":"books"}]}"#),
                     ms(r#"{"federation":{},"queries":[]}"#),
-                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","sort":["year:desc"]},{"indexUid":"movies","sort":["year:asc"]}]}"#),
                     ms(r#"{"federation":{"distinct":"genre"},"queries":[{"indexUid":"books"},{"indexUid":"movies","attributesToRetrieve":["title"]}]}"#),
                     ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring","filter":"year > 1960"},{"indexUid":"movies","q":"mad max","matchingStrategy":"all"}]}"#),
                 ]);
