@@ -23,6 +23,7 @@ pub mod cli;
 pub mod docid;
 pub mod documents;
 pub mod error;
+pub mod facet_search;
 pub mod faults;
 pub mod filter;
 pub mod indexes;
@@ -177,6 +178,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))
         .route("/multi-search", post(multi_search::multi_search))
+        .route(
+            "/indexes/{uid}/facet-search",
+            post(facet_search::facet_search),
+        )
         .route("/stats", get(stats::global_stats))
         .route("/tasks", get(tasks::list_tasks))
         .route("/tasks/{uid}", get(tasks::get_task))
