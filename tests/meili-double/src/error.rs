@@ -167,6 +167,9 @@ impl Code {
         use Code::*;
         match self {
             DocumentNotFound | IndexNotFound | TaskNotFound => StatusCode::NOT_FOUND,
+            Other("api_key_not_found" | "batch_not_found") => StatusCode::NOT_FOUND,
+            Other("api_key_already_exists") => StatusCode::CONFLICT,
+            Other("missing_master_key") => StatusCode::UNAUTHORIZED,
             IndexAlreadyExists => StatusCode::CONFLICT,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
             InvalidApiKey => StatusCode::FORBIDDEN,

@@ -27,6 +27,7 @@ pub mod facet_search;
 pub mod faults;
 pub mod filter;
 pub mod indexes;
+pub mod keys;
 pub mod multi_search;
 pub mod params;
 pub mod payload;
@@ -38,6 +39,7 @@ pub mod sort;
 pub mod stats;
 pub mod store;
 pub mod tasks;
+pub mod tenant;
 pub mod text;
 pub mod weighted;
 pub mod worker;
@@ -61,6 +63,8 @@ pub struct AppState {
     pub master_key: Option<String>,
     pub payload_limit: u64,
     pub faults: Mutex<Vec<faults::Fault>>,
+    /// API keys (besides the master key).
+    pub keys: Mutex<keys::KeyStore>,
     /// Wakes the worker when a task is enqueued.
     pub wake: Notify,
 }
@@ -69,10 +73,13 @@ impl AppState {
     pub fn new(opt: &cli::Opt) -> std::io::Result<Self> {
         let persistence = Persistence::open(&opt.db_path)?;
         let db = persistence.load()?;
+        let master_key = opt.master_key.clone().filter(|k| !k.is_empty());
+        let keys = keys::KeyStore::open(&opt.db_path, master_key.is_some())?;
         Ok(AppState {
             db: Mutex::new(db),
             persistence,
-            master_key: opt.master_key.clone().filter(|k| !k.is_empty()),
+            master_key,
+            keys: Mutex::new(keys),
             payload_limit: opt.http_payload_size_limit,
             faults: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -83,6 +90,12 @@ impl AppState {
         self.db
             .lock()
             .map_err(|_| ApiError::new(Code::Internal, "the double's state lock is poisoned"))
+    }
+
+    pub fn keys(&self) -> ApiResult<MutexGuard<'_, keys::KeyStore>> {
+        self.keys
+            .lock()
+            .map_err(|_| ApiError::new(Code::Internal, "the double's key lock is poisoned"))
     }
 
     /// Registers a task: persists it (with its documents) before answering,
@@ -183,6 +196,13 @@ pub fn app(state: Arc<AppState>) -> Router {
             post(facet_search::facet_search),
         )
         .route("/stats", get(stats::global_stats))
+        .route("/keys", get(keys::routes::list).post(keys::routes::create))
+        .route(
+            "/keys/{key}",
+            get(keys::routes::get_one)
+                .patch(keys::routes::update)
+                .delete(keys::routes::delete),
+        )
         .route("/tasks", get(tasks::list_tasks))
         .route("/tasks/{uid}", get(tasks::get_task))
         .route(
@@ -196,7 +216,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::require_master_key,
+            auth::authenticate,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)

@@ -31,9 +31,10 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::Value;
 
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::indexes::validate_uid;
 use crate::params::{json_object, QueryParams};
@@ -72,10 +73,15 @@ pub fn request_uid() -> String {
 
 fn run(
     state: &AppState,
+    access: Option<Extension<Access>>,
     uid: &str,
-    query: SearchQuery,
+    mut query: SearchQuery,
     started: Instant,
 ) -> ApiResult<Json<Value>> {
+    // a tenant token's filter for this index is ANDed with the query's
+    if let Some(Extension(access)) = access {
+        query.filter = access.fuse(uid, query.filter.take());
+    }
     let db = state.lock()?;
     let index = db
         .indexes
@@ -88,19 +94,21 @@ fn run(
 pub async fn search_get(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    access: Option<Extension<Access>>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let started = Instant::now();
     validate_uid(&uid)?;
     let q = QueryParams::parse(raw.as_deref());
     let query = SearchQuery::from_query(&q)?;
-    run(&state, &uid, query, started)
+    run(&state, access, &uid, query, started)
 }
 
 /// `POST /indexes/{uid}/search`
 pub async fn search_post(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    access: Option<Extension<Access>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -108,5 +116,5 @@ pub async fn search_post(
     validate_uid(&uid)?;
     let obj = json_object(&headers, &body, state.payload_limit, crate::error::Code::BadRequest)?;
     let query = SearchQuery::from_body(&obj)?;
-    run(&state, &uid, query, started)
+    run(&state, access, &uid, query, started)
 }
