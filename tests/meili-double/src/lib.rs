@@ -18,6 +18,7 @@
 //! simplified; see the README.
 
 pub mod access;
+pub mod batches;
 pub mod auth;
 pub mod cli;
 pub mod docid;
@@ -38,6 +39,7 @@ pub mod settings_routes;
 pub mod sort;
 pub mod stats;
 pub mod store;
+pub mod swap;
 pub mod tasks;
 pub mod tenant;
 pub mod text;
@@ -203,8 +205,15 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .patch(keys::routes::update)
                 .delete(keys::routes::delete),
         )
-        .route("/tasks", get(tasks::list_tasks))
-        .route("/tasks/{uid}", get(tasks::get_task))
+        .route(
+            "/tasks",
+            get(tasks::routes::list_tasks).delete(tasks::routes::delete_tasks),
+        )
+        .route("/tasks/cancel", post(tasks::routes::cancel_tasks))
+        .route("/tasks/{uid}", get(tasks::routes::get_task))
+        .route("/batches", get(batches::list))
+        .route("/batches/{uid}", get(batches::get_one))
+        .route("/swap-indexes", post(swap::swap_indexes))
         .route(
             "/_double/faults",
             get(faults::list).post(faults::add).delete(faults::clear),

@@ -153,7 +153,7 @@ pub fn all() -> Vec<Scenario> {
                     get("/tasks?statuses=*&types=*&indexUids=*"),
                     post("/tasks/cancel", ""),
                     req_empty("POST", "/tasks/cancel"),
-                    req_empty("POST", "/tasks/cancel?statuses=enqueued,processing"),
+                    req_empty("POST", "/tasks/cancel?statuses=enqueued,processing").wait(),
                     get("/tasks/5"),
                     req_empty("POST", "/tasks/cancel?uids=0,1").wait(),
                     get("/tasks/6"),

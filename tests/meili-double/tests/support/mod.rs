@@ -268,8 +268,10 @@ pub fn body_value(a: &Answer) -> Value {
 }
 
 /// Keys whose values differ between runs (only their type is compared).
-const VOLATILE: [&str; 20] = [
+const VOLATILE: [&str; 22] = [
     "key",
+    "progressTrace",
+    "internalDatabaseSizes",
     "_rankingScore",
     "enqueuedAt",
     "startedAt",
