@@ -26,6 +26,8 @@ pub mod documents;
 pub mod error;
 pub mod facet_search;
 pub mod faults;
+pub mod features;
+pub mod fields;
 pub mod filter;
 pub mod indexes;
 pub mod keys;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub master_key: Option<String>,
     pub payload_limit: u64,
     pub faults: Mutex<Vec<faults::Fault>>,
+    /// `/experimental-features` (stored only).
+    pub features: Mutex<serde_json::Map<String, Value>>,
     /// API keys (besides the master key).
     pub keys: Mutex<keys::KeyStore>,
     /// Wakes the worker when a task is enqueued.
@@ -82,6 +86,7 @@ impl AppState {
             persistence,
             master_key,
             keys: Mutex::new(keys),
+            features: Mutex::new(features::defaults()),
             payload_limit: opt.http_payload_size_limit,
             faults: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -214,6 +219,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/batches", get(batches::list))
         .route("/batches/{uid}", get(batches::get_one))
         .route("/swap-indexes", post(swap::swap_indexes))
+        .route(
+            "/experimental-features",
+            get(features::get).patch(features::patch),
+        )
+        .route("/indexes/{uid}/fields", post(fields::list))
         .route(
             "/_double/faults",
             get(faults::list).post(faults::add).delete(faults::clear),

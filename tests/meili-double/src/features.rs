@@ -1,0 +1,73 @@
+//! `GET`/`PATCH /experimental-features`: Meilisearch 1.50's runtime
+//! features, stored and echoed. The double does not act on them (e.g.
+//! `containsFilter` does not enable `CONTAINS`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult, Code};
+use crate::params::{check_fields, invalid_type, json_object};
+use crate::AppState;
+
+/// The features, in the order Meilisearch lists them.
+pub const FEATURES: [&str; 15] = [
+    "metrics",
+    "logsRoute",
+    "editDocumentsByFunction",
+    "containsFilter",
+    "dynamicSearchRules",
+    "network",
+    "getTaskDocumentsRoute",
+    "taskQueueCompactionRoute",
+    "compositeEmbedders",
+    "chatCompletions",
+    "multimodal",
+    "foreignKeys",
+    "disableDocumentsFetchQueue",
+    "legacySearch",
+    "renderRoute",
+];
+
+/// Every feature off.
+pub fn defaults() -> Map<String, Value> {
+    FEATURES.iter().map(|f| (f.to_string(), Value::Bool(false))).collect()
+}
+
+fn lock(state: &AppState) -> ApiResult<std::sync::MutexGuard<'_, Map<String, Value>>> {
+    state
+        .features
+        .lock()
+        .map_err(|_| ApiError::new(Code::Internal, "the double's features lock is poisoned"))
+}
+
+/// `GET /experimental-features`
+pub async fn get(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    Ok(Json(Value::Object(lock(&state)?.clone())))
+}
+
+/// `PATCH /experimental-features`
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let obj = json_object(&headers, &body, state.payload_limit, Code::BadRequest)?;
+    check_fields(&obj, &FEATURES, "")?;
+    for (k, v) in &obj {
+        if !(v.is_boolean() || v.is_null()) {
+            return Err(invalid_type(&format!(".{k}"), "a boolean", v, Code::BadRequest));
+        }
+    }
+    let mut features = lock(&state)?;
+    for (k, v) in obj {
+        if let Value::Bool(b) = v {
+            features.insert(k, Value::Bool(b));
+        }
+    }
+    Ok(Json(Value::Object(features.clone())))
+}
