@@ -116,7 +116,10 @@ mod tests {
             access.fuse("books", Some(json!(["x = 1", "y = 2"]))),
             Some(json!(["x = 1", "y = 2", "b = 2"]))
         );
-        assert_eq!(access.fuse("bob", Some(json!("x = 1"))), Some(json!("x = 1")));
+        assert_eq!(
+            access.fuse("bob", Some(json!("x = 1"))),
+            Some(json!("x = 1"))
+        );
         let key_only = Access {
             key_indexes: Some(SearchRules::Set(vec!["mov*".into()])),
             token_rules: None,

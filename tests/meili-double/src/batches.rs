@@ -148,5 +148,10 @@ pub async fn get_one(
         .find(|t| t.batch_uid == Some(uid))
         .and_then(view)
         .map(Json)
-        .ok_or_else(|| ApiError::new(Code::Other("batch_not_found"), format!("Batch `{uid}` not found.")))
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::Other("batch_not_found"),
+                format!("Batch `{uid}` not found."),
+            )
+        })
 }

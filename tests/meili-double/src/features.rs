@@ -35,7 +35,10 @@ pub const FEATURES: [&str; 15] = [
 
 /// Every feature off.
 pub fn defaults() -> Map<String, Value> {
-    FEATURES.iter().map(|f| (f.to_string(), Value::Bool(false))).collect()
+    FEATURES
+        .iter()
+        .map(|f| (f.to_string(), Value::Bool(false)))
+        .collect()
 }
 
 fn lock(state: &AppState) -> ApiResult<std::sync::MutexGuard<'_, Map<String, Value>>> {
@@ -60,7 +63,12 @@ pub async fn patch(
     check_fields(&obj, &FEATURES, "")?;
     for (k, v) in &obj {
         if !(v.is_boolean() || v.is_null()) {
-            return Err(invalid_type(&format!(".{k}"), "a boolean", v, Code::BadRequest));
+            return Err(invalid_type(
+                &format!(".{k}"),
+                "a boolean",
+                v,
+                Code::BadRequest,
+            ));
         }
     }
     let mut features = lock(&state)?;

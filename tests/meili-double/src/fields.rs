@@ -34,7 +34,11 @@ fn collect(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(o) => {
             for (k, child) in o {
-                let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.insert(name.clone());
                 collect(&name, child, out);
             }
@@ -60,7 +64,11 @@ fn describe(index: &Index, name: &str) -> Value {
         r.strip_suffix(":asc")
             .filter(|f| *f == name)
             .map(|_| "asc")
-            .or_else(|| r.strip_suffix(":desc").filter(|f| *f == name).map(|_| "desc"))
+            .or_else(|| {
+                r.strip_suffix(":desc")
+                    .filter(|f| *f == name)
+                    .map(|_| "desc")
+            })
     });
     let mut ranking_rule = Map::new();
     ranking_rule.insert("enabled".into(), json!(order.is_some()));
@@ -114,7 +122,11 @@ pub async fn list(
         }
     };
     let patterns = match &filter {
-        Some(f) => opt_list(f, "attributePatterns", Code::Other("invalid_index_fields_filter_attribute_patterns"))?,
+        Some(f) => opt_list(
+            f,
+            "attributePatterns",
+            Code::Other("invalid_index_fields_filter_attribute_patterns"),
+        )?,
         None => None,
     };
     let mut wanted: Vec<(&str, Option<bool>)> = Vec::new();
@@ -151,5 +163,7 @@ pub async fn list(
         .collect();
     let total = fields.len();
     let results: Vec<Value> = fields.into_iter().skip(offset).take(limit).collect();
-    Ok(Json(json!({"results": results, "offset": offset, "limit": limit, "total": total})))
+    Ok(Json(
+        json!({"results": results, "offset": offset, "limit": limit, "total": total}),
+    ))
 }

@@ -267,7 +267,14 @@ impl Parser {
             items.push(f);
             pos = p;
         }
-        Ok((pos, if items.len() == 1 { items.remove(0) } else { join(items) }))
+        Ok((
+            pos,
+            if items.len() == 1 {
+                items.remove(0)
+            } else {
+                join(items)
+            },
+        ))
     }
 
     fn not(&mut self, pos: usize) -> PResult<Filter> {

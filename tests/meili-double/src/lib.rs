@@ -18,8 +18,8 @@
 //! simplified; see the README.
 
 pub mod access;
-pub mod batches;
 pub mod auth;
+pub mod batches;
 pub mod cli;
 pub mod docid;
 pub mod documents;

@@ -64,7 +64,9 @@ fn kmerge(lists: Vec<Vec<Item>>) -> Vec<Item> {
     loop {
         let mut best: Option<usize> = None;
         for i in 0..iters.len() {
-            let Some(head) = iters[i].front() else { continue };
+            let Some(head) = iters[i].front() else {
+                continue;
+            };
             let better = match best.and_then(|b| iters[b].front()) {
                 None => true,
                 Some(current) => before(head, current),
@@ -100,7 +102,9 @@ fn partition(queries: &[IndexQuery], fed: &Federation) -> ApiResult<BTreeMap<Str
     }
     let mut by_index: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, q) in queries.iter().enumerate() {
-        let fail = |code: &'static str, msg: String| Err(ApiError::new(Code::Other(code), msg).prefixed(&inside(i)));
+        let fail = |code: &'static str, msg: String| {
+            Err(ApiError::new(Code::Other(code), msg).prefixed(&inside(i)))
+        };
         if let Some(field) = q.paging {
             return fail("invalid_multi_search_query_pagination", format!("Using pagination options is not allowed in federated queries.\n - Hint: remove `{field}` from the query or remove `federation` from the request\n - Hint: pass `federation.limit` and `federation.offset` for pagination in federated search"));
         }
@@ -127,7 +131,12 @@ struct IndexResult {
 }
 
 /// Runs a federated search over `db`.
-pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Instant) -> ApiResult<Value> {
+pub fn search(
+    db: &Db,
+    queries: &[IndexQuery],
+    mut fed: Federation,
+    started: Instant,
+) -> ApiResult<Value> {
     let by_index = partition(queries, &fed)?;
     let required = match (fed.page, fed.hits_per_page) {
         (None, None) => fed.limit + fed.offset,
@@ -307,7 +316,11 @@ pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Ins
         (page, hpp) => {
             let page = page.unwrap_or(1);
             let hpp = hpp.unwrap_or(20);
-            let pages = if hpp == 0 { 0 } else { hit_number.div_ceil(hpp) };
+            let pages = if hpp == 0 {
+                0
+            } else {
+                hit_number.div_ceil(hpp)
+            };
             out.insert("hitsPerPage".into(), json!(hpp));
             out.insert("page".into(), json!(page));
             out.insert("totalPages".into(), json!(pages));

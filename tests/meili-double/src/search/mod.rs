@@ -114,7 +114,12 @@ pub async fn search_post(
 ) -> ApiResult<Json<Value>> {
     let started = Instant::now();
     validate_uid(&uid)?;
-    let obj = json_object(&headers, &body, state.payload_limit, crate::error::Code::BadRequest)?;
+    let obj = json_object(
+        &headers,
+        &body,
+        state.payload_limit,
+        crate::error::Code::BadRequest,
+    )?;
     let query = SearchQuery::from_body(&obj)?;
     run(&state, access, &uid, query, started)
 }

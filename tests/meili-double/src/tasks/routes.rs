@@ -128,7 +128,9 @@ fn register(
     details.insert("matchedTasks".into(), json!(uids.len()));
     details.insert(counted.into(), Value::Null);
     details.insert("originalFilter".into(), original_filter(raw));
-    state.enqueue(None, kind(uids), Some(details), None).map(Json)
+    state
+        .enqueue(None, kind(uids), Some(details), None)
+        .map(Json)
 }
 
 /// `POST /tasks/cancel`

@@ -96,28 +96,79 @@ pub fn all() -> Vec<Scenario> {
                 let mut s = library();
                 s.extend(vec![
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","facetQuery":"fan"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","facetQuery":"scfi"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"author","facetQuery":"j"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","q":"ring"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","q":"the ring","matchingStrategy":"all"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"author","filter":"year < 1960"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","q":"tolkien","attributesToSearchOn":["title"]}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","exhaustiveFacetCount":true}"#),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","facetQuery":"fan"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","facetQuery":"scfi"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"author","facetQuery":"j"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","q":"ring"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","q":"the ring","matchingStrategy":"all"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"author","filter":"year < 1960"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","q":"tolkien","attributesToSearchOn":["title"]}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","exhaustiveFacetCount":true}"#,
+                    ),
                     post("/indexes/books/facet-search", r#"{"facetName":"year"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"year","facetQuery":"19"}"#),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"year","facetQuery":"19"}"#,
+                    ),
                     post("/indexes/books/facet-search", r#"{"facetName":"title"}"#),
                     post("/indexes/books/facet-search", r#"{}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","bogus":1}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","facetQuery":1}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","filter":"title = x"}"#),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","bogus":1}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","facetQuery":1}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","filter":"title = x"}"#,
+                    ),
                     post("/indexes/nope/facet-search", r#"{"facetName":"genre"}"#),
                     post("/indexes/movies/facet-search", r#"{"facetName":"tags"}"#),
-                    send("PATCH", "/indexes/books/settings/faceting", r#"{"sortFacetValuesBy":{"*":"count"}}"#).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings/faceting",
+                        r#"{"sortFacetValuesBy":{"*":"count"}}"#,
+                    )
+                    .wait(),
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
-                    send("PATCH", "/indexes/books/settings/faceting", r#"{"maxValuesPerFacet":2}"#).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings/faceting",
+                        r#"{"maxValuesPerFacet":2}"#,
+                    )
+                    .wait(),
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
-                    send("PATCH", "/indexes/books/settings", r#"{"facetSearch":false}"#).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings",
+                        r#"{"facetSearch":false}"#,
+                    )
+                    .wait(),
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
                 ]);
                 s
@@ -186,13 +237,23 @@ pub fn all() -> Vec<Scenario> {
                     post("/indexes", r#"{"uid":"empty"}"#).wait(),
                     post("/swap-indexes", r#"[{"indexes":["books","movies"]}]"#).wait(),
                     get("/tasks/4"),
-                    post("/indexes/books/documents/fetch", r#"{"limit":2,"fields":["title"]}"#),
+                    post(
+                        "/indexes/books/documents/fetch",
+                        r#"{"limit":2,"fields":["title"]}"#,
+                    ),
                     post("/swap-indexes", r#"[{"indexes":["books","nope"]}]"#).wait(),
                     get("/tasks/5"),
                     post("/swap-indexes", r#"[{"indexes":["books"]}]"#),
-                    post("/swap-indexes", r#"[{"indexes":["books","movies"]},{"indexes":["movies","empty"]}]"#),
+                    post(
+                        "/swap-indexes",
+                        r#"[{"indexes":["books","movies"]},{"indexes":["movies","empty"]}]"#,
+                    ),
                     post("/swap-indexes", r#"{"indexes":["books","movies"]}"#),
-                    post("/swap-indexes", r#"[{"indexes":["books","renamed"],"rename":true}]"#).wait(),
+                    post(
+                        "/swap-indexes",
+                        r#"[{"indexes":["books","renamed"],"rename":true}]"#,
+                    )
+                    .wait(),
                     get("/tasks/6"),
                     get("/indexes"),
                     get("/experimental-features"),
@@ -203,9 +264,15 @@ pub fn all() -> Vec<Scenario> {
                     get("/stats"),
                     post("/indexes/renamed/fields", r#"{}"#),
                     post("/indexes/renamed/fields", r#"{"limit":2,"offset":1}"#),
-                    post("/indexes/renamed/fields", r#"{"filter":{"filterable":true}}"#),
+                    post(
+                        "/indexes/renamed/fields",
+                        r#"{"filter":{"filterable":true}}"#,
+                    ),
                     post("/indexes/nope/fields", r#"{}"#),
-                    post("/indexes/movies/documents/fetch", r#"{"ids":["4","1"],"sort":["year:desc"]}"#),
+                    post(
+                        "/indexes/movies/documents/fetch",
+                        r#"{"ids":["4","1"],"sort":["year:desc"]}"#,
+                    ),
                     get("/indexes/movies/documents?sort=year:asc&ids=1,2,3&fields=id,year"),
                 ]);
                 s
@@ -309,34 +376,57 @@ fn token_steps() -> Vec<Request> {
     let mut s = library();
     s.push(post(
         "/keys",
-        &format!(r#"{{"uid":"{SEARCH_UID}","actions":["search"],"indexes":["*"],"expiresAt":null}}"#),
+        &format!(
+            r#"{{"uid":"{SEARCH_UID}","actions":["search"],"indexes":["*"],"expiresAt":null}}"#
+        ),
     ));
     s.push(post(
         "/keys",
-        &format!(r#"{{"uid":"{BOOKS_UID}","actions":["search"],"indexes":["books"],"expiresAt":null}}"#),
+        &format!(
+            r#"{{"uid":"{BOOKS_UID}","actions":["search"],"indexes":["books"],"expiresAt":null}}"#
+        ),
     ));
     s.push(post(
         "/keys",
         &format!(r#"{{"uid":"{ADMIN_UID}","actions":["documents.get"],"indexes":["*"],"expiresAt":null}}"#),
     ));
     let far = 4102444800u64; // 2100-01-01
-    let token = |uid: &str, claims: serde_json::Value| format!("bearer:{}", tenant_token(uid, claims));
+    let token =
+        |uid: &str, claims: serde_json::Value| format!("bearer:{}", tenant_token(uid, claims));
     let fantasy = token(
         SEARCH_UID,
         json!({"apiKeyUid": SEARCH_UID, "searchRules": {"books": {"filter": "genre = fantasy"}, "movies": null}, "exp": far}),
     );
-    let only_books = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": ["books"]}));
-    let star = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": {"*": {"filter": "year > 1960"}}}));
-    let expired = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"], "exp": 1000000000}));
-    let wider = token(BOOKS_UID, json!({"apiKeyUid": BOOKS_UID, "searchRules": ["movies"]}));
-    let no_search = token(ADMIN_UID, json!({"apiKeyUid": ADMIN_UID, "searchRules": ["*"]}));
+    let only_books = token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": ["books"]}),
+    );
+    let star = token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": {"*": {"filter": "year > 1960"}}}),
+    );
+    let expired = token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"], "exp": 1000000000}),
+    );
+    let wider = token(
+        BOOKS_UID,
+        json!({"apiKeyUid": BOOKS_UID, "searchRules": ["movies"]}),
+    );
+    let no_search = token(
+        ADMIN_UID,
+        json!({"apiKeyUid": ADMIN_UID, "searchRules": ["*"]}),
+    );
     let unknown = token(
         "66666666-6666-4666-8666-666666666666",
         json!({"apiKeyUid": "66666666-6666-4666-8666-666666666666", "searchRules": ["*"]}),
     );
     let no_rules = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID}));
     let no_uid = token(SEARCH_UID, json!({"searchRules": ["*"]}));
-    let mut forged = tenant_token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"]}));
+    let mut forged = tenant_token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"]}),
+    );
     forged.pop();
     forged.push('A');
     let forged = format!("bearer:{forged}");

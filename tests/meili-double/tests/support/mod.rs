@@ -349,11 +349,7 @@ fn diff(expected: &Value, actual: &Value, path: &str, values: bool, out: &mut Ve
                 }
             }
             let (ek, ak): (Vec<&String>, Vec<&String>) = (e.keys().collect(), a.keys().collect());
-            if values
-                && e.len() == a.len()
-                && ek != ak
-                && e.keys().all(|k| a.contains_key(k))
-            {
+            if values && e.len() == a.len() && ek != ak && e.keys().all(|k| a.contains_key(k)) {
                 out.push(format!("{path}: key order {ek:?} != {ak:?}"));
             }
         }
@@ -374,7 +370,9 @@ fn diff(expected: &Value, actual: &Value, path: &str, values: bool, out: &mut Ve
             // digit differently (visible when serde_json parses floats exactly, as it does
             // in the workspace build where core enables `float_roundtrip`)
             let close = match (e.as_f64(), a.as_f64()) {
-                (Some(x), Some(y)) if !(e.is_i64() || e.is_u64()) => (x - y).abs() <= 1e-14 * x.abs().max(1.0),
+                (Some(x), Some(y)) if !(e.is_i64() || e.is_u64()) => {
+                    (x - y).abs() <= 1e-14 * x.abs().max(1.0)
+                }
                 _ => false,
             };
             if values && e != a && !close {
