@@ -7,15 +7,17 @@
 //! v1.50.0 source and checked against recordings of the real binary
 //! (`fixtures/meili-1.50/`).
 //!
-//! Covered: `/health`, `/version`, master-key auth, indexes (create, list,
-//! get, update primary key, delete), documents (add/replace and update in
+//! Covered: `/health`, `/version`, auth (master key, API keys with actions
+//! and indexes, tenant tokens), `/keys`, indexes (create, list, get, update
+//! primary key, delete, swap/rename), documents (add/replace and update in
 //! JSON, NDJSON and CSV; get, list, fetch, delete by id, batch, filter, clear),
-//! asynchronous tasks processed in order by a background worker (`/tasks`),
-//! settings (whole object and the common sub-routes), stats, search (query
+//! asynchronous tasks processed in order by a background worker (`/tasks`,
+//! cancelation, deletion, `/batches`), settings (whole object and the
+//! sub-routes), stats, `/experimental-features`, `/fields`, search (query
 //! words with prefix and typo tolerance, filters, sort, facets, pagination,
-//! distinct, ranking score and `_rankingScoreDetails`), durability under
-//! `--db-path`, and fault injection (`/_double/faults`). Matching is
-//! simplified; see the README.
+//! distinct, ranking score and `_rankingScoreDetails`), multi-search (plain
+//! and federated), facet search, durability under `--db-path`, and fault
+//! injection (`/_double/faults`). Matching is simplified; see the README.
 
 pub mod access;
 pub mod auth;
