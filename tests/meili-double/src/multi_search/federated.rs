@@ -21,6 +21,7 @@ use crate::search::request_uid;
 use crate::store::{Db, Index};
 use crate::weighted::{self, Weighted};
 
+use super::compat::{check, Query, Rules};
 use super::facets::merge;
 use super::request::{Federation, IndexQuery};
 
@@ -147,6 +148,9 @@ pub fn search(
     };
     let mut runs: Vec<Run> = Vec::new();
     let mut results: Vec<IndexResult> = Vec::new();
+    // the query with the most ranking constraints so far, to check the
+    // next ones against
+    let mut previous: Option<(Rules, usize, String)> = None;
     for (uid, positions) in &by_index {
         let first = positions[0];
         let index = db.indexes.get(uid).ok_or_else(|| {
@@ -167,6 +171,34 @@ pub fn search(
         let mut candidates: HashSet<u32> = HashSet::new();
         for &i in positions {
             let q = &queries[i];
+            let rules = Rules::new(
+                &index.settings.ranking_rules(),
+                q.query.sort.as_deref(),
+                q.query.q.as_deref().is_none_or(str::is_empty),
+                q.query.strategy == crate::search::Strategy::All,
+            );
+            if let Some((prev, at, prev_uid)) = &previous {
+                let before = Query {
+                    rules: prev,
+                    position: *at,
+                    index: prev_uid,
+                };
+                let now = Query {
+                    rules: &rules,
+                    position: i,
+                    index: uid,
+                };
+                check(&before, &now).map_err(|msg| {
+                    ApiError::new(Code::Other("invalid_multi_search_query_ranking_rules"), msg)
+                        .prefixed(&inside(i))
+                })?;
+            }
+            if previous
+                .as_ref()
+                .is_none_or(|(p, _, _)| p.constraints() <= rules.constraints())
+            {
+                previous = Some((rules, i, uid.clone()));
+            }
             let mut p = plan(index, &q.query).map_err(|e| e.prefixed(&inside(i)))?;
             if let Some(d) = &fed.distinct {
                 p.distinct = Some(d.clone());

@@ -3,6 +3,7 @@
 //! Errors of a query are prefixed with "Inside `.queries[i]`: ", and an
 //! unknown index is a 400 there (the index is not in the URL).
 
+pub mod compat;
 pub mod facets;
 pub mod federated;
 pub mod request;

@@ -83,8 +83,15 @@ pub fn all() -> Vec<Scenario> {
                     ms(r#"{"federation":{"bogus":1},"queries":[{"indexUid":"books"}]}"#),
                     ms(r#"{"federation":{"limit":"x"},"queries":[{"indexUid":"books"}]}"#),
                     ms(r#"{"federation":{},"queries":[]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","sort":["year:desc"]},{"indexUid":"movies","sort":["year:asc"]}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring"},{"indexUid":"movies","sort":["year:asc"]}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring","sort":["year:desc"]},{"indexUid":"books","q":"dune","matchingStrategy":"all","sort":["year:desc","title:asc"]},{"indexUid":"movies","q":"mad","sort":["year:asc"]}]}"#),
                     ms(r#"{"federation":{"distinct":"genre"},"queries":[{"indexUid":"books"},{"indexUid":"movies","attributesToRetrieve":["title"]}]}"#),
                     ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring","filter":"year > 1960"},{"indexUid":"movies","q":"mad max","matchingStrategy":"all"}]}"#),
+                    send("PUT", "/indexes/movies/settings/ranking-rules", r#"["typo","words","year:desc","sort","typo","exactness"]"#).wait(),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"the"},{"indexUid":"movies","q":"the"}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"movies","q":"the","sort":["title:asc"]},{"indexUid":"books","q":"the","sort":["year:desc"]}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"movies"},{"indexUid":"books","sort":["year:asc"]}]}"#),
                 ]);
                 s
             },
