@@ -194,10 +194,12 @@ impl TaskFilter {
                 .types
                 .as_ref()
                 .is_none_or(|s| s.iter().any(|s| s == t.type_name()))
-            && self.index_uids.as_ref().is_none_or(|s| {
-                t.index_uid.as_ref().is_some_and(|i| s.contains(i))
-                    || t.swapped_indexes().iter().any(|i| s.contains(i))
-            })
+            // tasks not tied to one index (swaps, cancelations, deletions)
+            // never match an `indexUids` filter, as in Meilisearch
+            && self
+                .index_uids
+                .as_ref()
+                .is_none_or(|s| t.index_uid.as_ref().is_some_and(|i| s.contains(i)))
             && dates_ok
     }
 }

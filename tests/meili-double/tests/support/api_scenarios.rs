@@ -297,6 +297,7 @@ const BOOKS_UID: &str = "22222222-2222-4222-8222-222222222222";
 const ADMIN_UID: &str = "33333333-3333-4333-8333-333333333333";
 const DOCS_UID: &str = "44444444-4444-4444-8444-444444444444";
 const STAR_UID: &str = "55555555-5555-4555-8555-555555555555";
+const TASKS_UID: &str = "77777777-7777-4777-8777-777777777777";
 
 fn with_key(step: Request, uid: &str) -> Request {
     step.auth(&format!("bearer:{}", key_value(uid)))
@@ -375,6 +376,12 @@ fn keys_steps() -> Vec<Request> {
         delete(&format!("/keys/{SEARCH_UID}")),
         with_key(post("/indexes/books/search", r#"{"q":"dune"}"#), SEARCH_UID),
         get("/keys?offset=10"),
+        post("/keys", &format!(r#"{{"uid":"{TASKS_UID}","actions":["tasks.get"],"indexes":["books"],"expiresAt":null}}"#)),
+        with_key(get("/tasks?limit=3"), TASKS_UID),
+        with_key(get("/tasks/1"), TASKS_UID),
+        with_key(get("/tasks/0"), TASKS_UID),
+        with_key(get("/batches?limit=1"), TASKS_UID).shape_only(),
+        with_key(get("/tasks?indexUids=movies"), TASKS_UID),
     ]);
     s
 }
