@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api_scenarios;
+pub mod random;
 pub mod scenarios;
 pub mod tokens;
 
