@@ -186,9 +186,10 @@ fn run(
         .collect();
     let max = settings.max_values_per_facet();
     if settings.sort_facet_values_by(facet_name) == "count" {
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        found = top_by_count(found, max);
+    } else {
+        found.truncate(max);
     }
-    found.truncate(max);
     let facet_hits: Vec<Value> = found
         .into_iter()
         .map(|(value, count)| json!({"value": value, "count": count}))
@@ -198,6 +199,32 @@ fn run(
         "facetQuery": facet_query,
         "processingTimeMs": started.elapsed().as_millis() as u64,
     }))
+}
+
+/// milli's `ValuesCollection::by_count`: a heap of at most `max` values
+/// fed in value order, where a value replaces the smallest (count, then
+/// value) when its count is at least as big; then sorted by count and
+/// value, descending.
+fn top_by_count(values: Vec<(String, u64)>, max: usize) -> Vec<(String, u64)> {
+    let mut kept: Vec<(String, u64)> = Vec::new();
+    for v in values {
+        if kept.len() < max {
+            kept.push(v);
+            continue;
+        }
+        let smallest = kept
+            .iter()
+            .enumerate()
+            .min_by(|(_, a), (_, b)| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|(i, _)| i);
+        if let Some(i) = smallest {
+            if kept[i].1 <= v.1 {
+                kept[i] = v;
+            }
+        }
+    }
+    kept.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    kept
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<String>) {
@@ -234,6 +261,21 @@ pub async fn facet_search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_order_keeps_the_later_value_on_ties_like_milli() {
+        let v = |s: &[(&str, u64)]| {
+            s.iter()
+                .map(|(a, c)| (a.to_string(), *c))
+                .collect::<Vec<_>>()
+        };
+        // fed in normalized order: alpha, beta, delta, gamma
+        let got = top_by_count(
+            v(&[("Alpha", 2), ("beta", 1), ("delta", 1), ("Gamma", 1)]),
+            3,
+        );
+        assert_eq!(got, v(&[("Alpha", 2), ("delta", 1), ("Gamma", 1)]));
+    }
 
     #[test]
     fn prefix_distance_counts_edits_to_the_closest_prefix() {
