@@ -123,6 +123,39 @@ fn partition(queries: &[IndexQuery], fed: &Federation) -> ApiResult<BTreeMap<Str
     Ok(by_index)
 }
 
+/// With `mergeFacets`, every index must order a facet's values the same way.
+fn check_facet_order(
+    orders: &mut BTreeMap<String, (String, String)>,
+    uid: &str,
+    patterns: &[String],
+    index: &Index,
+) -> ApiResult<()> {
+    let name = |o: &str| if o == "count" { "by count" } else { "alphabetically" };
+    for field in &index.fields {
+        let wanted = patterns
+            .iter()
+            .any(|p| crate::settings::pattern_matches(p, field));
+        if !wanted || !index.settings.is_filterable(field) {
+            continue;
+        }
+        let order = index.settings.sort_facet_values_by(field);
+        let (first_uid, first_order) = orders
+            .entry(field.clone())
+            .or_insert_with(|| (uid.to_string(), order.clone()));
+        if *first_order != order {
+            return Err(ApiError::new(
+                Code::Other("invalid_multi_search_facet_order"),
+                format!(
+                    "Inconsistent order for values in facet `{field}`: index `{first_uid}` orders {}, but index `{uid}` orders {}.\n - Hint: Remove `federation.mergeFacets` or change `faceting.sortFacetValuesBy` to be consistent in settings.",
+                    name(first_order),
+                    name(&order)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Per index: its merged hits, its candidate count and its facets.
 struct IndexResult {
     uid: String,
@@ -151,6 +184,8 @@ pub fn search(
     // the query with the most ranking constraints so far, to check the
     // next ones against
     let mut previous: Option<(Rules, usize, String)> = None;
+    // with `mergeFacets`: each facet's value order and the index that set it
+    let mut facet_order: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (uid, positions) in &by_index {
         let first = positions[0];
         let index = db.indexes.get(uid).ok_or_else(|| {
@@ -159,6 +194,12 @@ pub fn search(
                 .prefixed(&inside(first))
         })?;
         let patterns = fed.facets_by_index.remove(uid).flatten();
+        if let (Some(list), Some(_)) = (&patterns, fed.merge_facets) {
+            check_facet_order(&mut facet_order, uid, list, index).map_err(|e| {
+                e.prefixed(&format!("Inside `.federation.facetsByIndex.{uid}`: "))
+                    .prefixed(&inside(first))
+            })?;
+        }
         let names = match &patterns {
             Some(list) => Some(check_facets(list, index).map_err(|e| {
                 e.prefixed(&format!("Inside `.federation.facetsByIndex.{uid}`: "))
@@ -362,9 +403,9 @@ pub fn search(
     match fed.merge_facets {
         Some(max) if !per_index_facets.is_empty() => {
             let (distribution, stats) = merge(&per_index_facets, max, |facet| {
-                runs.first()
-                    .map(|r| r.index.settings.sort_facet_values_by(facet) == "count")
-                    .unwrap_or(false)
+                facet_order
+                    .get(facet)
+                    .is_some_and(|(_, order)| order == "count")
             });
             out.insert("facetDistribution".into(), distribution);
             out.insert("facetStats".into(), stats);
