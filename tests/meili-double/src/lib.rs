@@ -178,7 +178,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route(
             "/indexes/{uid}/documents/{id}",
-            get(documents::get_one).delete(documents::delete_one),
+            get(documents::get_one)
+                .delete(documents::delete_one)
+                // `POST .../documents/edit` (edit by function) is not modelled
+                .fallback(not_found),
         )
         .route(
             "/indexes/{uid}/settings",
@@ -243,8 +246,44 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> axum::http::StatusCode {
-    axum::http::StatusCode::NOT_FOUND
+/// Routes Meilisearch 1.50 serves that the double does not model.
+const UNSUPPORTED: [&str; 14] = [
+    "/dumps",
+    "/snapshots",
+    "/metrics",
+    "/logs",
+    "/network",
+    "/webhooks",
+    "/chats",
+    "/export",
+    "/dynamic-search-rules",
+    "/render-template",
+    "/tasks/compact",
+    "/similar",
+    "/documents/edit",
+    "/compact",
+];
+
+/// Unknown routes: 404 with no body, as Meilisearch; a route Meilisearch
+/// has but the double does not model gets a 501 naming it (never a wrong
+/// answer).
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    let known = UNSUPPORTED.iter().any(|r| {
+        path == *r
+            || path.starts_with(&format!("{r}/"))
+            || (path.starts_with("/indexes/") && path.ends_with(r))
+    });
+    if known {
+        return ApiError::WithStatus(
+            axum::http::StatusCode::NOT_IMPLEMENTED,
+            Code::Other("not_implemented"),
+            format!("`{method} {path}` is not supported by meili-double, the test double of Meilisearch 1.50 (see its README)."),
+        )
+        .into_response();
+    }
+    axum::http::StatusCode::NOT_FOUND.into_response()
 }
 
 /// Starts a node: loads state, spawns the worker, serves until the process ends.

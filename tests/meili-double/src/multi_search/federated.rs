@@ -130,7 +130,13 @@ fn check_facet_order(
     patterns: &[String],
     index: &Index,
 ) -> ApiResult<()> {
-    let name = |o: &str| if o == "count" { "by count" } else { "alphabetically" };
+    let name = |o: &str| {
+        if o == "count" {
+            "by count"
+        } else {
+            "alphabetically"
+        }
+    };
     for field in &index.fields {
         let wanted = patterns
             .iter()
