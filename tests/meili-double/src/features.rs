@@ -1,6 +1,7 @@
 //! `GET`/`PATCH /experimental-features`: Meilisearch 1.50's runtime
-//! features, stored and echoed. The double does not act on them (e.g.
-//! `containsFilter` does not enable `CONTAINS`).
+//! features, stored in `<db-path>/double-features.json` and echoed. The
+//! double does not act on them (e.g. `containsFilter` does not enable
+//! `CONTAINS`).
 
 use std::sync::Arc;
 
@@ -41,6 +42,24 @@ pub fn defaults() -> Map<String, Value> {
         .collect()
 }
 
+const FILE: &str = "double-features.json";
+
+/// The features stored under `dir`, or every feature off.
+pub fn load(dir: &std::path::Path) -> std::io::Result<Map<String, Value>> {
+    let mut features = defaults();
+    let path = dir.join(FILE);
+    if path.exists() {
+        let stored: Map<String, Value> = serde_json::from_slice(&std::fs::read(&path)?)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        features.extend(
+            stored
+                .into_iter()
+                .filter(|(k, _)| FEATURES.contains(&k.as_str())),
+        );
+    }
+    Ok(features)
+}
+
 fn lock(state: &AppState) -> ApiResult<std::sync::MutexGuard<'_, Map<String, Value>>> {
     state
         .features
@@ -77,5 +96,12 @@ pub async fn patch(
             features.insert(k, Value::Bool(b));
         }
     }
+    let bytes = serde_json::to_vec(&*features).unwrap_or_default();
+    crate::store::atomic_write(&state.db_path.join(FILE), &bytes).map_err(|e| {
+        ApiError::new(
+            Code::Internal,
+            format!("could not persist the features: {e}"),
+        )
+    })?;
     Ok(Json(Value::Object(features.clone())))
 }

@@ -69,8 +69,9 @@ pub struct AppState {
     pub master_key: Option<String>,
     pub payload_limit: u64,
     pub faults: Mutex<Vec<faults::Fault>>,
-    /// `/experimental-features` (stored only).
+    /// `/experimental-features` (stored in `<db-path>`, not acted on).
     pub features: Mutex<serde_json::Map<String, Value>>,
+    pub db_path: std::path::PathBuf,
     /// API keys (besides the master key).
     pub keys: Mutex<keys::KeyStore>,
     /// Wakes the worker when a task is enqueued.
@@ -87,8 +88,9 @@ impl AppState {
             db: Mutex::new(db),
             persistence,
             master_key,
+            db_path: opt.db_path.clone(),
             keys: Mutex::new(keys),
-            features: Mutex::new(features::defaults()),
+            features: Mutex::new(features::load(&opt.db_path)?),
             payload_limit: opt.http_payload_size_limit,
             faults: Mutex::new(Vec::new()),
             wake: Notify::new(),
