@@ -1,7 +1,7 @@
 //! `GET`/`PATCH /experimental-features`: Meilisearch 1.50's runtime
 //! features, stored in `<db-path>/double-features.json` and echoed. The
-//! double does not act on them (e.g. `containsFilter` does not enable
-//! `CONTAINS`).
+//! double acts on `containsFilter` only (it enables `CONTAINS` in
+//! filters); the others are stored and echoed.
 
 use std::sync::Arc;
 
@@ -43,6 +43,19 @@ pub fn defaults() -> Map<String, Value> {
 }
 
 const FILE: &str = "double-features.json";
+
+/// `containsFilter`, process-wide: one double process is one node.
+static CONTAINS_FILTER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `CONTAINS` is allowed in filters.
+pub fn contains_filter() -> bool {
+    CONTAINS_FILTER.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn apply(features: &Map<String, Value>) {
+    let on = features.get("containsFilter").and_then(Value::as_bool) == Some(true);
+    CONTAINS_FILTER.store(on, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// The features stored under `dir`, or every feature off.
 pub fn load(dir: &std::path::Path) -> std::io::Result<Map<String, Value>> {
@@ -96,6 +109,7 @@ pub async fn patch(
             features.insert(k, Value::Bool(b));
         }
     }
+    apply(&features);
     let bytes = serde_json::to_vec(&*features).unwrap_or_default();
     crate::store::atomic_write(&state.db_path.join(FILE), &bytes).map_err(|e| {
         ApiError::new(

@@ -642,6 +642,9 @@ impl Filter {
 
     /// `feature_not_enabled` message for `CONTAINS`, with its position.
     pub fn feature_error(&self) -> Option<String> {
+        if crate::features::contains_filter() {
+            return None;
+        }
         self.contains_keyword().map(|kw| {
             kw.error("Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763")
         })

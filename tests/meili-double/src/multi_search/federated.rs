@@ -179,11 +179,11 @@ pub fn search(
 ) -> ApiResult<Value> {
     let by_index = partition(queries, &fed)?;
     let required = match (fed.page, fed.hits_per_page) {
-        (None, None) => fed.limit + fed.offset,
+        (None, None) => fed.limit.saturating_add(fed.offset),
         (None, Some(hpp)) => hpp,
         (Some(0), _) => 0,
-        (Some(page), None) => 20 * page,
-        (Some(page), Some(hpp)) => hpp * page,
+        (Some(page), None) => page.saturating_mul(20),
+        (Some(page), Some(hpp)) => hpp.saturating_mul(page),
     };
     let mut runs: Vec<Run> = Vec::new();
     let mut results: Vec<IndexResult> = Vec::new();
@@ -335,8 +335,8 @@ pub fn search(
         (None, None) => (fed.offset, fed.limit),
         (None, Some(hpp)) => (0, hpp),
         (Some(0), _) => (0, 0),
-        (Some(page), None) => ((page - 1) * 20, 20),
-        (Some(page), Some(hpp)) => ((page - 1) * hpp, hpp),
+        (Some(page), None) => ((page - 1).saturating_mul(20), 20),
+        (Some(page), Some(hpp)) => ((page - 1).saturating_mul(hpp), hpp),
     };
     let mut per_index_facets = Map::new();
     let mut lists = Vec::new();

@@ -285,6 +285,11 @@ pub fn all() -> Vec<Scenario> {
                         r#"{"ids":["4","1"],"sort":["year:desc"]}"#,
                     ),
                     get("/indexes/movies/documents?sort=year:asc&ids=1,2,3&fields=id,year"),
+                    post("/indexes/movies/search", r#"{"filter":"genre CONTAINS ntas","attributesToRetrieve":["id"]}"#),
+                    send("PATCH", "/experimental-features", r#"{"containsFilter":true}"#),
+                    post("/indexes/movies/search", r#"{"filter":"genre CONTAINS ntas","attributesToRetrieve":["id"]}"#),
+                    post("/indexes/movies/search", r#"{"filter":"genre NOT CONTAINS ntas AND author CONTAINS \"r. r\"","attributesToRetrieve":["id"]}"#),
+                    post("/indexes/movies/documents/fetch", r#"{"filter":"author CONTAINS tolk","fields":["id"]}"#),
                 ]);
                 s
             },
