@@ -285,6 +285,11 @@ pub fn all() -> Vec<Scenario> {
                         r#"{"ids":["4","1"],"sort":["year:desc"]}"#,
                     ),
                     get("/indexes/movies/documents?sort=year:asc&ids=1,2,3&fields=id,year"),
+                    metadata(post("/indexes/movies/search", r#"{"q":"ring","attributesToRetrieve":["id"]}"#)),
+                    metadata(get("/indexes/movies/search?attributesToRetrieve=id&limit=1")),
+                    metadata(post("/indexes/empty/search", r#"{"q":""}"#)),
+                    metadata(ms(r#"{"queries":[{"indexUid":"movies","q":"ring","limit":1,"attributesToRetrieve":["id"]},{"indexUid":"renamed","limit":1,"attributesToRetrieve":["id"]}]}"#)),
+                    metadata(ms(r#"{"federation":{"limit":2},"queries":[{"indexUid":"renamed","q":"life","attributesToRetrieve":["id"]},{"indexUid":"movies","attributesToRetrieve":["id"]}]}"#)),
                     post("/indexes/movies/search", r#"{"filter":"genre CONTAINS ntas","attributesToRetrieve":["id"]}"#),
                     send("PATCH", "/experimental-features", r#"{"containsFilter":true}"#),
                     post("/indexes/movies/search", r#"{"filter":"genre CONTAINS ntas","attributesToRetrieve":["id"]}"#),
@@ -295,6 +300,12 @@ pub fn all() -> Vec<Scenario> {
             },
         },
     ]
+}
+
+fn metadata(mut step: Request) -> Request {
+    step.headers
+        .push(("Meili-Include-Metadata".into(), "true".into()));
+    step
 }
 
 fn req_empty(method: &str, path: &str) -> Request {

@@ -167,6 +167,9 @@ impl Server {
         if let Some(ct) = &step.content_type {
             headers.push(("Content-Type", ct));
         }
+        for (k, v) in &step.headers {
+            headers.push((k, v));
+        }
         http(
             self.port,
             &step.method,
@@ -225,6 +228,9 @@ pub struct Request {
     /// values: for answers whose content the double simplifies (batches).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shape_only: bool,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 fn master() -> String {
@@ -269,8 +275,9 @@ pub fn body_value(a: &Answer) -> Value {
 }
 
 /// Keys whose values differ between runs (only their type is compared).
-const VOLATILE: [&str; 22] = [
+const VOLATILE: [&str; 23] = [
     "key",
+    "queryUid",
     "progressTrace",
     "internalDatabaseSizes",
     "_rankingScore",

@@ -53,6 +53,7 @@ pub fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> 
         auth: "master".into(),
         wait: false,
         shape_only: false,
+        headers: Vec::new(),
     });
     answer.json()
 }

@@ -27,6 +27,7 @@ pub(super) fn req(
         auth: "master".into(),
         wait: false,
         shape_only: false,
+        headers: Vec::new(),
     }
 }
 
