@@ -53,6 +53,9 @@ pub struct Ranked {
     /// tied hits never repeats or skips one. Unknown shards sort last.
     pub shard: u32,
     pub position: usize,
+    /// The query of a federated multi-search the hit answers, as the node numbered it
+    /// (`_federation.queriesPosition`); 0 for a search.
+    pub query: usize,
     pub hit: Hit,
 }
 
@@ -86,6 +89,13 @@ pub struct NodeAnswer {
     pub total: u64,
 }
 
+/// The hit field a federated multi-search adds (`indexUid`, `queriesPosition`, ...).
+pub const FEDERATION_FIELD: &str = "_federation";
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 pub fn bad_answer(what: &str) -> MeiliError {
     MeiliError::new(Code::Internal, format!("A node answered a sharded search {what}."))
 }
@@ -98,7 +108,7 @@ impl NodeAnswer {
     fn new(
         node: usize,
         fields: Map<String, Value>,
-        hits: Vec<(RankKey, Hit)>,
+        hits: Vec<(RankKey, usize, Hit)>,
         paging: Paging,
     ) -> Result<NodeAnswer, MeiliError> {
         let total_field = match paging {
@@ -110,9 +120,9 @@ impl NodeAnswer {
             .and_then(Value::as_u64)
             .ok_or_else(|| bad_answer(&format!("without `{total_field}`")))?;
         let (mut organic, mut pins) = (Vec::with_capacity(hits.len()), Vec::new());
-        for (position, (key, hit)) in hits.into_iter().enumerate() {
+        for (position, (key, query, hit)) in hits.into_iter().enumerate() {
             let shard = hit.shard();
-            let ranked = Ranked { key, node, shard, position, hit };
+            let ranked = Ranked { key, node, shard, position, query, hit };
             if ranked.key.pin.is_some() {
                 pins.push(ranked);
             } else {
@@ -137,7 +147,8 @@ impl NodeAnswer {
                     return Err(bad_answer("with a hit that is not an object"));
                 };
                 let key = RankKey::of_hit(&hit).ok_or_else(no_details)?;
-                Ok((key, Hit::Parsed(hit)))
+                let query = hit.get(FEDERATION_FIELD).and_then(|f| f.get("queriesPosition")?.as_u64()).unwrap_or(0);
+                Ok((key, to_usize(query), Hit::Parsed(hit)))
             })
             .collect::<Result<_, _>>()?;
         NodeAnswer::new(node, fields, hits, paging)
@@ -157,6 +168,13 @@ impl NodeAnswer {
             details: Option<DetailList>,
             #[serde(rename = "_rankingScore")]
             score: Option<f64>,
+            #[serde(rename = "_federation")]
+            federation: Option<Federation>,
+        }
+        #[derive(Deserialize)]
+        struct Federation {
+            #[serde(rename = "queriesPosition")]
+            query: Option<u64>,
         }
         let answer: Answer = serde_json::from_slice(body)
             .map_err(|e| bad_answer(&format!("with a body that is not a search answer ({e})")))?;
@@ -167,7 +185,8 @@ impl NodeAnswer {
                 let head: Head =
                     serde_json::from_str(raw.get()).map_err(|_| bad_answer("with a hit that is not an object"))?;
                 let details = head.details.ok_or_else(no_details)?;
-                Ok((RankKey::of_list(&details, head.score), Hit::Raw(raw)))
+                let query = head.federation.and_then(|f| f.query).unwrap_or(0);
+                Ok((RankKey::of_list(&details, head.score), to_usize(query), Hit::Raw(raw)))
             })
             .collect::<Result<_, _>>()?;
         NodeAnswer::new(node, answer.fields, hits, paging)

@@ -23,7 +23,7 @@ use crate::wire::SHARD_FIELD;
 
 /// Up to this many candidates, milli counts alphabetically ordered facets document by
 /// document, ordering numbers by their text; above it, by facet levels, numerically.
-const CANDIDATES_THRESHOLD: u64 = 3000;
+pub(super) const CANDIDATES_THRESHOLD: u64 = 3000;
 
 /// How many documents matched, as far as the nodes' capped totals tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

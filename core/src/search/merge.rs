@@ -60,15 +60,15 @@ fn comes_first(kind: SearchKind, a: &Ranked, b: &Ranked) -> bool {
 }
 
 /// The merged, deduplicated ranking and what deduplication removed.
-struct Merged {
-    hits: Vec<Ranked>,
+pub(super) struct Merged {
+    pub hits: Vec<Ranked>,
     /// Hits dropped by `distinct` (all of them, not only those before the page's end).
-    rejected: Vec<Ranked>,
+    pub rejected: Vec<Ranked>,
 }
 
 /// K-way merge of the nodes' sorted lists, keeping the first `wanted` hits. With
 /// `distinct` the whole list is walked, so every duplicate is known for the totals.
-fn merge_ranked(
+pub(super) fn merge_ranked(
     lists: Vec<Vec<Ranked>>,
     kind: SearchKind,
     distinct: Option<&str>,
@@ -112,7 +112,7 @@ fn merge_ranked(
 /// The client's page of the merged list: `skip` then `take`, with pinned hits put at
 /// their positions first (milli's `merge_positioned_hits_into_page`: a pin past the
 /// organic hits moves up to follow them).
-fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -> Vec<Ranked> {
+pub(super) fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -> Vec<Ranked> {
     pins.sort_by_key(|p| p.key.pin.unwrap_or(0));
     let end = skip.saturating_add(take);
     let mut organic = organic.into_iter();
@@ -137,7 +137,7 @@ fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -
 
 /// What the client sees of a hit: no shard field, no attribute added for the merge,
 /// ranking scores only if asked.
-fn present_hit(mut hit: Map<String, Value>, query: &SearchQuery, added: &[String]) -> Value {
+pub(super) fn present_hit(mut hit: Map<String, Value>, query: &SearchQuery, added: &[String]) -> Value {
     if !query.shows_ranking_score() {
         hit.shift_remove("_rankingScore");
     }
@@ -256,12 +256,12 @@ fn merge_nodes(
     Ok(Value::Object(out))
 }
 
-fn processing_time(fields: &Map<String, Value>) -> u64 {
+pub(super) fn processing_time(fields: &Map<String, Value>) -> u64 {
     fields.get("processingTimeMs").and_then(Value::as_u64).unwrap_or(0)
 }
 
 /// The paging fields as one node writes them: `limit` and `offset` as asked.
-fn insert_paging(out: &mut Map<String, Value>, paging: Paging, total: u64) {
+pub(super) fn insert_paging(out: &mut Map<String, Value>, paging: Paging, total: u64) {
     match paging {
         Paging::OffsetLimit { offset, limit } => {
             out.insert("limit".into(), limit.into());
