@@ -157,15 +157,9 @@ impl NodeAnswer {
     /// From the node's body: hits are read for their ranking only.
     pub fn from_json(node: usize, body: &[u8], paging: Paging) -> Result<NodeAnswer, MeiliError> {
         #[derive(Deserialize)]
-        struct Answer {
-            hits: Vec<Box<RawValue>>,
-            #[serde(flatten)]
-            fields: Map<String, Value>,
-        }
-        #[derive(Deserialize)]
-        struct Head {
-            #[serde(rename = "_rankingScoreDetails")]
-            details: Option<DetailList>,
+        struct Head<'a> {
+            #[serde(rename = "_rankingScoreDetails", borrow)]
+            details: Option<DetailList<'a>>,
             #[serde(rename = "_rankingScore")]
             score: Option<f64>,
             #[serde(rename = "_federation")]
@@ -176,7 +170,7 @@ impl NodeAnswer {
             #[serde(rename = "queriesPosition")]
             query: Option<u64>,
         }
-        let answer: Answer = serde_json::from_slice(body)
+        let answer: RawAnswer = serde_json::from_slice(body)
             .map_err(|e| bad_answer(&format!("with a body that is not a search answer ({e})")))?;
         let hits = answer
             .hits
@@ -190,5 +184,37 @@ impl NodeAnswer {
             })
             .collect::<Result<_, _>>()?;
         NodeAnswer::new(node, answer.fields, hits, paging)
+    }
+}
+
+/// A node's answer with its hits left as text. Read field by field: `#[serde(flatten)]`
+/// would buffer the whole answer first.
+struct RawAnswer {
+    hits: Vec<Box<RawValue>>,
+    fields: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RawAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RawAnswer, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RawAnswer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a search answer")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawAnswer, A::Error> {
+                let (mut hits, mut fields) = (None, Map::new());
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "hits" {
+                        hits = Some(map.next_value()?);
+                    } else {
+                        fields.insert(key, map.next_value()?);
+                    }
+                }
+                let hits = hits.ok_or_else(|| serde::de::Error::missing_field("hits"))?;
+                Ok(RawAnswer { hits, fields })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }

@@ -39,11 +39,11 @@ use serde_json::{Map, Value};
 use super::answer::{bad_answer, NodeAnswer, Ranked};
 use super::facets::{self, Candidates};
 use super::fields;
+use super::present::{present, Shown};
 use super::query::{Paging, SearchKind, SearchQuery};
 use super::ranking::{compare_hybrid, compare_ranked};
 use super::settings::MergeSettings;
 use crate::error::{Code, MeiliError};
-use crate::wire::SHARD_FIELD;
 
 /// Whether `a` comes before `b`: better ranked, or tied and from an earlier node (the
 /// order stays deterministic; a single node would order ties by internal id).
@@ -135,31 +135,6 @@ pub(super) fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, tak
     out
 }
 
-/// What the client sees of a hit: no shard field, no attribute added for the merge,
-/// ranking scores only if asked.
-pub(super) fn present_hit(mut hit: Map<String, Value>, query: &SearchQuery, added: &[String]) -> Value {
-    if !query.shows_ranking_score() {
-        hit.shift_remove("_rankingScore");
-    }
-    if !query.shows_ranking_score_details() {
-        hit.shift_remove("_rankingScoreDetails");
-    }
-    hit.shift_remove(SHARD_FIELD);
-    if let Some(Value::Object(matches)) = hit.get_mut("_matchesPosition") {
-        matches.shift_remove(SHARD_FIELD);
-    }
-    if let Some(Value::Object(formatted)) = hit.get_mut("_formatted") {
-        formatted.shift_remove(SHARD_FIELD);
-        for attr in added {
-            fields::remove_path(formatted, attr);
-        }
-    }
-    for attr in added {
-        fields::remove_path(&mut hit, attr);
-    }
-    Value::Object(hit)
-}
-
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
@@ -170,17 +145,59 @@ pub fn merge(query: &SearchQuery, settings: &MergeSettings, answers: Vec<Value>)
     let paging = paging_of(query)?;
     let nodes =
         answers.into_iter().enumerate().map(|(i, a)| NodeAnswer::from_value(i, a, paging)).collect::<Result<_, _>>()?;
-    merge_nodes(query, settings, paging, nodes)
+    merge_nodes(query, settings, paging, nodes)?.into_value()
 }
 
 /// [`merge`] from the nodes' bodies to the client's body. Faster on deep pages: hits
-/// outside the client's page are never fully parsed.
+/// outside the client's page are never fully parsed, and those shown are copied as text.
 pub fn merge_json(query: &SearchQuery, settings: &MergeSettings, bodies: &[&[u8]]) -> Result<Vec<u8>, MeiliError> {
     let paging = paging_of(query)?;
     let nodes =
         bodies.iter().enumerate().map(|(i, b)| NodeAnswer::from_json(i, b, paging)).collect::<Result<_, _>>()?;
-    let out = merge_nodes(query, settings, paging, nodes)?;
-    serde_json::to_vec(&out).map_err(|e| MeiliError::new(Code::Internal, format!("Cannot write a merged answer: {e}")))
+    merge_nodes(query, settings, paging, nodes)?.into_bytes()
+}
+
+/// A merged answer: the hits as presented, and every other field in order (`hits`
+/// first, as a placeholder).
+pub(super) struct Answer {
+    pub hits: Vec<Shown>,
+    pub fields: Map<String, Value>,
+}
+
+impl Answer {
+    pub fn into_value(mut self) -> Result<Value, MeiliError> {
+        let hits = self.hits.into_iter().map(Shown::into_value).collect::<Result<_, _>>()?;
+        self.fields.insert("hits".into(), Value::Array(hits));
+        Ok(Value::Object(self.fields))
+    }
+
+    /// The answer's text, hits copied as they are.
+    pub fn into_bytes(self) -> Result<Vec<u8>, MeiliError> {
+        let write_error = |e: serde_json::Error| MeiliError::new(Code::Internal, format!("Cannot write a merged answer: {e}"));
+        let mut out = Vec::with_capacity(self.hits.iter().map(|h| h.text().len() + 1).sum::<usize>() + 1024);
+        out.push(b'{');
+        for (i, (name, value)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, name).map_err(write_error)?;
+            out.push(b':');
+            if name == "hits" {
+                out.push(b'[');
+                for (j, hit) in self.hits.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(hit.text().as_bytes());
+                }
+                out.push(b']');
+            } else {
+                serde_json::to_writer(&mut out, value).map_err(write_error)?;
+            }
+        }
+        out.push(b'}');
+        Ok(out)
+    }
 }
 
 fn paging_of(query: &SearchQuery) -> Result<Paging, MeiliError> {
@@ -192,7 +209,7 @@ fn merge_nodes(
     settings: &MergeSettings,
     paging: Paging,
     mut nodes: Vec<NodeAnswer>,
-) -> Result<Value, MeiliError> {
+) -> Result<Answer, MeiliError> {
     if nodes.is_empty() {
         return Err(MeiliError::new(Code::Internal, "A sharded search got no node answer to merge."));
     }
@@ -225,13 +242,10 @@ fn merge_nodes(
     let facet_stats = facets::merge_stats(&fields);
 
     let added = query.added_attributes(settings);
-    let hits: Vec<Value> = hits
-        .into_iter()
-        .map(|r| Ok(present_hit(r.hit.into_map()?, query, &added)))
-        .collect::<Result<_, MeiliError>>()?;
+    let hits: Vec<Shown> = hits.into_iter().map(|r| present(r.hit, query, &added, None)).collect::<Result<_, _>>()?;
 
     let mut out = Map::new();
-    out.insert("hits".into(), Value::Array(hits));
+    out.insert("hits".into(), Value::Null);
     for (name, value) in &nodes[0].fields {
         let merged = match name.as_str() {
             "query" => Value::String(query.q().to_string()),
@@ -253,7 +267,7 @@ fn merge_nodes(
     if !out.contains_key("processingTimeMs") {
         insert_paging(&mut out, paging, total);
     }
-    Ok(Value::Object(out))
+    Ok(Answer { hits, fields: out })
 }
 
 pub(super) fn processing_time(fields: &Map<String, Value>) -> u64 {

@@ -21,6 +21,7 @@ mod facets;
 mod federated;
 mod fields;
 mod merge;
+mod present;
 mod query;
 mod ranking;
 mod settings;

@@ -7,11 +7,12 @@ use serde_json::{Map, Value};
 
 use super::request::FederatedRequest;
 use super::weighted;
-use crate::error::{Code, MeiliError};
-use crate::search::answer::{bad_answer, NodeAnswer, Ranked, FEDERATION_FIELD};
+use crate::error::MeiliError;
+use crate::search::answer::{bad_answer, NodeAnswer, Ranked};
 use crate::search::facets::{self, Candidates, CANDIDATES_THRESHOLD};
 use crate::search::fields;
-use crate::search::merge::{insert_paging, merge_ranked, page, present_hit, processing_time};
+use crate::search::merge::{insert_paging, merge_ranked, page, processing_time, Answer};
+use crate::search::present::present;
 use crate::search::{FacetOrder, MergeSettings};
 
 /// One node's answer and, by the position the node gave each query, the client's.
@@ -142,16 +143,12 @@ pub fn merge_federated(
     let mut shown = Vec::with_capacity(hits.len());
     for ranked in hits {
         let query = &request.queries[ranked.query];
-        let mut hit = ranked.hit.into_map()?;
-        if let Some(Value::Object(federation)) = hit.get_mut(FEDERATION_FIELD) {
-            federation.insert("queriesPosition".into(), ranked.query.into());
-        }
         let added = request.added_attributes(ranked.query, &setting(&query.index));
-        shown.push(present_hit(hit, &query.search, &added));
+        shown.push(present(ranked.hit, &query.search, &added, Some(ranked.query))?);
     }
 
     let mut out = Map::new();
-    out.insert("hits".into(), Value::Array(shown));
+    out.insert("hits".into(), Value::Null);
     let slowest = (0..nodes.len()).max_by_key(|&i| processing_time(&nodes[i].fields));
     let time = slowest.map_or(0, |i| processing_time(&nodes[i].fields));
     out.insert("processingTimeMs".into(), time.into());
@@ -181,8 +178,7 @@ pub fn merge_federated(
     if let Some(details) = slowest.and_then(|i| nodes[i].fields.get("performanceDetails").cloned()) {
         out.insert("performanceDetails".into(), details);
     }
-    let body = serde_json::to_vec(&Value::Object(out))
-        .map_err(|e| MeiliError::new(Code::Internal, format!("Cannot write a merged answer: {e}")))?;
+    let body = Answer { hits: shown, fields: out }.into_bytes()?;
     Ok(FederatedMerge::Answer(body))
 }
 
