@@ -48,11 +48,7 @@ use crate::error::{Code, MeiliError};
 /// Whether `a` comes before `b`: better ranked, or tied and from an earlier node (the
 /// order stays deterministic; a single node would order ties by internal id).
 fn comes_first(kind: SearchKind, a: &Ranked, b: &Ranked) -> bool {
-    let order = match kind {
-        SearchKind::Ranked => compare_ranked(&a.key, &b.key),
-        SearchKind::Hybrid { semantic_ratio } => compare_hybrid(&a.key, &b.key, semantic_ratio),
-    };
-    match order {
+    match rank_order(kind, a, b) {
         Ordering::Greater => true,
         Ordering::Less => false,
         Ordering::Equal => (a.shard, a.position, a.node) < (b.shard, b.position, b.node),
@@ -76,17 +72,7 @@ pub(super) fn merge_ranked(
 ) -> Result<Merged, MeiliError> {
     // Each node ordered its tied hits by its own internal ids; order them by shard so
     // every list follows the merge's comparator.
-    let lists: Vec<Vec<Ranked>> = lists
-        .into_iter()
-        .map(|mut list| {
-            list.sort_by(|a, b| match (comes_first(kind, a, b), comes_first(kind, b, a)) {
-                (true, _) => Ordering::Less,
-                (_, true) => Ordering::Greater,
-                _ => Ordering::Equal,
-            });
-            list
-        })
-        .collect();
+    let lists: Vec<TieOrdered> = lists.into_iter().map(|list| TieOrdered::new(list, kind)).collect();
     let merged = itertools::kmerge_by(lists, |a: &Ranked, b: &Ranked| comes_first(kind, a, b));
     let Some(distinct) = distinct else {
         return Ok(Merged { hits: merged.take(wanted).collect(), rejected: Vec::new() });
@@ -109,18 +95,59 @@ pub(super) fn merge_ranked(
     Ok(Merged { hits, rejected })
 }
 
+/// One node's ranked list with each run of tied hits reordered by shard and position,
+/// run by run as the merge consumes it: keys are read only as far as it goes.
+struct TieOrdered {
+    rest: std::iter::Peekable<std::vec::IntoIter<Ranked>>,
+    run: std::collections::VecDeque<Ranked>,
+    kind: SearchKind,
+}
+
+impl TieOrdered {
+    fn new(list: Vec<Ranked>, kind: SearchKind) -> TieOrdered {
+        TieOrdered { rest: list.into_iter().peekable(), run: std::collections::VecDeque::new(), kind }
+    }
+}
+
+impl Iterator for TieOrdered {
+    type Item = Ranked;
+
+    fn next(&mut self) -> Option<Ranked> {
+        if self.run.is_empty() {
+            let first = self.rest.next()?;
+            let mut run = vec![first];
+            while let Some(next) = self.rest.peek() {
+                if rank_order(self.kind, &run[0], next) != Ordering::Equal {
+                    break;
+                }
+                run.extend(self.rest.next());
+            }
+            run.sort_by_key(|r| (r.shard, r.position, r.node));
+            self.run = run.into();
+        }
+        self.run.pop_front()
+    }
+}
+
+fn rank_order(kind: SearchKind, a: &Ranked, b: &Ranked) -> Ordering {
+    match kind {
+        SearchKind::Ranked => compare_ranked(a.key(), b.key()),
+        SearchKind::Hybrid { semantic_ratio } => compare_hybrid(a.key(), b.key(), semantic_ratio),
+    }
+}
+
 /// The client's page of the merged list: `skip` then `take`, with pinned hits put at
 /// their positions first (milli's `merge_positioned_hits_into_page`: a pin past the
 /// organic hits moves up to follow them).
 pub(super) fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -> Vec<Ranked> {
-    pins.sort_by_key(|p| p.key.pin.unwrap_or(0));
+    pins.sort_by_key(|p| p.key().pin.unwrap_or(0));
     let end = skip.saturating_add(take);
     let mut organic = organic.into_iter();
     let mut pins = pins.into_iter().peekable();
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < end {
-        let pin_due = pins.peek().map(|p| p.key.pin.unwrap_or(0) <= at as u64);
+        let pin_due = pins.peek().map(|p| p.key().pin.unwrap_or(0) <= at as u64);
         let next = match pin_due {
             Some(true) => pins.next(),
             Some(false) => organic.next().or_else(|| pins.next()),
@@ -153,7 +180,7 @@ pub fn merge(query: &SearchQuery, settings: &MergeSettings, answers: Vec<Value>)
 pub fn merge_json(query: &SearchQuery, settings: &MergeSettings, bodies: &[&[u8]]) -> Result<Vec<u8>, MeiliError> {
     let paging = paging_of(query)?;
     let nodes =
-        bodies.iter().enumerate().map(|(i, b)| NodeAnswer::from_json(i, b, paging)).collect::<Result<_, _>>()?;
+        bodies.iter().enumerate().map(|(i, b)| NodeAnswer::from_json(i, b, paging, false)).collect::<Result<_, _>>()?;
     merge_nodes(query, settings, paging, nodes)?.into_bytes()
 }
 
@@ -231,7 +258,10 @@ fn merge_nodes(
     } else {
         Candidates::AtLeast(node_totals)
     };
-    let semantic_hits = hits.iter().filter(|h| h.key.is_semantic()).count();
+    for hit in &hits {
+        hit.check_key()?;
+    }
+    let semantic_hits = hits.iter().filter(|h| h.key().is_semantic()).count();
     let slowest = (0..nodes.len()).max_by_key(|&i| processing_time(&nodes[i].fields)).unwrap_or(0);
 
     let fields: Vec<&Map<String, Value>> = nodes.iter().map(|n| &n.fields).collect();

@@ -39,7 +39,7 @@ struct Weighed {
 /// Meilisearch's kmerge predicate across queries: better weighted values first, then
 /// the earlier query.
 fn comes_first(a: &Weighed, b: &Weighed) -> bool {
-    match weighted::compare(&a.ranked.key, a.weight, &b.ranked.key, b.weight) {
+    match weighted::compare(a.ranked.key(), a.weight, b.ranked.key(), b.weight) {
         Ordering::Greater => true,
         Ordering::Less => false,
         Ordering::Equal => a.ranked.query < b.ranked.query,
@@ -68,14 +68,16 @@ pub fn merge_federated(
     let mut per_query: Vec<Vec<Vec<Ranked>>> = request.queries.iter().map(|_| Vec::new()).collect();
     let mut pins: Vec<Ranked> = Vec::new();
     for (n, reply) in replies.iter().enumerate() {
-        let mut answer = NodeAnswer::from_json(n, reply.body, paging)?;
+        let mut answer = NodeAnswer::from_json(n, reply.body, paging, true)?;
         let mut lists: Vec<Vec<Ranked>> = request.queries.iter().map(|_| Vec::new()).collect();
-        for mut hit in std::mem::take(&mut answer.organic).into_iter().chain(std::mem::take(&mut answer.pins)) {
-            hit.query = *reply.queries.get(hit.query).ok_or_else(|| bad_answer("with a hit of a query it was not sent"))?;
-            match hit.key.pin {
-                Some(_) => pins.push(hit),
-                None => lists[hit.query].push(hit),
-            }
+        let client_query = |local: usize| reply.queries.get(local).copied().ok_or_else(|| bad_answer("with a hit of a query it was not sent"));
+        for mut hit in std::mem::take(&mut answer.organic) {
+            hit.query = client_query(hit.query)?;
+            lists[hit.query].push(hit);
+        }
+        for mut hit in std::mem::take(&mut answer.pins) {
+            hit.query = client_query(hit.query)?;
+            pins.push(hit);
         }
         for (q, list) in lists.into_iter().enumerate() {
             per_query[q].push(list);
@@ -130,7 +132,10 @@ pub fn merge_federated(
     let rejected_count = rejected.values().map(Vec::len).sum::<usize>() as u64;
     let node_totals = nodes.iter().fold(0u64, |sum, n| sum.saturating_add(n.total));
     let total = node_totals.saturating_sub(rejected_count);
-    let semantic_hits = hits.iter().filter(|h| h.key.is_semantic()).count();
+    for hit in &hits {
+        hit.check_key()?;
+    }
+    let semantic_hits = hits.iter().filter(|h| h.key().is_semantic()).count();
 
     let mut rejected_maps: BTreeMap<String, Vec<Map<String, Value>>> = BTreeMap::new();
     for (index, hits) in rejected {
