@@ -3,6 +3,7 @@
 //! for `wasm32-wasip1` (inside Envoy) and natively (tests, control plane).
 
 pub mod batch;
+pub mod browse;
 pub mod error;
 pub mod fanout;
 pub mod flow;

@@ -7,7 +7,9 @@
 
 mod any_node;
 mod broadcast;
+mod browse;
 mod delete_batch;
+mod fields;
 mod point;
 mod multi_search;
 mod register;
@@ -162,6 +164,18 @@ pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn 
         Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
         Route::Search { index } => search_flow(map, index, false, method, req, query),
         Route::FacetSearch { index } => search_flow(map, index, true, method, req, query),
+        Route::Browse { index } => {
+            let request = browse::BrowseRequest {
+                method,
+                path: req.path,
+                query,
+                content_type: req.content_type,
+                seed: req.seed,
+                fail_when_degraded: req.fail_when_degraded,
+            };
+            Box::new(browse::Browse::new(map, index, request))
+        }
+        Route::Fields { index } => Box::new(fields::Fields::new(map, index, req.content_type, req.fail_when_degraded)),
         Route::MultiSearch => Box::new(multi_search::MultiSearch::new(map, req.seed, req.fail_when_degraded)),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
