@@ -2,6 +2,7 @@
 //! functions over Miroir's own types. No I/O, no proxy-wasm, no tokio: it builds
 //! for `wasm32-wasip1` (inside Envoy) and natively (tests, control plane).
 
+pub mod api;
 pub mod batch;
 pub mod browse;
 pub mod error;
@@ -16,6 +17,8 @@ pub mod search;
 pub mod settings;
 pub mod shard_map;
 pub mod task;
+pub mod tasks_query;
+pub mod timestamp;
 pub mod wire;
 
 #[cfg(test)]

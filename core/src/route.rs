@@ -80,6 +80,8 @@ pub enum Route {
     /// Several searches in one request, each scatter-gathered.
     MultiSearch,
     Task { uid: String },
+    /// Keys, task list, global stats, experimental features: see [`crate::api`].
+    Api(crate::api::ApiRoute),
     /// Recognised Meilisearch route that Miroir does not serve yet.
     Unsupported { what: String },
 }
@@ -123,6 +125,7 @@ impl Route {
             Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch => "search",
             Route::Browse { .. } | Route::Fields { .. } => "browse",
             Route::Unsupported { .. } => "unsupported",
+            Route::Api(api) => api.kind(),
         }
     }
 
@@ -183,7 +186,7 @@ pub fn classify(method: Method, path: &str) -> Route {
         (Delete, ["indexes", index, "documents", id]) => {
             Route::DocumentDelete { index: (*index).to_string(), id: (*id).to_string() }
         }
-        _ => unsupported(),
+        _ => crate::api::classify(method, &s).map(Route::Api).unwrap_or_else(unsupported),
     }
 }
 

@@ -67,7 +67,7 @@ impl Broadcast {
 
     fn settings_calls(&self, index: &str, patch: &[u8]) -> Next {
         let path = format!("/indexes/{}/settings", encode_segment(index));
-        Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), patch.to_vec())).collect())
+        Next::Send(self.nodes.iter().map(|&n| Call::json(Target::NodeAsMiroir(n), Method::Patch, path.clone(), patch.to_vec())).collect())
     }
 
     fn probe(&mut self, tried: usize) -> Next {
@@ -75,7 +75,7 @@ impl Broadcast {
             return super::unavailable("this settings change").into();
         };
         self.stage = Stage::Probing { tried: tried + 1 };
-        Next::Send(vec![Call::get(Target::Node(node), format!("/indexes/{}", encode_segment(index)))])
+        Next::Send(vec![Call::get(Target::NodeAsMiroir(node), format!("/indexes/{}", encode_segment(index)))])
     }
 }
 

@@ -6,6 +6,11 @@
 //! testable natively without Envoy.
 
 mod any_node;
+mod auth;
+mod global_stats;
+mod instance;
+mod keys;
+mod sync_change;
 mod broadcast;
 mod browse;
 mod delete_batch;
@@ -16,7 +21,9 @@ mod register;
 mod search;
 mod search_params;
 mod stats;
+mod task_bulk;
 mod task_get;
+mod tasks_list;
 mod write;
 
 use std::sync::Arc;
@@ -35,6 +42,9 @@ use crate::shard_map::{NodeState, ShardMap};
 pub enum Target {
     /// `ShardMap::nodes[i]`.
     Node(usize),
+    /// `ShardMap::nodes[i]`, called with Miroir's own key (the map's `nodeKey`) rather
+    /// than the client's: bookkeeping the client's key may not allow, checked first.
+    NodeAsMiroir(usize),
     /// The control plane (task registry).
     Control,
 }
@@ -144,6 +154,8 @@ pub struct RequestInfo {
     pub seed: u64,
     /// `X-Miroir-Degraded-Policy: fail`: refuse rather than answer without some shards.
     pub fail_when_degraded: bool,
+    /// The client's `Authorization` header.
+    pub authorization: Option<String>,
 }
 
 /// The flow serving a request.
@@ -152,8 +164,16 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
     for_route(map, route, req)
 }
 
-/// The flow serving a request already classified (`route` is `classify` of it).
+/// The flow serving a request already classified (`route` is `classify` of it); a
+/// write is refused before anything reaches a node when the client's key does not allow it.
 pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
+    let need = auth::need_of(&route);
+    let authorization = req.authorization.clone();
+    let flow = build(map.clone(), route, req);
+    auth::guard(map, authorization.as_deref(), need, flow)
+}
+
+fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
     let method = Method::parse(&req.method);
     let (_, query) = split_path(&req.path);
     let query = query.to_string();
@@ -191,6 +211,7 @@ pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn 
             settings,
         )),
         Route::Task { uid } => Box::new(task_get::TaskGet::new(map, &uid)),
+        Route::Api(api) => instance::flow(map, api, req),
         Route::Unsupported { what } => Box::new(Fixed(Response::error(&MeiliError::new(
             Code::MiroirUnsupportedRoute,
             format!("Miroir does not support `{what}` yet."),
@@ -212,7 +233,7 @@ fn search_flow(map: Arc<ShardMap>, index: String, facets: bool, method: Method, 
 }
 
 /// A flow whose answer is known from the headers.
-struct Fixed(Response);
+pub(super) struct Fixed(pub(super) Response);
 
 impl Flow for Fixed {
     fn start(&mut self) -> Next {
