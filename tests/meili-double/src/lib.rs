@@ -23,6 +23,7 @@ pub mod docid;
 pub mod documents;
 pub mod error;
 pub mod faults;
+pub mod fields;
 pub mod filter;
 pub mod indexes;
 pub mod params;
@@ -172,6 +173,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/indexes/{uid}/search",
             get(search::search_get).post(search::search_post),
         )
+        .route("/indexes/{uid}/fields", post(fields::list))
+        .route("/indexes/{uid}/documents/edit", post(fields::edit_documents))
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))
         .route("/stats", get(stats::global_stats))
         .route("/tasks", get(tasks::list_tasks))
