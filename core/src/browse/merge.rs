@@ -134,4 +134,73 @@ mod tests {
         let out = client_document(doc.as_object().cloned().unwrap(), &["a.c".into(), "x.y".into(), "year".into()]);
         assert_eq!(out, json!({"id": 1, "a": {"b": 1}}));
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::browse::sort_key;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        /// A value of `v`: a number, a string, an array of both, or nothing.
+        fn value() -> impl Strategy<Value = Option<Value>> {
+            prop_oneof![
+                Just(None),
+                (0i64..6).prop_map(|n| Some(json!(n))),
+                "[a-cA-C]{0,2}".prop_map(|s| Some(json!(s))),
+                ((0i64..6), "[a-c]").prop_map(|(n, s)| Some(json!([s, n]))),
+            ]
+        }
+
+        proptest! {
+            /// Shards each sorted as a node sorts them, merged and cut: the same as sorting
+            /// everything at once (ties by shard, then the shard's order) and cutting.
+            #[test]
+            fn merging_shards_equals_sorting_everything(
+                shards in proptest::collection::vec(proptest::collection::vec(value(), 0..8), 1..6),
+                desc in any::<bool>(),
+                offset in 0u64..30,
+                limit in 0u64..30,
+            ) {
+                let rule = SortRule::parse(if desc { "v:desc" } else { "v:asc" }).unwrap();
+                let rules = [rule];
+                let mut lists = Vec::new();
+                let mut everything = Vec::new();
+                for (s, values) in shards.iter().enumerate() {
+                    let mut docs: Vec<Map<String, Value>> = values.iter().enumerate().map(|(i, v)| {
+                        let mut d = Map::new();
+                        d.insert("id".into(), json!(format!("{s}-{i}")));
+                        if let Some(v) = v { d.insert("v".into(), v.clone()); }
+                        d
+                    }).collect();
+                    docs.sort_by(|a, b| compare_ranked(&sort_key(b, &rules), &sort_key(a, &rules)));
+                    everything.extend(docs.iter().enumerate().map(|(i, d)| (s as u32, i, d.clone())));
+                    lists.push((s as u32, docs));
+                }
+                everything.sort_by(|a, b| {
+                    compare_ranked(&sort_key(&b.2, &rules), &sort_key(&a.2, &rules)).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1))
+                });
+                let expected: Vec<Map<String, Value>> =
+                    everything.into_iter().map(|t| t.2).skip(offset as usize).take(limit as usize).collect();
+                prop_assert_eq!(merge_sorted(lists, &rules, offset, limit), expected);
+            }
+
+            /// Pages of any size over any counts: every document once, in shard order.
+            #[test]
+            fn unsorted_pages_partition_the_shards(totals in proptest::collection::vec(0u64..20, 1..17), page in 1u64..25) {
+                let totals: Vec<(u32, u64)> = totals.into_iter().enumerate().map(|(s, t)| (s as u32, t)).collect();
+                let all: u64 = totals.iter().map(|t| t.1).sum();
+                let mut seen = Vec::new();
+                let mut offset = 0;
+                while offset < all + page {
+                    for s in window_slices(&totals, offset, page) {
+                        prop_assert!(s.limit > 0 && s.offset + s.limit <= totals[s.shard as usize].1);
+                        seen.extend((s.offset..s.offset + s.limit).map(|i| (s.shard, i)));
+                    }
+                    offset += page;
+                }
+                let expected: Vec<(u32, u64)> = totals.iter().flat_map(|&(s, t)| (0..t).map(move |i| (s, i))).collect();
+                prop_assert_eq!(seen, expected);
+            }
+        }
+    }
 }
