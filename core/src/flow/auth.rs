@@ -38,6 +38,8 @@ pub fn need_of(route: &Route) -> Option<Need> {
                 TaskKind::IndexUpdate => "indexes.update",
                 TaskKind::IndexDeletion => "indexes.delete",
                 TaskKind::SettingsUpdate => "settings.update",
+                TaskKind::DocumentDeletion => "documents.delete",
+                TaskKind::DocumentEdition => "documents.all",
             };
             // Index creation names its index in the body: the nodes check that part.
             let index = if *kind == TaskKind::IndexCreation { None } else { index.clone() };
