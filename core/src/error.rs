@@ -74,6 +74,7 @@ codes! {
     InvalidTaskBeforeFinishedAt => ("invalid_task_before_finished_at", 400, InvalidRequest),
     InvalidTaskAfterFinishedAt => ("invalid_task_after_finished_at", 400, InvalidRequest),
     MissingTaskFilters => ("missing_task_filters", 400, InvalidRequest),
+    InvalidBatchUids => ("invalid_batch_uids", 400, InvalidRequest),
     MiroirReservedField => ("miroir_reserved_field", 400, InvalidRequest),
     MiroirUnsupportedRoute => ("miroir_unsupported_route", 501, InvalidRequest),
     MiroirNodeUnavailable => ("miroir_node_unavailable", 503, System),

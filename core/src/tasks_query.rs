@@ -19,10 +19,10 @@ const PARAMS: [&str; 15] = [
     "afterEnqueuedAt", "beforeEnqueuedAt", "afterStartedAt", "beforeStartedAt", "afterFinishedAt", "beforeFinishedAt",
 ];
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
-const TYPES: [&str; 19] = [
+const TYPES: [&str; 18] = [
     "documentAdditionOrUpdate", "documentEdition", "documentDeletion", "settingsUpdate", "indexCreation", "indexDeletion",
     "indexUpdate", "indexSwap", "taskCancelation", "taskDeletion", "dumpCreation", "snapshotCreation", "export",
-    "upgradeDatabase", "indexCompaction", "networkTopologyChange", "dsrUpdate", "dsrClear", "chatSettingsUpdate",
+    "upgradeDatabase", "indexCompaction", "networkTopologyChange", "dsrUpdate", "dsrClear",
 ];
 
 /// A date range bound: `after` is exclusive, as is `before`.
@@ -55,6 +55,8 @@ pub struct TaskQuery {
     pub types: Option<Vec<String>>,
     pub statuses: Option<Vec<String>>,
     pub index_uids: Option<Vec<String>>,
+    /// A `batchUids` filter was given: it matches no task of Miroir's.
+    pub in_batches: bool,
     pub enqueued: Range,
     pub started: Range,
     pub finished: Range,
@@ -71,6 +73,7 @@ impl Default for TaskQuery {
             types: None,
             statuses: None,
             index_uids: None,
+            in_batches: false,
             enqueued: Range::default(),
             started: Range::default(),
             finished: Range::default(),
@@ -99,13 +102,26 @@ fn numbers(value: &str, param: &str, code: Code) -> Result<Option<Vec<u64>>, Mei
         .transpose()
 }
 
-fn one_of(value: &str, param: &str, code: Code, allowed: &[&str], what: &str) -> Result<Option<Vec<String>>, MeiliError> {
+fn one_of(value: &str, param: &str, code: Code, allowed: &[&str], what: (&str, &str)) -> Result<Option<Vec<String>>, MeiliError> {
     let Some(items) = list(value) else { return Ok(None) };
     if let Some(bad) = items.iter().find(|s| !allowed.contains(&s.as_str())) {
         let available: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-        return Err(invalid(code, param, format!("`{bad}` is not a valid task {what}. Available {what}s are {}.", available.join(", "))));
+        return Err(invalid(code, param, format!("`{bad}` is not a valid task {}. Available {} are {}.", what.0, what.1, available.join(", "))));
     }
     Ok(Some(items))
+}
+
+fn index_uids(value: &str) -> Result<Option<Vec<String>>, MeiliError> {
+    let Some(uids) = list(value) else { return Ok(None) };
+    let valid = |u: &str| !u.is_empty() && u.len() <= 512 && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if let Some(bad) = uids.iter().find(|u| !valid(u)) {
+        return Err(invalid(
+            Code::InvalidIndexUid,
+            "indexUids",
+            format!("`{bad}` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes."),
+        ));
+    }
+    Ok(Some(uids))
 }
 
 fn date(value: &str, param: &str, code: Code) -> Result<Option<Instant>, MeiliError> {
@@ -133,13 +149,11 @@ impl TaskQuery {
                 }
                 "uids" => q.uids = numbers(v, "uids", Code::InvalidTaskUids)?,
                 "canceledBy" => q.canceled_by = numbers(v, "canceledBy", Code::InvalidTaskCanceledBy)?,
-                "types" => q.types = one_of(v, "types", Code::InvalidTaskTypes, &TYPES, "type")?,
-                "statuses" => q.statuses = one_of(v, "statuses", Code::InvalidTaskStatuses, &STATUSES, "status")?,
-                "indexUids" => q.index_uids = list(v),
-                "batchUids" if list(v).is_none() => {}
-                "batchUids" => {
-                    return Err(MeiliError::new(Code::MiroirUnsupportedRoute, "Miroir does not support the `batchUids` task filter: it has no batches."))
-                }
+                "types" => q.types = one_of(v, "types", Code::InvalidTaskTypes, &TYPES, ("type", "types"))?,
+                "statuses" => q.statuses = one_of(v, "statuses", Code::InvalidTaskStatuses, &STATUSES, ("status", "statuses"))?,
+                "indexUids" => q.index_uids = index_uids(v)?,
+                // Miroir's tasks belong to no batch (`batchUid` is null): no batch holds any.
+                "batchUids" => q.in_batches = numbers(v, "batchUids", Code::InvalidBatchUids)?.is_some(),
                 "afterEnqueuedAt" => q.enqueued.after = date(v, "afterEnqueuedAt", Code::InvalidTaskAfterEnqueuedAt)?,
                 "beforeEnqueuedAt" => q.enqueued.before = date(v, "beforeEnqueuedAt", Code::InvalidTaskBeforeEnqueuedAt)?,
                 "afterStartedAt" => q.started.after = date(v, "afterStartedAt", Code::InvalidTaskAfterStartedAt)?,
@@ -158,7 +172,8 @@ impl TaskQuery {
     /// The tests the registry's record alone decides.
     pub fn matches_record(&self, record: &TaskRecord) -> bool {
         let has = |list: &Option<Vec<String>>, value: Option<&str>| list.as_ref().is_none_or(|l| value.is_some_and(|v| l.iter().any(|x| x == v)));
-        self.uids.as_ref().is_none_or(|u| u.contains(&record.uid))
+        !self.in_batches
+            && self.uids.as_ref().is_none_or(|u| u.contains(&record.uid))
             && has(&self.types, Some(&record.kind))
             && has(&self.index_uids, record.index_uid.as_deref())
             && self.enqueued.contains(Instant::parse(&record.enqueued_at))
@@ -194,6 +209,9 @@ impl TaskQuery {
         }
         if let Some(t) = &self.types {
             s.append_pair("types", &join(t));
+        }
+        if self.in_batches {
+            s.append_pair("batchUids", "0");
         }
         if let Some(i) = &self.index_uids {
             s.append_pair("indexUids", &join(i));
@@ -263,6 +281,8 @@ mod tests {
         assert_eq!(TaskQuery::parse("uids=a").unwrap_err().code, Code::InvalidTaskUids);
         assert_eq!(TaskQuery::parse("afterStartedAt=yesterday").unwrap_err().code, Code::InvalidTaskAfterStartedAt);
         assert_eq!(TaskQuery::parse("colour=red").unwrap_err().code, Code::BadRequest);
+        assert_eq!(TaskQuery::parse("indexUids=a%20b").unwrap_err().code, Code::InvalidIndexUid);
+        assert!(!TaskQuery::parse("batchUids=1").unwrap().matches_record(&record(1, "x", "m", "2026-01-01T00:00:00Z")));
     }
 
     #[test]

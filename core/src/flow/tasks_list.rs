@@ -161,7 +161,10 @@ impl Flow for TaskList {
     fn start(&mut self) -> Next {
         match &self.query {
             Err(e) => e.clone().into(),
-            Ok(_) => self.records(None, true),
+            Ok(query) => {
+                let from = query.from;
+                self.records(from, true)
+            }
         }
     }
 
