@@ -17,15 +17,20 @@
 //! `--db-path`, and fault injection (`/_double/faults`). Matching is
 //! simplified; see the README.
 
+pub mod access;
+pub mod batches;
 pub mod auth;
 pub mod cli;
 pub mod docid;
 pub mod documents;
 pub mod error;
+pub mod facet_search;
 pub mod faults;
 pub mod fields;
 pub mod filter;
 pub mod indexes;
+pub mod keys;
+pub mod multi_search;
 pub mod params;
 pub mod payload;
 pub mod ranking;
@@ -35,8 +40,11 @@ pub mod settings_routes;
 pub mod sort;
 pub mod stats;
 pub mod store;
+pub mod swap;
 pub mod tasks;
+pub mod tenant;
 pub mod text;
+pub mod weighted;
 pub mod worker;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,6 +66,8 @@ pub struct AppState {
     pub master_key: Option<String>,
     pub payload_limit: u64,
     pub faults: Mutex<Vec<faults::Fault>>,
+    /// API keys (besides the master key).
+    pub keys: Mutex<keys::KeyStore>,
     /// Wakes the worker when a task is enqueued.
     pub wake: Notify,
 }
@@ -66,10 +76,13 @@ impl AppState {
     pub fn new(opt: &cli::Opt) -> std::io::Result<Self> {
         let persistence = Persistence::open(&opt.db_path)?;
         let db = persistence.load()?;
+        let master_key = opt.master_key.clone().filter(|k| !k.is_empty());
+        let keys = keys::KeyStore::open(&opt.db_path, master_key.is_some())?;
         Ok(AppState {
             db: Mutex::new(db),
             persistence,
-            master_key: opt.master_key.clone().filter(|k| !k.is_empty()),
+            master_key,
+            keys: Mutex::new(keys),
             payload_limit: opt.http_payload_size_limit,
             faults: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -80,6 +93,12 @@ impl AppState {
         self.db
             .lock()
             .map_err(|_| ApiError::new(Code::Internal, "the double's state lock is poisoned"))
+    }
+
+    pub fn keys(&self) -> ApiResult<MutexGuard<'_, keys::KeyStore>> {
+        self.keys
+            .lock()
+            .map_err(|_| ApiError::new(Code::Internal, "the double's key lock is poisoned"))
     }
 
     /// Registers a task: persists it (with its documents) before answering,
@@ -176,9 +195,28 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/indexes/{uid}/fields", post(fields::list))
         .route("/indexes/{uid}/documents/edit", post(fields::edit_documents))
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))
+        .route("/multi-search", post(multi_search::multi_search))
+        .route(
+            "/indexes/{uid}/facet-search",
+            post(facet_search::facet_search),
+        )
         .route("/stats", get(stats::global_stats))
-        .route("/tasks", get(tasks::list_tasks))
-        .route("/tasks/{uid}", get(tasks::get_task))
+        .route("/keys", get(keys::routes::list).post(keys::routes::create))
+        .route(
+            "/keys/{key}",
+            get(keys::routes::get_one)
+                .patch(keys::routes::update)
+                .delete(keys::routes::delete),
+        )
+        .route(
+            "/tasks",
+            get(tasks::routes::list_tasks).delete(tasks::routes::delete_tasks),
+        )
+        .route("/tasks/cancel", post(tasks::routes::cancel_tasks))
+        .route("/tasks/{uid}", get(tasks::routes::get_task))
+        .route("/batches", get(batches::list))
+        .route("/batches/{uid}", get(batches::get_one))
+        .route("/swap-indexes", post(swap::swap_indexes))
         .route(
             "/_double/faults",
             get(faults::list).post(faults::add).delete(faults::clear),
@@ -190,7 +228,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::require_master_key,
+            auth::authenticate,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)

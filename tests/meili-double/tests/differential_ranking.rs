@@ -64,6 +64,7 @@ fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> Valu
         body: body.map(Value::to_string),
         auth: "master".into(),
         wait: false,
+        shape_only: false,
     });
     answer.json()
 }
