@@ -16,6 +16,7 @@ pub mod scrub;
 pub mod search;
 pub mod settings;
 pub mod shard_map;
+pub mod similar;
 pub mod task;
 pub mod tasks_query;
 pub mod timestamp;

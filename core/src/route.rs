@@ -77,6 +77,8 @@ pub enum Route {
     Browse { index: String },
     /// `POST .../fields`: every node's fields united.
     Fields { index: String },
+    /// `GET`/`POST .../similar`: the reference document's embedding searched on every shard.
+    Similar { index: String },
     /// Several searches in one request, each scatter-gathered.
     MultiSearch,
     Task { uid: String },
@@ -122,7 +124,7 @@ impl Route {
             Route::DocumentDelete { .. } | Route::DocumentsDeleteBatch { .. } => "delete_documents",
             Route::Broadcast { .. } => "broadcast",
             Route::IndexStats { .. } => "stats",
-            Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch => "search",
+            Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch | Route::Similar { .. } => "search",
             Route::Browse { .. } | Route::Fields { .. } => "browse",
             Route::Unsupported { .. } => "unsupported",
             Route::Api(api) => api.kind(),
@@ -177,6 +179,7 @@ pub fn classify(method: Method, path: &str) -> Route {
             Route::Browse { index: (*index).to_string() }
         }
         (Post, ["indexes", index, "fields"]) => Route::Fields { index: (*index).to_string() },
+        (Get | Post, ["indexes", index, "similar"]) => Route::Similar { index: (*index).to_string() },
         (Post, ["indexes", index, "documents", "delete"]) | (Delete, ["indexes", index, "documents"]) => {
             broadcast(Some(index), TaskKind::DocumentDeletion, SettingsRoute::Other)
         }

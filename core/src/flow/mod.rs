@@ -20,6 +20,7 @@ mod multi_search;
 mod register;
 mod search;
 mod search_params;
+mod similar;
 mod stats;
 mod task_bulk;
 mod task_get;
@@ -196,6 +197,17 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
             Box::new(browse::Browse::new(map, index, request))
         }
         Route::Fields { index } => Box::new(fields::Fields::new(map, index, req.content_type, req.fail_when_degraded)),
+        Route::Similar { index } => {
+            let request = similar::SimilarRequest {
+                method,
+                path: req.path,
+                query,
+                content_type: req.content_type,
+                seed: req.seed,
+                fail_when_degraded: req.fail_when_degraded,
+            };
+            Box::new(similar::Similar::new(map, index, request))
+        }
         Route::MultiSearch => Box::new(multi_search::MultiSearch::new(map, req.seed, req.fail_when_degraded)),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
