@@ -169,6 +169,31 @@ impl TaskQuery {
         Ok(q)
     }
 
+    /// The filters of `POST /tasks/cancel` (`deletion`: `DELETE /tasks`): those of
+    /// `GET /tasks` without paging, and at least one of them.
+    pub fn parse_bulk(query: &str, deletion: bool) -> Result<TaskQuery, MeiliError> {
+        const BULK: [&str; 12] = [
+            "uids", "batchUids", "canceledBy", "types", "statuses", "indexUids", "afterEnqueuedAt", "beforeEnqueuedAt",
+            "afterStartedAt", "beforeStartedAt", "afterFinishedAt", "beforeFinishedAt",
+        ];
+        let mut any = false;
+        for (key, _) in form_urlencoded::parse(query.as_bytes()) {
+            if !BULK.contains(&key.as_ref()) {
+                let expected: Vec<String> = BULK.iter().map(|p| format!("`{p}`")).collect();
+                return Err(MeiliError::new(Code::BadRequest, format!("Unknown parameter `{key}`: expected one of {}", expected.join(", "))));
+            }
+            any = true;
+        }
+        if !any {
+            let what = if deletion { "delete" } else { "cancel" };
+            return Err(MeiliError::new(
+                Code::MissingTaskFilters,
+                format!("Query parameters to filter the tasks to {what} are missing. Available query parameters are: `uids`, `indexUids`, `statuses`, `types`, `canceledBy`, `beforeEnqueuedAt`, `afterEnqueuedAt`, `beforeStartedAt`, `afterStartedAt`, `beforeFinishedAt`, `afterFinishedAt`."),
+            ));
+        }
+        TaskQuery::parse(query)
+    }
+
     /// The tests the registry's record alone decides.
     pub fn matches_record(&self, record: &TaskRecord) -> bool {
         let has = |list: &Option<Vec<String>>, value: Option<&str>| list.as_ref().is_none_or(|l| value.is_some_and(|v| l.iter().any(|x| x == v)));
@@ -283,6 +308,14 @@ mod tests {
         assert_eq!(TaskQuery::parse("colour=red").unwrap_err().code, Code::BadRequest);
         assert_eq!(TaskQuery::parse("indexUids=a%20b").unwrap_err().code, Code::InvalidIndexUid);
         assert!(!TaskQuery::parse("batchUids=1").unwrap().matches_record(&record(1, "x", "m", "2026-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn bulk_filters_are_required_and_unpaged() {
+        assert_eq!(TaskQuery::parse_bulk("", false).unwrap_err().code, Code::MissingTaskFilters);
+        assert_eq!(TaskQuery::parse_bulk("limit=3", true).unwrap_err().code, Code::BadRequest);
+        assert_eq!(TaskQuery::parse_bulk("uids=*", false).unwrap().uids, None);
+        assert_eq!(TaskQuery::parse_bulk("statuses=enqueued", false).unwrap().statuses, Some(vec!["enqueued".to_string()]));
     }
 
     #[test]

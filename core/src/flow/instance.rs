@@ -19,6 +19,6 @@ pub(super) fn flow(map: Arc<ShardMap>, route: ApiRoute, req: RequestInfo) -> Box
         ApiRoute::FeaturesUpdate => Box::new(SyncChange::new(map, Kind::Features, method, req.path, req.content_type)),
         ApiRoute::GlobalStats => Box::new(global_stats::GlobalStats::new(map)),
         ApiRoute::TaskList => Box::new(super::tasks_list::TaskList::new(map, &req.path)),
-        ApiRoute::TaskBulk { delete } => Box::new(super::task_bulk::TaskBulk::new(map, delete, &req.path)),
+        ApiRoute::TaskBulk { delete } => super::task_bulk::TaskBulk::new(map, delete, &req.path),
     }
 }

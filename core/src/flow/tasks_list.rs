@@ -40,17 +40,38 @@ pub(super) struct TaskList {
     /// Matches so far (at most `limit + 1`), and how many in all.
     found: Vec<Value>,
     matched: usize,
+    /// Collect mode (for `POST /tasks/cancel`): every match, with its record.
+    collected: Option<Vec<(TaskRecord, Value)>>,
 }
 
 impl TaskList {
     pub fn new(map: Arc<ShardMap>, path: &str) -> TaskList {
         let (_, query) = split_path(path);
-        TaskList { map, query: TaskQuery::parse(query), stage: Stage::Records, found: Vec::new(), matched: 0 }
+        TaskList { map, query: TaskQuery::parse(query), stage: Stage::Records, found: Vec::new(), matched: 0, collected: None }
+    }
+
+    /// Scans every task `query` selects; the flow's answer is then meaningless and
+    /// [`TaskList::take_collected`] gives the matches.
+    pub fn collecting(map: Arc<ShardMap>, query: TaskQuery) -> TaskList {
+        TaskList { map, query: Ok(query), stage: Stage::Records, found: Vec::new(), matched: 0, collected: Some(Vec::new()) }
+    }
+
+    pub fn take_collected(&mut self) -> Vec<(TaskRecord, Value)> {
+        self.collected.take().unwrap_or_default()
+    }
+
+    /// Whether every page must be seen (filters on the combined state, or collecting).
+    fn scans_all(&self) -> bool {
+        self.collected.is_some() || self.query.as_ref().is_ok_and(TaskQuery::needs_view)
     }
 
     fn records(&mut self, from: Option<u64>, probe: bool) -> Next {
+        let size = match &self.query {
+            Ok(_) if self.scans_all() => SCAN_PAGE,
+            Ok(query) => query.limit,
+            Err(_) => return Next::Wait,
+        };
         let Ok(query) = &self.query else { return Next::Wait };
-        let size = if query.needs_view() { SCAN_PAGE } else { query.limit };
         let mut calls = vec![Call::get(Target::Control, format!("{TASKS_REGISTRY_PATH}?{}", query.record_query(from, size)))];
         if probe {
             let Some(&node) = live_nodes(&self.map).first() else { return unavailable("the task list").into() };
@@ -116,6 +137,7 @@ impl TaskList {
                 }
             }
         }
+        let scans_all = self.scans_all();
         let Ok(query) = &self.query else { return Next::Wait };
         let needs_view = query.needs_view();
         let limit = query.limit;
@@ -133,11 +155,13 @@ impl TaskList {
                 continue;
             }
             self.matched += 1;
-            if self.found.len() <= limit {
+            if let Some(collected) = &mut self.collected {
+                collected.push((record.clone(), view));
+            } else if self.found.len() <= limit {
                 self.found.push(view);
             }
         }
-        if !needs_view {
+        if !scans_all {
             let results: Vec<Value> = self.found.drain(..).collect();
             return Next::Respond(Response::json(200, &page(results, total, limit, next)));
         }

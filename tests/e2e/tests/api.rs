@@ -119,6 +119,13 @@ fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     seen.push(("DELETE /keys".into(), json!(deleted.status)));
     let gone = searcher.json("POST", &format!("/indexes/{INDEX}/search"), &json!({}));
     seen.push(("search with a deleted key".into(), json!([gone.status, gone.body["code"]])));
+
+    let unfiltered = client.send("POST", "/tasks/cancel", None, None);
+    seen.push(("cancel without filters".into(), json!([unfiltered.status, unfiltered.body])));
+    let cancel = client.send("POST", "/tasks/cancel?uids=0,3&types=indexCreation", None, None);
+    let summary = json!([cancel.status, cancel.body["taskUid"], cancel.body["type"], cancel.body["status"]]);
+    let done = client.wait_task(cancel.body["taskUid"].as_u64().unwrap());
+    seen.push(("cancel finished tasks".into(), json!([summary, done["status"], done["details"]])));
     seen
 }
 
