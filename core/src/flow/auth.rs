@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::register::{registered, TaskDraft};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
 use crate::route::{Route, TaskKind};
@@ -23,14 +24,23 @@ pub struct Need {
     pub action: &'static str,
     /// The index named in the path, if any.
     pub index: Option<String>,
+    /// The task type of a write that creates its index when missing: a key without
+    /// `indexes.create` gets that task failed with `index_not_found` instead, as
+    /// Meilisearch fails it (Miroir's own settings would otherwise create the index).
+    pub creates_index: Option<TaskKindName>,
 }
+
+/// A task type, as Meilisearch names it.
+pub type TaskKindName = &'static str;
 
 /// What a state-changing route needs; `None` for reads (the nodes check those) and for
 /// routes this module does not know.
 pub fn need_of(route: &Route) -> Option<Need> {
-    let need = |action, index: &String| Some(Need { action, index: Some(index.clone()) });
+    let need = |action, index: &String| Some(Need { action, index: Some(index.clone()), creates_index: None });
     match route {
-        Route::DocumentsWrite { index, .. } => need("documents.add", index),
+        Route::DocumentsWrite { index, .. } => {
+            Some(Need { action: "documents.add", index: Some(index.clone()), creates_index: Some("documentAdditionOrUpdate") })
+        }
         Route::DocumentDelete { index, .. } | Route::DocumentsDeleteBatch { index } => need("documents.delete", index),
         Route::Broadcast { index, kind, .. } => {
             let action = match kind {
@@ -43,9 +53,10 @@ pub fn need_of(route: &Route) -> Option<Need> {
             };
             // Index creation names its index in the body: the nodes check that part.
             let index = if *kind == TaskKind::IndexCreation { None } else { index.clone() };
-            Some(Need { action, index })
+            let creates_index = (*kind == TaskKind::SettingsUpdate).then_some("settingsUpdate");
+            Some(Need { action, index, creates_index })
         }
-        Route::Api(api) => api.write_action().map(|action| Need { action, index: None }),
+        Route::Api(api) => api.write_action().map(|action| Need { action, index: None, creates_index: None }),
         _ => None,
     }
 }
@@ -107,12 +118,17 @@ fn bearer(header: Option<&str>) -> Result<&str, MeiliError> {
 
 enum Stage {
     Checking { tried: usize, body: Option<Vec<u8>>, key: Option<Value> },
+    /// The key may not create the index: does it exist?
+    Probing { tried: usize, body: Vec<u8> },
+    /// Registering the task failed for a missing index.
+    Failing,
     Passed,
 }
 
 /// Runs `inner` once the client's key is judged fit for `need`.
 pub(super) struct Guarded {
     map: Arc<ShardMap>,
+    content_type: Option<String>,
     token: String,
     need: Need,
     inner: Box<dyn Flow>,
@@ -120,13 +136,19 @@ pub(super) struct Guarded {
 }
 
 /// `inner`, checked first when the map has the nodes' key and `need` is known.
-pub(super) fn guard(map: Arc<ShardMap>, authorization: Option<&str>, need: Option<Need>, inner: Box<dyn Flow>) -> Box<dyn Flow> {
+pub(super) fn guard(
+    map: Arc<ShardMap>,
+    authorization: Option<&str>,
+    content_type: Option<String>,
+    need: Option<Need>,
+    inner: Box<dyn Flow>,
+) -> Box<dyn Flow> {
     let (Some(node_key), Some(need)) = (map.node_key.clone(), need) else { return inner };
     match bearer(authorization) {
         Ok(token) if token == node_key => inner,
         Ok(token) => {
             let token = token.to_string();
-            Box::new(Guarded { map, token, need, inner, stage: Stage::Checking { tried: 0, body: None, key: None } })
+            Box::new(Guarded { map, content_type, token, need, inner, stage: Stage::Checking { tried: 0, body: None, key: None } })
         }
         Err(refusal) => Box::new(super::Fixed(Response::error(&refusal))),
     }
@@ -152,7 +174,45 @@ impl Guarded {
         if let Err(refusal) = verdict {
             return refusal.into();
         }
+        let may_create = judge(key, &Need { action: "indexes.create", ..self.need.clone() }).is_ok();
         let Stage::Checking { body: Some(body), .. } = std::mem::replace(&mut self.stage, Stage::Passed) else { return Next::Wait };
+        match (&self.need.creates_index, &self.need.index) {
+            (Some(_), Some(_)) if !may_create => self.probe(0, body),
+            _ => self.hand_over(body),
+        }
+    }
+
+    /// Is the index there (a key that may not create it)?
+    fn probe(&mut self, tried: usize, body: Vec<u8>) -> Next {
+        let (Some(index), Some(&node)) = (&self.need.index, live_nodes(&self.map).get(tried)) else {
+            return unavailable("the API key check").into();
+        };
+        let path = format!("/indexes/{}", encode_segment(index));
+        self.stage = Stage::Probing { tried: tried + 1, body };
+        Next::Send(vec![Call::get(Target::NodeAsMiroir(node), path)])
+    }
+
+    /// The task Meilisearch would fail: registered failed, reaching no node.
+    fn fail_missing_index(&mut self, body: Vec<u8>) -> Next {
+        let (Some(kind), Some(index)) = (self.need.creates_index, self.need.index.clone()) else { return Next::Wait };
+        let error = MeiliError::new(Code::IndexNotFound, format!("Index `{index}` not found."));
+        let mut draft = TaskDraft::new(Some(index), kind, 1);
+        if kind == "settingsUpdate" {
+            if let Ok(Value::Object(settings)) = serde_json::from_slice::<Value>(&body) {
+                draft.record.details = settings;
+            }
+        } else {
+            let received = count_documents(self.content_type.as_deref(), &body);
+            draft = draft.detail("receivedDocuments", received.into()).detail("indexedDocuments", 0.into());
+        }
+        draft.record.error = Some(error.to_value());
+        self.stage = Stage::Failing;
+        draft.register()
+    }
+
+    /// Both checks passed: the guarded flow runs as if unguarded.
+    fn hand_over(&mut self, body: Vec<u8>) -> Next {
+        self.stage = Stage::Passed;
         match self.inner.start() {
             Next::Wait => self.inner.on_body(body),
             Next::Send(calls) => match self.inner.on_body(body) {
@@ -172,16 +232,30 @@ impl Flow for Guarded {
 
     fn on_body(&mut self, body: Vec<u8>) -> Next {
         match &mut self.stage {
-            Stage::Passed => self.inner.on_body(body),
             Stage::Checking { body: slot, .. } => {
                 *slot = Some(body);
                 self.decide()
             }
+            _ => self.inner.on_body(body),
         }
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
-        let Stage::Checking { tried, key, .. } = &mut self.stage else { return self.inner.on_replies(replies) };
+        match std::mem::replace(&mut self.stage, Stage::Passed) {
+            Stage::Probing { tried, body } => {
+                let reply = replies.into_iter().next().unwrap_or_default();
+                return match reply.status {
+                    200 => self.hand_over(body),
+                    404 => self.fail_missing_index(body),
+                    _ if reply.is_unavailable() => self.probe(tried, body),
+                    _ => Next::Respond(Response::relay(reply)),
+                };
+            }
+            Stage::Failing => return registered(replies),
+            Stage::Passed => return self.inner.on_replies(replies),
+            checking => self.stage = checking,
+        }
+        let Stage::Checking { tried, key, .. } = &mut self.stage else { return Next::Wait };
         let reply = replies.into_iter().next().unwrap_or_default();
         match reply.status {
             200 => {
@@ -198,6 +272,22 @@ impl Flow for Guarded {
     }
 }
 
+/// Documents in a payload, as `receivedDocuments` counts them (a malformed payload
+/// counts what can be told; the nodes never see it anyway).
+fn count_documents(content_type: Option<&str>, body: &[u8]) -> u64 {
+    let text = String::from_utf8_lossy(body);
+    let lines = || text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    match content_type.unwrap_or("application/json").split(';').next().unwrap_or("").trim() {
+        "application/x-ndjson" => lines(),
+        "text/csv" => lines().saturating_sub(1),
+        _ => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Array(docs)) => docs.len() as u64,
+            Ok(Value::Object(_)) => 1,
+            _ => 0,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -205,7 +295,58 @@ mod tests {
     use super::*;
 
     fn need(action: &'static str, index: Option<&str>) -> Need {
-        Need { action, index: index.map(str::to_string) }
+        Need { action, index: index.map(str::to_string), creates_index: None }
+    }
+
+    struct Inner;
+    impl Flow for Inner {
+        fn start(&mut self) -> Next {
+            Next::Wait
+        }
+        fn on_body(&mut self, _: Vec<u8>) -> Next {
+            Next::Respond(Response::json(299, &json!("inner")))
+        }
+        fn on_replies(&mut self, _: Vec<Reply>) -> Next {
+            Next::Wait
+        }
+    }
+
+    fn guarded(actions: Value) -> (Box<dyn Flow>, Next) {
+        let map = Arc::new(ShardMap { node_key: Some("master".into()), ..crate::testing::shard_map(2, 1, 1) });
+        let need = need_of(&crate::route::classify(crate::route::Method::Post, "/indexes/movies/documents"));
+        let mut flow = guard(map, Some("Bearer k1"), Some("application/json".into()), need, Box::new(Inner));
+        let Next::Send(lookup) = flow.start() else { panic!() };
+        assert_eq!((lookup[0].target, lookup[0].path.as_str()), (Target::NodeAsMiroir(0), "/keys/k1"));
+        assert_eq!(flow.on_body(br#"[{"id": 1}, {"id": 2}]"#.to_vec()), Next::Wait);
+        let key = json!({"key": "k1", "actions": actions, "indexes": ["*"]});
+        let next = flow.on_replies(vec![Reply { status: 200, body: key.to_string().into_bytes() }]);
+        (flow, next)
+    }
+
+    #[test]
+    fn a_key_that_may_not_create_the_index_gets_meilisearchs_failed_task() {
+        let (mut flow, next) = guarded(json!(["documents.add"]));
+        let Next::Send(probe) = next else { panic!("{next:?}") };
+        assert_eq!((probe[0].target, probe[0].path.as_str()), (Target::NodeAsMiroir(0), "/indexes/movies"));
+        let Next::Send(register) = flow.on_replies(vec![Reply { status: 404, body: Vec::new() }]) else { panic!() };
+        assert_eq!(register[0].target, Target::Control);
+        let record: crate::task::TaskRecord = serde_json::from_slice(register[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(record.error.as_ref().unwrap()["code"], "index_not_found");
+        assert_eq!(record.details["receivedDocuments"], 2);
+        assert!(record.node_tasks.is_empty());
+        // An existing index: the write goes ahead.
+        let (mut flow, next) = guarded(json!(["documents.add"]));
+        assert!(matches!(next, Next::Send(_)));
+        assert_eq!(flow.on_replies(vec![Reply { status: 200, body: b"{}".to_vec() }]), Next::Respond(Response::json(299, &json!("inner"))));
+    }
+
+    #[test]
+    fn a_key_that_may_create_the_index_goes_straight_to_the_write() {
+        let (_, next) = guarded(json!(["documents.add", "indexes.create"]));
+        assert_eq!(next, Next::Respond(Response::json(299, &json!("inner"))));
+        let (_, next) = guarded(json!(["search"]));
+        let Next::Respond(refusal) = next else { panic!() };
+        assert_eq!(refusal.status, 403);
     }
 
     #[test]

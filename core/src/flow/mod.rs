@@ -169,9 +169,9 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
 /// write is refused before anything reaches a node when the client's key does not allow it.
 pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
     let need = auth::need_of(&route);
-    let authorization = req.authorization.clone();
+    let (authorization, content_type) = (req.authorization.clone(), req.content_type.clone());
     let flow = build(map.clone(), route, req);
-    auth::guard(map, authorization.as_deref(), need, flow)
+    auth::guard(map, authorization.as_deref(), content_type, need, flow)
 }
 
 fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {

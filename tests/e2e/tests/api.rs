@@ -126,6 +126,7 @@ fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     let summary = json!([cancel.status, cancel.body["taskUid"], cancel.body["type"], cancel.body["status"]]);
     let done = client.wait_task(cancel.body["taskUid"].as_u64().unwrap());
     seen.push(("cancel finished tasks".into(), json!([summary, done["status"], done["details"]])));
+
     seen
 }
 
@@ -185,4 +186,40 @@ fn a_key_created_through_miroir_is_the_same_key_on_every_node() {
     assert_eq!((clash.status, clash.code()), (409, Some("api_key_already_exists")), "{clash:?}");
     assert_eq!(mesh.nodes[0].get(&format!("/keys/{uid}")).status, 404, "undone on the node that accepted it");
     assert_eq!(mesh.nodes[1].get(&format!("/keys/{uid}")).body["actions"], json!(["search"]), "the other node's own key untouched");
+}
+
+/// A key that may add documents and change settings but not create indexes: on a
+/// missing index Meilisearch 1.50 accepts the write and fails its task with
+/// `index_not_found` (checked against the real binary); Miroir must not let its own
+/// settings create the index for it. (The test double lets such a key create the
+/// index, so this compares with Meilisearch's documented answer, not the reference.)
+#[test]
+fn a_key_without_index_creation_creates_no_index() {
+    let mesh = Mesh::start(MeshSpec { nodes: 2, rf: 1, shards: 4, groups: 1 });
+    let key = mesh.client.json("POST", "/keys", &json!({"actions": ["documents.add", "settings.update", "tasks.get", "indexes.get"], "indexes": ["*"], "expiresAt": null}));
+    let writer = Client::new(&mesh.client.base, key.body["key"].as_str().unwrap());
+    let before = node_task_counts(&mesh);
+
+    let add = writer.json("POST", "/indexes/fresh/documents", &json!([{"id": 1}, {"id": 2}]));
+    assert_eq!(add.status, 202, "{add:?}");
+    let task = writer.wait_task(add.body["taskUid"].as_u64().unwrap());
+    assert_eq!((task["status"].as_str(), task["error"]["code"].as_str()), (Some("failed"), Some("index_not_found")), "{task}");
+    assert_eq!(task["error"]["message"], "Index `fresh` not found.");
+    assert_eq!(task["details"], json!({"receivedDocuments": 2, "indexedDocuments": 0}));
+    let settings = writer.json("PATCH", "/indexes/fresh/settings", &json!({"filterableAttributes": ["a"]}));
+    let task = writer.wait_task(settings.body["taskUid"].as_u64().unwrap());
+    assert_eq!((task["status"].as_str(), task["error"]["code"].as_str()), (Some("failed"), Some("index_not_found")), "{task}");
+    assert_eq!(task["details"], json!({"filterableAttributes": ["a"]}));
+    assert_eq!(node_task_counts(&mesh), before, "nothing reached a node");
+    for node in &mesh.nodes {
+        assert_eq!(node.get("/indexes/fresh").status, 404);
+    }
+
+    // Once the index exists, the same key writes to it.
+    let created = mesh.client.json("POST", "/indexes", &json!({"uid": "fresh"}));
+    mesh.client.wait_task(created.body["taskUid"].as_u64().unwrap());
+    let add = writer.json("POST", "/indexes/fresh/documents", &json!([{"id": 1}, {"id": 2}]));
+    let task = writer.wait_task(add.body["taskUid"].as_u64().unwrap());
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task["details"], json!({"receivedDocuments": 2, "indexedDocuments": 2}));
 }
