@@ -43,6 +43,10 @@ impl Flow for TaskGet {
                 _ => unavailable("the task registry").into(),
             };
         };
+        // The nodes judge the client's key: a refusal is the answer.
+        if let Some(refusal) = replies.iter().find(|r| r.status == 401 || r.status == 403) {
+            return Next::Respond(Response::relay(refusal.clone()));
+        }
         let views: Vec<Value> = replies
             .into_iter()
             .map(|r| if r.status == 200 { r.json().unwrap_or(Value::Null) } else { Value::Null })

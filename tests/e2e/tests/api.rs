@@ -99,6 +99,8 @@ fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     seen.push(("index deletion without a key".into(), json!([anon.status, anon.body])));
     let anon = anonymous(base, "GET", "/tasks", None);
     seen.push(("tasks without a key".into(), json!([anon.status, anon.body])));
+    let anon = anonymous(base, "GET", "/tasks/2", None);
+    seen.push(("a task without a key".into(), json!([anon.status, anon.body])));
     let anon = anonymous(base, "GET", "/stats", None);
     seen.push(("stats without a key".into(), json!([anon.status, anon.body])));
     let renamed = client.json("PATCH", &format!("/keys/{}", key.body["uid"].as_str().unwrap()), &json!({"name": "reader"}));
@@ -156,6 +158,14 @@ fn the_instance_api_answers_like_one_node() {
         .collect();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     assert_eq!(node_task_counts(&mesh), before, "refused writes reached no node");
+    // No batches in Miroir: a clear error naming the route, never a wrong answer.
+    for path in ["/batches", "/batches/0"] {
+        let answer = mesh.client.get(path);
+        assert_eq!((answer.status, answer.code()), (501, Some("miroir_unsupported_route")), "{answer:?}");
+        assert!(answer.body["message"].as_str().unwrap().contains(&format!("GET {path}")), "{answer:?}");
+    }
+    let answer = mesh.client.send("DELETE", "/tasks?uids=0", None, None);
+    assert_eq!((answer.status, answer.code()), (501, Some("miroir_unsupported_route")), "{answer:?}");
     // Synchronous changes reached every node (the test double has no experimental features).
     let features_changed = expect("PATCH /experimental-features")[0] == 200;
     for node in &mesh.nodes {

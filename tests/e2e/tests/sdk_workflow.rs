@@ -13,7 +13,7 @@ use meilisearch_sdk::key::{Action, KeyBuilder, KeyUpdater};
 use meilisearch_sdk::search::Selectors;
 use meilisearch_sdk::settings::Settings;
 use meilisearch_sdk::task_info::TaskInfo;
-use meilisearch_sdk::tasks::Task;
+use meilisearch_sdk::tasks::{Task, TasksSearchQuery};
 use miroir_e2e::{Mesh, MeshSpec, SingleNode, MASTER_KEY};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -128,6 +128,17 @@ async fn workflow(url: &str) -> Record {
     seen.insert("tenant token search", ids(tenant_hits.hits.into_iter().map(|h| h.result)));
     let tenant_facets = tenant.index(INDEX).facet_search("genre").execute().await.expect("facet search with a tenant token");
     seen.insert("tenant token facet search", json!(tenant_facets.facet_hits.iter().map(|h| (h.value.clone(), h.count)).collect::<Vec<_>>()));
+
+    let tenant_multi = tenant.multi_search().with_search_query(tenant.index(INDEX).search().with_query("river").with_sort(&["id:asc"]).with_limit(100).build())
+        .execute::<Movie>().await.expect("multi-search with a tenant token");
+    seen.insert("tenant token multi-search", json!(tenant_multi.results.into_iter().map(|r| ids(r.hits.into_iter().map(|h| h.result))).collect::<Vec<_>>()));
+
+    // The task list, filtered and paged as an application would read it.
+    let mut query = TasksSearchQuery::new(&admin);
+    query.with_index_uids([INDEX]).with_statuses(["succeeded"]).with_limit(2);
+    let tasks = query.execute().await.expect("list tasks");
+    let uids: Vec<u32> = tasks.results.iter().map(Task::get_uid).collect();
+    seen.insert("task list", json!({"uids": uids, "total": tasks.total, "next": tasks.next}));
 
     let stats = admin.get_stats().await.expect("global stats");
     let index_stats = index.get_stats().await.expect("index stats");
