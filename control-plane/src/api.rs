@@ -169,6 +169,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn listing_applies_the_record_filters_and_reverse() {
+        let (_dir, app) = app();
+        for kind in ["indexCreation", "settingsUpdate", "indexCreation", "settingsUpdate", "settingsUpdate"] {
+            call(&app, "POST", "/_miroir/tasks", &RECORD.replace("documentAdditionOrUpdate", kind)).await;
+        }
+        let (status, body) = call(&app, "GET", "/_miroir/tasks?types=settingsUpdate&reverse=true&limit=2", "").await;
+        assert_eq!(status, StatusCode::OK);
+        let uids: Vec<u64> = body["results"].as_array().unwrap().iter().map(|r| r["uid"].as_u64().unwrap()).collect();
+        assert_eq!((uids, body["next"].clone(), body["total"].clone()), (vec![1, 3], json!(4), json!(3)));
+        let (_, body) = call(&app, "GET", "/_miroir/tasks?indexUids=books", "").await;
+        assert_eq!(body["total"], 0);
+        let (status, body) = call(&app, "GET", "/_miroir/tasks?types=fly", "").await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_task_types")));
+    }
+
+    #[tokio::test]
     async fn health_is_available() {
         let (_dir, app) = app();
         assert_eq!(call(&app, "GET", "/health", "").await, (StatusCode::OK, json!({"status": "available"})));

@@ -128,6 +128,7 @@ impl TaskList {
         if let Some(refusal) = replies.iter().find(|r| r.status == 401 || r.status == 403) {
             return Next::Respond(Response::relay(refusal.clone()));
         }
+        let answered_all = replies.iter().all(|r| r.status == 200);
         let mut views: HashMap<(usize, u64), Value> = HashMap::new();
         for (node, reply) in nodes.iter().zip(&replies) {
             let Some(results) = reply.json().filter(|_| reply.status == 200).and_then(|v| v.get("results").cloned()) else { continue };
@@ -150,6 +151,11 @@ impl TaskList {
                     node.and_then(|n| views.get(&(n, t.task_uid)).cloned()).unwrap_or(Value::Null)
                 })
                 .collect();
+            // Nodes answer only the tasks the client's key may see (a key limited to some
+            // indexes): a record none of whose node tasks came back is not the client's to see.
+            if !record.node_tasks.is_empty() && node_views.iter().all(Value::is_null) && answered_all {
+                continue;
+            }
             let view = combine(record, &node_views);
             if needs_view && !query.matches_view(&view) {
                 continue;
@@ -252,6 +258,17 @@ mod tests {
         let body: Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(body["results"].as_array().unwrap().iter().map(|t| t["uid"].clone()).collect::<Vec<_>>(), [json!(4)]);
         assert_eq!((body["total"].clone(), body["next"].clone(), body["from"].clone()), (json!(2), json!(3), json!(4)));
+    }
+
+    #[test]
+    fn tasks_the_nodes_do_not_show_the_key_are_left_out() {
+        let mut flow = TaskList::new(Arc::new(shard_map(2, 1, 1)), "/tasks");
+        flow.start();
+        let page = json!({"results": [record(5, 50), record(4, 40)], "next": null, "total": 2});
+        let Next::Send(_) = flow.on_replies(vec![reply(page), reply(json!({"results": []}))]) else { panic!() };
+        let Next::Respond(answer) = flow.on_replies(vec![node_tasks(&[(40, "succeeded")]), node_tasks(&[(140, "succeeded")])]) else { panic!() };
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(body["results"].as_array().unwrap().iter().map(|t| t["uid"].clone()).collect::<Vec<_>>(), [json!(4)]);
     }
 
     #[test]
