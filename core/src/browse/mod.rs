@@ -8,12 +8,12 @@
 //! repeat or skip a document. With `sort` the order is Meilisearch's own, documents
 //! with equal sort values ordered by shard. `total` is exact either way.
 //!
-//! Every call names one shard (`_miroir_shard = s` ANDed to the client's filter).
-//! Without `sort` a first round asks every shard for its count only (`limit: 0`), and
-//! a second fetches only the shards under the client's page, each its own slice. With
-//! `sort` every shard returns its first `offset + limit` documents, merged on their
-//! sort keys ([`sort`]), the sort fields added to `fields` when the client restricted
-//! them and taken out again afterwards.
+//! Calls name their shards (`_miroir_shard = s` or `IN [..]` ANDed to the client's
+//! filter). Without `sort` a first round asks every shard for its count only
+//! (`limit: 0`), and a second fetches only the shards under the client's page, each its
+//! own slice. With `sort` one call per node returns the first `offset + limit` documents
+//! of its shards, each with its shard; they are merged on their sort keys ([`sort`]),
+//! the sort fields added to `fields` when the client restricted them and taken out again.
 
 mod merge;
 mod sort;
@@ -86,8 +86,15 @@ impl BrowseQuery {
     /// The body asking one shard for its documents `[offset, offset + limit)`.
     /// The second value lists the fields added for the merge, to take out again.
     pub fn shard_body(&self, shard: u32, offset: u64, limit: u64) -> (Value, Vec<String>) {
+        self.node_body(&[shard], offset, limit)
+    }
+
+    /// The body asking one node for the documents `[offset, offset + limit)` of its
+    /// `shards`. A sorted browse also gets each document's shard (the merge orders
+    /// tied documents by shard); Miroir's fields are stripped from every answer anyway.
+    pub fn node_body(&self, shards: &[u32], offset: u64, limit: u64) -> (Value, Vec<String>) {
         let mut body = self.body.clone();
-        restrict_to_shard(&mut body, shard);
+        restrict_to_shards(&mut body, shards);
         body.insert("offset".into(), offset.into());
         body.insert("limit".into(), limit.into());
         let mut added = Vec::new();
@@ -99,6 +106,9 @@ impl BrowseQuery {
                     fields.push(field.to_string());
                     added.push(field.to_string());
                 }
+            }
+            if self.is_sorted() && !covers(&fields, SHARD_FIELD) {
+                fields.push(SHARD_FIELD.to_string());
             }
             body.insert("fields".into(), Value::Array(fields.into_iter().map(Value::String).collect()));
         }
@@ -152,10 +162,14 @@ fn covers(fields: &[String], field: &str) -> bool {
     fields.iter().any(|f| f == "*" || f == field || field.strip_prefix(f.as_str()).is_some_and(|r| r.starts_with('.')))
 }
 
-/// ANDs `_miroir_shard = shard` to the client's filter (array form: an AND of its
-/// elements). A filter of a type Meilisearch refuses is left for the node to refuse.
-fn restrict_to_shard(body: &mut Map<String, Value>, shard: u32) {
-    let clause = Value::String(format!("{SHARD_FIELD} = {shard}"));
+/// ANDs `_miroir_shard = s` (or `IN [..]`) to the client's filter (array form: an AND of
+/// its elements). A filter of a type Meilisearch refuses is left for the node to refuse.
+fn restrict_to_shards(body: &mut Map<String, Value>, shards: &[u32]) {
+    let clause = match shards {
+        [one] => format!("{SHARD_FIELD} = {one}"),
+        many => format!("{SHARD_FIELD} IN [{}]", many.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let clause = Value::String(clause);
     match body.get_mut("filter") {
         None => drop(body.insert("filter".into(), Value::Array(vec![clause]))),
         Some(filter @ Value::Null) => *filter = Value::Array(vec![clause]),
@@ -178,7 +192,7 @@ mod tests {
         assert_eq!(q.sort, vec![SortRule::Geo { lat: 1.0, lng: 2.0, asc: true }, SortRule::Field { path: "rank".into(), asc: false }]);
         let (body, added) = q.shard_body(3, 0, 5);
         assert_eq!(body["filter"], json!(["a = 1", "_miroir_shard = 3"]));
-        assert_eq!(body["fields"], json!(["title", "id", "_geo", "rank"]));
+        assert_eq!(body["fields"], json!(["title", "id", "_geo", "rank", "_miroir_shard"]));
         assert_eq!(added, ["_geo", "rank"]);
         let array = BrowseQuery::from_query_string("filter=%5B%22a%20%3D%201%22%5D&fields=*").unwrap();
         let (body, _) = array.shard_body(0, 0, 1);
@@ -199,8 +213,10 @@ mod tests {
     fn shard_bodies_keep_the_clients_fields_and_add_only_what_the_merge_needs() {
         let q = BrowseQuery::from_body(json!({"filter": [["a = 1", "b = 2"]], "fields": ["meta"], "sort": ["meta.rank:asc", "year:desc"], "ids": [1]})).unwrap();
         let (body, added) = q.shard_body(7, 0, 30);
-        assert_eq!(body, json!({"filter": [["a = 1", "b = 2"], "_miroir_shard = 7"], "fields": ["meta", "year"], "sort": ["meta.rank:asc", "year:desc"], "ids": [1], "offset": 0, "limit": 30}));
+        assert_eq!(body, json!({"filter": [["a = 1", "b = 2"], "_miroir_shard = 7"], "fields": ["meta", "year", "_miroir_shard"], "sort": ["meta.rank:asc", "year:desc"], "ids": [1], "offset": 0, "limit": 30}));
         assert_eq!(added, ["year"]);
+        let (body, _) = q.node_body(&[2, 9], 0, 30);
+        assert_eq!(body["filter"], json!([["a = 1", "b = 2"], "_miroir_shard IN [2, 9]"]));
         assert!(q.is_sorted());
         assert_eq!(q.depth(), 20);
     }

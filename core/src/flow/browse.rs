@@ -21,7 +21,7 @@ use crate::fanout::{degraded_header, plan_read};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::ShardMap;
-use crate::wire::DEGRADED_HEADER;
+use crate::wire::{DEGRADED_HEADER, SHARD_FIELD};
 
 /// What the flow knows about the client's request beyond its route.
 pub(super) struct BrowseRequest {
@@ -40,13 +40,14 @@ enum Round {
     Counts,
     /// Unsorted, second round: the slices under the client's page.
     Window,
-    /// Sorted: every shard's first `offset + limit` documents.
+    /// Sorted: every node's first `offset + limit` documents of its shards.
     Sorted,
 }
 
 enum Stage {
     AwaitBody,
-    Fetching { round: Round, calls: Vec<(usize, ShardSlice)> },
+    /// Each call: its node and the slices it asks for (one, or a node's shards when sorted).
+    Fetching { round: Round, calls: Vec<(usize, Vec<ShardSlice>)> },
     Relaying { tried: usize },
 }
 
@@ -60,7 +61,9 @@ pub(super) struct Browse {
     stage: Stage,
     failed: BTreeSet<usize>,
     missing: Vec<u32>,
+    /// Unsorted: each shard's count. Sorted: the nodes' totals summed in `sorted_total`.
     totals: BTreeMap<u32, u64>,
+    sorted_total: u64,
     documents: BTreeMap<u32, Vec<Map<String, Value>>>,
     /// Fields added to the client's `fields` for the merge.
     added: Vec<String>,
@@ -80,6 +83,7 @@ impl Browse {
             failed: BTreeSet::new(),
             missing: Vec::new(),
             totals: BTreeMap::new(),
+            sorted_total: 0,
             documents: BTreeMap::new(),
             added: Vec::new(),
         }
@@ -92,23 +96,32 @@ impl Browse {
         self.fetch(round, slices)
     }
 
-    /// Sends a round: each slice to one live replica of its shard.
+    /// Sends a round: each slice to one live replica of its shard, in one call per node
+    /// when sorted, else one call per slice.
     fn fetch(&mut self, round: Round, slices: Vec<ShardSlice>) -> Next {
         let Some(query) = &self.query else { return self.relay(0) };
         let shards: Vec<u32> = slices.iter().map(|s| s.shard).collect();
         let plan = plan_read(&self.map, &self.placement, &shards, &self.failed, self.request.seed);
         self.missing.extend(&plan.missing);
         let node_of: BTreeMap<u32, usize> = plan.per_node.iter().flat_map(|(n, ss)| ss.iter().map(move |s| (*s, *n))).collect();
-        let path = format!("/indexes/{}/documents/fetch", encode_segment(&self.index));
-        let mut calls = Vec::new();
-        let mut sent = Vec::new();
+        let mut groups: Vec<(usize, Vec<ShardSlice>)> = Vec::new();
         for slice in slices {
             let Some(&node) = node_of.get(&slice.shard) else { continue };
-            let (body, added) = query.shard_body(slice.shard, slice.offset, slice.limit);
-            self.added = added;
-            calls.push(Call::json(Target::Node(node), Method::Post, path.clone(), body.to_string().into_bytes()));
-            sent.push((node, slice));
+            match groups.iter_mut().find(|(n, _)| *n == node && round == Round::Sorted) {
+                Some((_, group)) => group.push(slice),
+                None => groups.push((node, vec![slice])),
+            }
         }
+        let path = format!("/indexes/{}/documents/fetch", encode_segment(&self.index));
+        let mut calls = Vec::new();
+        for (node, group) in &groups {
+            let shards: Vec<u32> = group.iter().map(|s| s.shard).collect();
+            let (offset, limit) = group.first().map_or((0, 0), |s| (s.offset, s.limit));
+            let (body, added) = query.node_body(&shards, offset, limit);
+            self.added = added;
+            calls.push(Call::json(Target::Node(*node), Method::Post, path.clone(), body.to_string().into_bytes()));
+        }
+        let sent = groups;
         if calls.is_empty() {
             return self.after_round(round);
         }
@@ -116,22 +129,30 @@ impl Browse {
         Next::Send(calls)
     }
 
-    fn on_fetch(&mut self, round: Round, sent: Vec<(usize, ShardSlice)>, replies: Vec<Reply>) -> Next {
+    fn on_fetch(&mut self, round: Round, sent: Vec<(usize, Vec<ShardSlice>)>, replies: Vec<Reply>) -> Next {
         let mut retry = Vec::new();
-        for ((node, slice), reply) in sent.into_iter().zip(replies) {
+        for ((node, slices), reply) in sent.into_iter().zip(replies) {
             if reply.is_unavailable() {
                 self.failed.insert(node);
-                retry.push(slice);
+                retry.extend(slices);
                 continue;
             }
             let Some((total, docs)) = (reply.status == 200).then(|| parse_page(&reply.body)).flatten() else {
                 return self.relay(0);
             };
-            if round != Round::Window {
-                self.totals.insert(slice.shard, total);
-            }
-            if round != Round::Counts {
-                self.documents.insert(slice.shard, docs);
+            match (round, slices.as_slice()) {
+                (Round::Counts, [slice]) => drop(self.totals.insert(slice.shard, total)),
+                (Round::Window, [slice]) => drop(self.documents.insert(slice.shard, docs)),
+                (Round::Sorted, _) => {
+                    self.sorted_total = self.sorted_total.saturating_add(total);
+                    for doc in docs {
+                        let Some(shard) = doc.get(SHARD_FIELD).and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()) else {
+                            return self.relay(0);
+                        };
+                        self.documents.entry(shard).or_default().push(doc);
+                    }
+                }
+                _ => return self.relay(0),
             }
         }
         if retry.is_empty() {
@@ -175,7 +196,8 @@ impl Browse {
             .into();
         }
         let results = docs.into_iter().map(|d| client_document(d, &self.added)).collect();
-        let answer = query.answer(results, self.totals.values().sum());
+        let total = self.totals.values().sum::<u64>().saturating_add(self.sorted_total);
+        let answer = query.answer(results, total);
         let headers = degraded_header(&self.missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
         Next::Respond(Response { status: 200, body: answer.to_string().into_bytes(), headers })
     }

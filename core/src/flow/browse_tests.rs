@@ -12,23 +12,31 @@ fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
     Arc::new(crate::testing::shard_map(nodes, rf, 1))
 }
 
-/// 60 documents `{id, v, _miroir_shard}` in their shards, in insertion order.
+/// 60 documents `{id, v, seq, _miroir_shard}` in their shards, in insertion order (`seq`).
 fn corpus(p: &IndexPlacement) -> Vec<Vec<Value>> {
     let mut shards = vec![Vec::new(); p.shards as usize];
     for i in 0..60u32 {
         let id = format!("d{i}");
         let shard = p.shard_of(&id);
-        shards[shard as usize].push(json!({"id": id, "v": (i * 7) % 11, "_miroir_shard": shard}));
+        shards[shard as usize].push(json!({"id": id, "v": (i * 7) % 11, "seq": i, "_miroir_shard": shard}));
     }
     shards
 }
 
-/// A node answering a shard's fetch as Meilisearch would (numbers-only `v:desc` sort).
-fn node_answer(call: &Call, shards: &[Vec<Value>]) -> Reply {
+/// The shards a call's last filter clause names (`_miroir_shard = 3`, `_miroir_shard IN [1, 4]`).
+fn shards_of(call: &Call) -> Vec<usize> {
     let body: Value = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
     let clause = body["filter"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();
-    let shard: usize = clause.rsplit(' ').next().unwrap().parse().unwrap();
-    let mut docs = shards[shard].clone();
+    let list = clause.rsplit_once(" = ").map(|(_, n)| n.to_string()).or_else(|| clause.split_once(" IN ").map(|(_, l)| l.to_string())).unwrap();
+    list.trim_matches(['[', ']']).split(", ").map(|n| n.parse().unwrap()).collect()
+}
+
+/// A node answering a fetch as Meilisearch would: documents in insertion order (`seq`),
+/// or sorted by `v:desc` (numbers only), ties in insertion order.
+fn node_answer(call: &Call, shards: &[Vec<Value>]) -> Reply {
+    let body: Value = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
+    let mut docs: Vec<Value> = shards_of(call).into_iter().flat_map(|s| shards[s].clone()).collect();
+    docs.sort_by_key(|d| d["seq"].as_u64().unwrap());
     if body.get("sort").is_some() {
         docs.sort_by_key(|d| std::cmp::Reverse(d["v"].as_u64().unwrap()));
     }
@@ -141,6 +149,7 @@ fn sorted_browse_merges_on_the_sort_key_and_hides_merge_fields() {
     let expected: Vec<String> = all.into_iter().map(|t| t.3).skip(10).take(15).collect();
     let (r, rounds) = run(m, post(json!({"offset": 10, "limit": 15, "sort": ["v:desc"], "fields": ["id"]})), &shards, |_| None);
     assert_eq!(rounds.len(), 1);
+    assert!(rounds[0].len() <= 3, "one call per node");
     assert!(rounds[0].iter().all(|c| serde_json::from_slice::<Value>(c.body.as_ref().unwrap()).unwrap()["limit"] == json!(25)));
     assert_eq!(ids(&r), expected);
     let v: Value = serde_json::from_slice(&r.body).unwrap();
@@ -170,6 +179,11 @@ fn a_node_that_fails_has_its_shards_asked_on_another_replica() {
     assert_eq!(ids(&r).len(), 60);
     assert!(r.headers.is_empty());
     assert!(rounds.len() >= 3);
+    let sorted = json!({"limit": 100, "sort": ["v:desc"]});
+    let (healthy, _) = run(m.clone(), post(sorted.clone()), &shards, |_| None);
+    let (failing, rounds) = run(m.clone(), post(sorted), &shards, |c| (c.target == Target::Node(1)).then(Reply::default));
+    assert_eq!(rounds.len(), 2, "the failed node's shards asked again");
+    assert_eq!(failing.body, healthy.body, "a sorted browse is the same whichever replica serves");
     // With a node down and RF 1 its shards are missing: named, or refused on request.
     let mut down = crate::testing::shard_map(3, 1, 1);
     down.nodes[2].state = NodeState::Down;

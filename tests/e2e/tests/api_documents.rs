@@ -159,7 +159,9 @@ fn delete_by_filter_clear_and_edit_act_on_every_node_as_one_task() {
     assert_eq!((m.status, m.body["type"].clone()), (s.status, s.body["type"].clone()));
     let task = mesh.client.wait_task(m.body["taskUid"].as_u64().unwrap());
     assert_eq!(task["status"], "succeeded", "{task}");
-    assert_eq!(single.client.wait_task(s.body["taskUid"].as_u64().unwrap())["status"], "succeeded");
+    let reference = single.client.wait_task(s.body["taskUid"].as_u64().unwrap());
+    assert_eq!(reference["status"], "succeeded");
+    assert_eq!((&task["type"], &task["details"]), (&reference["type"], &reference["details"]), "each document counted once");
     assert_eq!(total(&mesh.client, "pkgs"), total(&single.client, "pkgs"));
     let sorted = json!({"sort": ["id:asc"], "limit": 2000, "fields": ["id"]});
     assert_eq!(ok(fetch(&mesh.client, "pkgs", &sorted)), ok(fetch(&single.client, "pkgs", &sorted)));
@@ -167,7 +169,9 @@ fn delete_by_filter_clear_and_edit_act_on_every_node_as_one_task() {
     // Clear: one task, nothing left anywhere.
     let (m, s) = (mesh.client.send("DELETE", "/indexes/pkgs/documents", None, None), single.client.send("DELETE", "/indexes/pkgs/documents", None, None));
     assert_eq!((m.status, m.body["type"].clone()), (s.status, s.body["type"].clone()));
-    assert_eq!(mesh.client.wait_task(m.body["taskUid"].as_u64().unwrap())["status"], "succeeded");
+    let task = mesh.client.wait_task(m.body["taskUid"].as_u64().unwrap());
+    let reference = single.client.wait_task(s.body["taskUid"].as_u64().unwrap());
+    assert_eq!((&task["status"], &task["details"]), (&reference["status"], &reference["details"]));
     assert_eq!(total(&mesh.client, "pkgs"), json!(0));
     for node in &mesh.nodes {
         assert_eq!(total(node, "pkgs"), json!(0));
