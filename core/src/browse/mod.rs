@@ -11,7 +11,8 @@
 //! Calls name their shards (`_miroir_shard = s` or `IN [..]` ANDed to the client's
 //! filter). Without `sort` a first round asks every shard for its count only
 //! (`limit: 0`), and a second fetches only the shards under the client's page, each its
-//! own slice. With `sort` one call per node returns the first `offset + limit` documents
+//! own slice; a shallow page (ending within 100 documents) takes one round instead, every
+//! shard sending its count and first `offset + limit` documents. With `sort` one call per node returns the first `offset + limit` documents
 //! of its shards, each with its shard; they are merged on their sort keys ([`sort`]),
 //! the sort fields added to `fields` when the client restricted them and taken out again.
 

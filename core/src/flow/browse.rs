@@ -23,6 +23,10 @@ use crate::route::Method;
 use crate::shard_map::ShardMap;
 use crate::wire::{DEGRADED_HEADER, SHARD_FIELD};
 
+/// Unsorted pages ending this deep take one round (every shard sends its first
+/// `offset + limit` documents with its count) rather than counts first, then the page.
+const PREFIX_DEPTH: u64 = 100;
+
 /// What the flow knows about the client's request beyond its route.
 pub(super) struct BrowseRequest {
     pub method: Method,
@@ -36,6 +40,9 @@ pub(super) struct BrowseRequest {
 /// What a round asks every shard for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Round {
+    /// Unsorted, shallow page: every shard's count and first `offset + limit` documents
+    /// in one round.
+    Prefix,
     /// Unsorted, first round: counts only.
     Counts,
     /// Unsorted, second round: the slices under the client's page.
@@ -91,7 +98,11 @@ impl Browse {
 
     fn begin(&mut self) -> Next {
         let Some(query) = &self.query else { return self.relay(0) };
-        let (round, depth) = if query.is_sorted() { (Round::Sorted, query.depth()) } else { (Round::Counts, 0) };
+        let (round, depth) = match (query.is_sorted(), query.depth()) {
+            (true, depth) => (Round::Sorted, depth),
+            (false, depth) if depth <= PREFIX_DEPTH => (Round::Prefix, depth),
+            (false, _) => (Round::Counts, 0),
+        };
         let slices = (0..self.placement.shards).map(|shard| ShardSlice { shard, offset: 0, limit: depth }).collect();
         self.fetch(round, slices)
     }
@@ -142,6 +153,10 @@ impl Browse {
             };
             match (round, slices.as_slice()) {
                 (Round::Counts, [slice]) => drop(self.totals.insert(slice.shard, total)),
+                (Round::Prefix, [slice]) => {
+                    self.totals.insert(slice.shard, total);
+                    self.documents.insert(slice.shard, docs);
+                }
                 (Round::Window, [slice]) => drop(self.documents.insert(slice.shard, docs)),
                 (Round::Sorted, _) => {
                     self.sorted_total = self.sorted_total.saturating_add(total);
@@ -171,6 +186,12 @@ impl Browse {
                     return self.finish(Vec::new());
                 }
                 self.fetch(Round::Window, slices)
+            }
+            Round::Prefix => {
+                let skip = usize::try_from(query.offset).unwrap_or(usize::MAX);
+                let take = usize::try_from(query.limit).unwrap_or(usize::MAX);
+                let docs = std::mem::take(&mut self.documents).into_values().flatten().skip(skip).take(take).collect();
+                self.finish(docs)
             }
             Round::Window => {
                 let docs = std::mem::take(&mut self.documents).into_values().flatten().collect();

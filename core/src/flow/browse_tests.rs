@@ -12,10 +12,10 @@ fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
     Arc::new(crate::testing::shard_map(nodes, rf, 1))
 }
 
-/// 60 documents `{id, v, seq, _miroir_shard}` in their shards, in insertion order (`seq`).
+/// 300 documents `{id, v, seq, _miroir_shard}` in their shards, in insertion order (`seq`).
 fn corpus(p: &IndexPlacement) -> Vec<Vec<Value>> {
     let mut shards = vec![Vec::new(); p.shards as usize];
-    for i in 0..60u32 {
+    for i in 0..300u32 {
         let id = format!("d{i}");
         let shard = p.shard_of(&id);
         shards[shard as usize].push(json!({"id": id, "v": (i * 7) % 11, "seq": i, "_miroir_shard": shard}));
@@ -110,14 +110,19 @@ fn unsorted_pages_walk_every_document_once_shard_by_shard() {
     let shards = corpus(&p);
     let expected: Vec<String> = shards.iter().flatten().map(|d| d["id"].as_str().unwrap().to_string()).collect();
     let mut seen = Vec::new();
-    for page in 0..9 {
+    // Shallow pages take one round, deeper ones count first: both walk the same order.
+    for page in 0..44 {
         let (r, rounds) = run(m.clone(), post(json!({"offset": page * 7, "limit": 7})), &shards, |_| None);
         assert_eq!(r.status, 200);
         let v: Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!((v["total"].clone(), v["offset"].clone(), v["limit"].clone()), (json!(60), json!(page * 7), json!(7)));
+        assert_eq!((v["total"].clone(), v["offset"].clone(), v["limit"].clone()), (json!(300), json!(page * 7), json!(7)));
         assert!(v["results"].as_array().unwrap().iter().all(|d| d.get("_miroir_shard").is_none()));
-        assert_eq!(rounds[0].len(), 16, "one count per shard");
-        assert!(rounds.len() == 1 || rounds[1].len() <= 7, "only the shards under the page are fetched");
+        assert_eq!(rounds[0].len(), 16, "every shard counted");
+        match page * 7 + 7 {
+            0..=100 => assert_eq!(rounds.len(), 1),
+            _ if page * 7 >= 300 => assert_eq!(rounds.len(), 1, "nothing to fetch past the end"),
+            _ => assert!(rounds.len() == 2 && rounds[1].len() <= 3, "only the shards under the page are fetched"),
+        }
         seen.extend(ids(&r));
     }
     assert_eq!(seen, expected);
@@ -174,12 +179,12 @@ fn a_refused_shard_request_sends_the_clients_own_request_to_one_node() {
 fn a_node_that_fails_has_its_shards_asked_on_another_replica() {
     let m = map(3, 2);
     let shards = corpus(&IndexPlacement::compute(&m, "movies"));
-    let (r, rounds) = run(m.clone(), post(json!({"limit": 100})), &shards, |c| (c.target == Target::Node(1)).then(Reply::default));
+    let (r, rounds) = run(m.clone(), post(json!({"limit": 1000})), &shards, |c| (c.target == Target::Node(1)).then(Reply::default));
     assert_eq!(r.status, 200);
-    assert_eq!(ids(&r).len(), 60);
+    assert_eq!(ids(&r).len(), 300);
     assert!(r.headers.is_empty());
     assert!(rounds.len() >= 3);
-    let sorted = json!({"limit": 100, "sort": ["v:desc"]});
+    let sorted = json!({"limit": 1000, "sort": ["v:desc"]});
     let (healthy, _) = run(m.clone(), post(sorted.clone()), &shards, |_| None);
     let (failing, rounds) = run(m.clone(), post(sorted), &shards, |c| (c.target == Target::Node(1)).then(Reply::default));
     assert_eq!(rounds.len(), 2, "the failed node's shards asked again");
@@ -189,9 +194,9 @@ fn a_node_that_fails_has_its_shards_asked_on_another_replica() {
     down.nodes[2].state = NodeState::Down;
     let down = Arc::new(down);
     let p = IndexPlacement::compute(&down, "movies");
-    let (r, _) = run(down.clone(), post(json!({"limit": 100})), &corpus(&p), |_| None);
+    let (r, _) = run(down.clone(), post(json!({"limit": 1000})), &corpus(&p), |_| None);
     let lost: usize = p.shards_on(2).iter().map(|s| corpus(&p)[*s as usize].len()).sum();
-    assert_eq!(ids(&r).len(), 60 - lost);
+    assert_eq!(ids(&r).len(), 300 - lost);
     assert_eq!(r.headers[0].0, crate::wire::DEGRADED_HEADER);
     let (req, body) = post(json!({}));
     let strict = (RequestInfo { fail_when_degraded: true, ..req }, body);

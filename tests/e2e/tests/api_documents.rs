@@ -78,6 +78,10 @@ fn browsing_answers_like_a_single_node() {
             }
             walked.extend(got);
         }
+        // Shallow pages (one round) follow the same order as deep ones (counts first).
+        let shallow: Vec<String> =
+            (0..5).flat_map(|page| ids(&ok(fetch(&mesh.client, "pkgs", &json!({"filter": filter, "offset": page * 20, "limit": 20}))))).collect();
+        assert_eq!(shallow, walked[..100.min(walked.len())], "{filter}");
         assert_eq!(walked.len(), all.len(), "no document twice");
         assert_eq!(walked.into_iter().collect::<BTreeSet<_>>(), all);
         // One page holding everything: every shard's whole slice in one answer.
