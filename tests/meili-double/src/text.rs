@@ -81,10 +81,11 @@ pub fn match_word(query: &str, token: &str, prefix: bool, rules: TypoRules) -> O
     if qlen.abs_diff(tlen) <= budget {
         let d = distance(query, token);
         if d <= budget {
+            // milli highlights as many characters as the query word has
             return Some(WordMatch {
                 typos: d,
                 exact: false,
-                matched_chars: tlen,
+                matched_chars: qlen.min(tlen),
             });
         }
     }

@@ -215,11 +215,9 @@ fn parse_new_key(obj: &Map<String, Value>) -> ApiResult<ApiKey> {
     })
 }
 
-fn persist(state: &AppState, keys: &super::KeyStore) -> ApiResult<()> {
+fn persist(keys: &super::KeyStore) -> ApiResult<()> {
     keys.save()
-        .map_err(|e| ApiError::new(Code::Internal, format!("could not persist the keys: {e}")))?;
-    let _ = state;
-    Ok(())
+        .map_err(|e| ApiError::new(Code::Internal, format!("could not persist the keys: {e}")))
 }
 
 /// `GET /keys`
@@ -270,7 +268,7 @@ pub async fn create(
     }
     let view = key.view(master(&state));
     keys.keys.push(key);
-    persist(&state, &keys)?;
+    persist(&keys)?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -326,7 +324,7 @@ pub async fn update(
     }
     key.updated_at = OffsetDateTime::now_utc();
     let view = key.view(master(&state));
-    persist(&state, &keys)?;
+    persist(&keys)?;
     Ok(Json(view))
 }
 
@@ -340,7 +338,7 @@ pub async fn delete(
         .find(master(&state), &id)
         .ok_or_else(|| not_found(&id))?;
     keys.keys.remove(at);
-    persist(&state, &keys)?;
+    persist(&keys)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -116,7 +116,7 @@ fn partition(queries: &[IndexQuery], fed: &Federation) -> ApiResult<BTreeMap<Str
             return fail("invalid_multi_search_query_show_performance_details", "Using `.showPerformanceDetails` is not allowed in federated queries.\n - Hint: remove `showPerformanceDetails` from the query or remove `federation` from the request".into());
         }
         if q.query.distinct.is_some() && fed.distinct.is_some() {
-            return fail("invalid_multi_search_query_distinct", "Using `distinct` options is not allowed in federated queries when it also appears in `.federation.distinct`.\n - Hint: remove `distinct` from the query or remove `federation` from the request\n  - Note: `distinct` at the query level is discouraged in federated search.".into());
+            return fail("invalid_multi_search_distinct", "Using `distinct` options is not allowed in federated queries when it also appears in `.federation.distinct`.\n - Hint: remove `distinct` from the query or remove `federation` from the request\n  - Note: `distinct` at the query level is discouraged in federated search.".into());
         }
         by_index.entry(q.index_uid.clone()).or_default().push(i);
     }

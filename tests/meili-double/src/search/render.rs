@@ -54,16 +54,31 @@ impl<'a> HitMaker<'a> {
         federation: Option<Value>,
     ) -> Map<String, Value> {
         let query = self.query;
-        let mut hit = match &self.displayed {
+        let displayed = match &self.displayed {
             Some(list) => select(doc, list),
             None => doc.clone(),
         };
-        if let Some(attrs) = &query.attributes_to_retrieve {
-            hit = select(&hit, attrs);
-        }
+        let hit = match &query.attributes_to_retrieve {
+            Some(attrs) => select(&displayed, attrs),
+            None => displayed.clone(),
+        };
+        // `_formatted` covers the retrieved attributes and those to
+        // highlight or crop (Meilisearch's `format_fields`)
         let formatted = (query.attributes_to_highlight.is_some()
             || query.attributes_to_crop.is_some())
-        .then(|| format_hit(&hit, query, self.words, self.rules));
+        .then(|| {
+            let source = match &query.attributes_to_retrieve {
+                Some(attrs) => {
+                    let mut wanted = attrs.clone();
+                    wanted.extend(query.attributes_to_highlight.iter().flatten().cloned());
+                    wanted.extend(query.attributes_to_crop.iter().flatten().cloned());
+                    select(&displayed, &wanted)
+                }
+                None => displayed.clone(),
+            };
+            format_hit(&source, query, self.words, self.rules)
+        });
+        let mut hit = hit;
         if let Some(f) = federation {
             hit.insert("_federation".into(), f);
         }
