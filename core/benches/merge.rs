@@ -10,7 +10,8 @@
 //! serialize 12.0 ms, merge_json 5.0 ms; 8x20 with facets: merge 0.67 ms, parse +
 //! merge + serialize 2.0 ms, merge_json 1.3 ms.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, BatchSize, Criterion};
+use serde::de::IgnoredAny;
 use miroir_core::search::{merge, merge_json, MergeSettings, SearchQuery};
 use serde_json::{json, Map, Value};
 
@@ -107,9 +108,9 @@ fn answers(hits: usize) -> Vec<Value> {
     (0..NODES).map(|n| node_answer(&mut rng, n, hits)).collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let settings = MergeSettings { max_values_per_facet: 50, ..MergeSettings::default() };
-    let cases = [
+/// The benchmark cases: name, query, hits per node.
+fn cases() -> Vec<(&'static str, Value, usize)> {
+    vec![
         (
             "8x100 hits, offset 80 limit 20, facets",
             json!({"q": "dark knight", "sort": ["year:desc"], "offset": 80, "limit": 20,
@@ -123,22 +124,32 @@ fn bench(c: &mut Criterion) {
             20,
         ),
         ("8x20 hits, first page, no facets", json!({"q": "dark knight", "sort": ["year:desc"], "limit": 20}), 20),
-    ];
-    for (name, body, hits) in cases {
-        let query = match SearchQuery::from_value(body) {
-            Ok(q) => q,
-            Err(e) => panic!("bench query refused: {e}"),
-        };
-        let mut nodes = answers(hits);
-        if hits == 20 && !query.body().contains_key("facets") {
-            for n in &mut nodes {
-                if let Some(o) = n.as_object_mut() {
-                    o.shift_remove("facetDistribution");
-                    o.shift_remove("facetStats");
-                }
+    ]
+}
+
+/// One case's query and node answers (parsed and as bytes).
+fn inputs(body: Value, hits: usize) -> (SearchQuery, Vec<Value>, Vec<Vec<u8>>) {
+    let query = match SearchQuery::from_value(body) {
+        Ok(q) => q,
+        Err(e) => panic!("bench query refused: {e}"),
+    };
+    let mut nodes = answers(hits);
+    if hits == 20 && !query.body().contains_key("facets") {
+        for n in &mut nodes {
+            if let Some(o) = n.as_object_mut() {
+                o.shift_remove("facetDistribution");
+                o.shift_remove("facetStats");
             }
         }
-        let bytes: Vec<Vec<u8>> = nodes.iter().map(|n| n.to_string().into_bytes()).collect();
+    }
+    let bytes: Vec<Vec<u8>> = nodes.iter().map(|n| n.to_string().into_bytes()).collect();
+    (query, nodes, bytes)
+}
+
+fn bench(c: &mut Criterion) {
+    let settings = MergeSettings { max_values_per_facet: 50, ..MergeSettings::default() };
+    for (name, body, hits) in cases() {
+        let (query, nodes, bytes) = inputs(body, hits);
         c.bench_function(&format!("merge {name}"), |b| {
             b.iter_batched(|| nodes.clone(), |n| merge(&query, &settings, n), BatchSize::SmallInput)
         });
@@ -152,8 +163,38 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("merge_json (bytes to bytes) {name}"), |b| {
             b.iter(|| merge_json(&query, &settings, &refs).map(|v| v.len()))
         });
+        // The floor: reading every byte of the answers once, keeping nothing.
+        c.bench_function(&format!("floor: skim the answers {name}"), |b| {
+            b.iter(|| bytes.iter().filter(|b| serde_json::from_slice::<IgnoredAny>(b).is_ok()).count())
+        });
     }
 }
 
+/// `MIROIR_MERGE_ITERS=N`: runs `merge_json` of the 8x20-with-facets case N times and
+/// exits, for `perf stat` (CPU time per merge, whatever the machine's load);
+/// with `MIROIR_MERGE_SKIM` set, only reads the answers (the floor).
+fn fixed_iterations(n: usize) {
+    let settings = MergeSettings { max_values_per_facet: 50, ..MergeSettings::default() };
+    let Some((_, body, hits)) = cases().into_iter().nth(1) else { return };
+    let (query, _, bytes) = inputs(body, hits);
+    let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    let skim = std::env::var("MIROIR_MERGE_SKIM").is_ok();
+    let mut total = 0;
+    for _ in 0..n {
+        total += match skim {
+            true => refs.iter().filter(|b| serde_json::from_slice::<IgnoredAny>(b).is_ok()).count(),
+            false => merge_json(&query, &settings, &refs).map_or(0, |v| v.len()),
+        };
+    }
+    println!("{n} merges, {total} bytes written");
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("MIROIR_MERGE_ITERS").ok().and_then(|n| n.parse().ok()) {
+        return fixed_iterations(n);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

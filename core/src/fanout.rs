@@ -1,8 +1,9 @@
 //! Which node serves which shards for a scatter-gather read.
 //!
 //! One replica group answers when it can cover every shard with live nodes (a full
-//! answer, not a degraded one); groups take turns by a per-request seed, and so do the
-//! replicas of a shard inside a group, to spread load. When no single group can cover
+//! answer, not a degraded one); groups take turns by a per-request seed. Inside it, as
+//! few nodes as cover every shard are asked (each node searches everything it holds,
+//! so every extra node is extra work), the nodes taking turns by the seed. When no single group can cover
 //! every shard, each shard takes any live owner. A shard with no live owner anywhere is
 //! reported missing: the answer is degraded and says which shards it lacks.
 
@@ -25,37 +26,75 @@ pub fn plan_read(map: &ShardMap, placement: &IndexPlacement, shards: &[u32], exc
     let groups = map.groups();
     let rotation = if groups.is_empty() { 0 } else { (seed % groups.len() as u64) as usize };
     for group in groups.iter().cycle().skip(rotation).take(groups.len()) {
-        let choice: Option<Vec<(u32, usize)>> = shards
+        let owners: Option<Vec<Vec<usize>>> = shards
             .iter()
             .map(|&shard| {
                 let owners: Vec<usize> =
                     placement.owners_of(shard).iter().copied().filter(|n| map.nodes[*n].group == *group).filter(live).collect();
-                pick(&owners, shard, seed).map(|n| (shard, n))
+                (!owners.is_empty()).then_some(owners)
             })
             .collect();
-        if let Some(choice) = choice {
-            return plan_from(choice, Vec::new());
+        if let Some(owners) = owners {
+            return plan_from(cover(shards, &owners, seed), Vec::new());
         }
     }
     // No group covers everything: take any live owner per shard.
-    let mut chosen = Vec::new();
+    let mut covered = Vec::new();
+    let mut owners = Vec::new();
     let mut missing = Vec::new();
     for &shard in shards {
-        let owners: Vec<usize> = placement.owners_of(shard).iter().copied().filter(live).collect();
-        match pick(&owners, shard, seed) {
-            Some(n) => chosen.push((shard, n)),
-            None => missing.push(shard),
+        let live_owners: Vec<usize> = placement.owners_of(shard).iter().copied().filter(live).collect();
+        if live_owners.is_empty() {
+            missing.push(shard);
+        } else {
+            covered.push(shard);
+            owners.push(live_owners);
         }
     }
-    plan_from(chosen, missing)
+    plan_from(cover(&covered, &owners, seed), missing)
 }
 
-fn pick(owners: &[usize], shard: u32, seed: u64) -> Option<usize> {
-    if owners.is_empty() {
-        return None;
+/// Serves every shard (`owners[i]` are the live owners of `shards[i]`, none empty) from
+/// as few nodes as a greedy cover finds: nodes are taken in an order rotated by `seed`
+/// while they add an uncovered shard. Fewer nodes per search is less work in total:
+/// each node searches all it holds before keeping its shards. Each shard then goes to
+/// the chosen owner serving the fewest shards so far.
+fn cover(shards: &[u32], owners: &[Vec<usize>], seed: u64) -> Vec<(u32, usize)> {
+    let mut nodes: Vec<usize> = owners.iter().flatten().copied().collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    if nodes.is_empty() {
+        return Vec::new();
     }
-    let i = (seed.wrapping_add(u64::from(shard)) % owners.len() as u64) as usize;
-    owners.get(i).copied()
+    let start = (seed % nodes.len() as u64) as usize;
+    nodes.rotate_left(start);
+    let mut covered = vec![false; shards.len()];
+    let mut chosen: Vec<usize> = Vec::new();
+    for node in nodes {
+        let mut adds = false;
+        for (i, o) in owners.iter().enumerate() {
+            if !covered[i] && o.contains(&node) {
+                covered[i] = true;
+                adds = true;
+            }
+        }
+        if adds {
+            chosen.push(node);
+        }
+        if covered.iter().all(|c| *c) {
+            break;
+        }
+    }
+    let mut load: Vec<usize> = vec![0; chosen.len()];
+    let mut out = Vec::with_capacity(shards.len());
+    for (&shard, o) in shards.iter().zip(owners) {
+        let best = (0..chosen.len()).filter(|&c| o.contains(&chosen[c])).min_by_key(|&c| (load[c], c));
+        if let Some(c) = best {
+            load[c] += 1;
+            out.push((shard, chosen[c]));
+        }
+    }
+    out
 }
 
 fn plan_from(choice: Vec<(u32, usize)>, missing: Vec<u32>) -> ReadPlan {
@@ -117,6 +156,22 @@ mod tests {
             }
         }
         assert!(served.iter().all(|&s| s > 0), "{served:?}");
+    }
+
+    #[test]
+    fn with_rf_2_on_3_nodes_two_nodes_serve_each_search() {
+        let m = map(3, 2, 1);
+        let p = IndexPlacement::compute(&m, "movies");
+        let mut asked = [0usize; 3];
+        for seed in 0..30 {
+            let plan = plan_read(&m, &p, &all_shards(&p), &BTreeSet::new(), seed);
+            assert_eq!(plan.per_node.len(), 2, "{plan:?}");
+            assert_eq!(covered(&plan), all_shards(&p));
+            for node in plan.per_node.keys() {
+                asked[*node] += 1;
+            }
+        }
+        assert!(asked.iter().all(|&a| a >= 15), "every node takes its turn: {asked:?}");
     }
 
     #[test]

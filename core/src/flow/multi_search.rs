@@ -2,6 +2,9 @@
 //! own, all advancing together, one round of calls at a time; their answers become
 //! `results` in query order. A query's error is the answer, prefixed as Meilisearch
 //! prefixes it. A body a node would refuse outright goes to one node as it is.
+//! With `federation`, [`federated::Federated`] serves it.
+
+mod federated;
 
 use std::sync::Arc;
 
@@ -11,6 +14,7 @@ use super::search::{Search, SearchRequest};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
 use crate::route::Method;
+use crate::search::FederatedRequest;
 use crate::shard_map::ShardMap;
 
 enum Part {
@@ -28,11 +32,12 @@ pub(super) struct MultiSearch {
     /// How many calls of the current round belong to each query.
     round: Vec<usize>,
     relaying: bool,
+    federated: Option<federated::Federated>,
 }
 
 impl MultiSearch {
     pub fn new(map: Arc<ShardMap>, seed: u64, fail_when_degraded: bool) -> MultiSearch {
-        MultiSearch { map, seed, fail_when_degraded, body: Vec::new(), queries: Vec::new(), parts: Vec::new(), round: Vec::new(), relaying: false }
+        MultiSearch { map, seed, fail_when_degraded, body: Vec::new(), queries: Vec::new(), parts: Vec::new(), round: Vec::new(), relaying: false, federated: None }
     }
 
     /// Lets one node answer (and refuse) the body as it is.
@@ -127,7 +132,9 @@ impl Flow for MultiSearch {
         let parsed: Option<Value> = serde_json::from_slice(&self.body).ok();
         let Some(Value::Object(request)) = parsed else { return self.relay() };
         if request.get("federation").is_some_and(|f| !f.is_null()) {
-            return MeiliError::new(Code::MiroirUnsupportedRoute, "Miroir does not support `POST /multi-search` with `federation` yet.").into();
+            let Some(parsed) = FederatedRequest::from_value(&Value::Object(request)) else { return self.relay() };
+            let flow = self.federated.insert(federated::Federated::new(self.map.clone(), self.seed, self.fail_when_degraded, self.body.clone(), parsed));
+            return flow.on_body(Vec::new());
         }
         let Some(Value::Array(queries)) = request.get("queries") else { return self.relay() };
         // Refused by any node as a whole: let one node say how.
@@ -159,6 +166,9 @@ impl Flow for MultiSearch {
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
+        if let Some(flow) = &mut self.federated {
+            return flow.on_replies(replies);
+        }
         if self.relaying {
             return match replies.into_iter().next() {
                 Some(r) if !r.is_unavailable() => Next::Respond(Response::relay(r)),

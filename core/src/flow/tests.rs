@@ -450,7 +450,10 @@ mod search {
         assert_eq!(body_json(&r)["message"], "Inside `.queries[1]`: Index `nope` not found.");
         let mut fed = for_request(map(2, 1), request("POST", "/multi-search", Some("application/json")));
         fed.start();
-        assert_eq!(response(fed.on_body(br#"{"federation": {}, "queries": []}"#.to_vec())).status, 501);
+        let round = calls(fed.on_body(br#"{"federation": {}, "queries": [{"indexUid": "nope", "q": "y"}]}"#.to_vec()));
+        let replies = round.iter().map(|c| if c.path.ends_with("/settings") { missing.clone() } else { reply(400, json!({"code": "index_not_found"})) }).collect();
+        let relay = calls(fed.on_replies(replies));
+        assert_eq!((relay.len(), relay[0].path.as_str()), (1, "/multi-search"), "a refused federated search goes to one node as sent");
     }
 }
 

@@ -4,6 +4,8 @@
 //! every hit up to the end of the client's page, and only the page is shown, so most
 //! of a deep page's hits are read only for their ranking details.
 
+use std::cell::{Cell, OnceCell};
+
 use serde::Deserialize;
 use crate::wire::SHARD_FIELD;
 use serde_json::value::RawValue;
@@ -46,14 +48,87 @@ impl Hit {
 
 /// One hit with what ranks it and where it came from.
 pub struct Ranked {
-    pub key: RankKey,
+    /// Read from the hit when first compared: on a first page most hits never are.
+    key: OnceCell<RankKey>,
+    /// The key could not be read (no `_rankingScoreDetails`): it ranks last, and an
+    /// answer showing the hit is refused.
+    unreadable: Cell<bool>,
     pub node: usize,
     /// The hit's shard, and its place in its node's list: hits tied on `key` are ordered
     /// by these, the same whichever replica served the shard, so that paging through
     /// tied hits never repeats or skips one. Unknown shards sort last.
     pub shard: u32,
     pub position: usize,
+    /// The query of a federated multi-search the hit answers, as the node numbered it
+    /// (`_federation.queriesPosition`); 0 for a search.
+    pub query: usize,
     pub hit: Hit,
+}
+
+impl Ranked {
+    fn new(key: Option<RankKey>, node: usize, position: usize, query: usize, hit: Hit) -> Ranked {
+        let shard = hit.shard();
+        let cell = OnceCell::new();
+        if let Some(key) = key {
+            let _ = cell.set(key);
+        }
+        Ranked { key: cell, unreadable: Cell::new(false), node, shard, position, query, hit }
+    }
+
+    pub fn key(&self) -> &RankKey {
+        self.key.get_or_init(|| {
+            self.read_key().unwrap_or_else(|| {
+                self.unreadable.set(true);
+                RankKey { rules: Vec::new(), global: f64::NEG_INFINITY, pin: None }
+            })
+        })
+    }
+
+    /// `Err` when the hit has no ranking details: the node did not answer the query
+    /// Miroir sent it.
+    pub fn check_key(&self) -> Result<(), MeiliError> {
+        self.key();
+        match self.unreadable.get() {
+            true => Err(no_details()),
+            false => Ok(()),
+        }
+    }
+
+    fn read_key(&self) -> Option<RankKey> {
+        match &self.hit {
+            Hit::Parsed(map) => RankKey::of_hit(map),
+            Hit::Raw(raw) => {
+                let head: Head = serde_json::from_str(raw.get()).ok()?;
+                Some(RankKey::of_list(&head.details?, head.score))
+            }
+        }
+    }
+}
+
+/// What ranks a hit, read from its text.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "_rankingScoreDetails", borrow)]
+    details: Option<DetailList<'a>>,
+    #[serde(rename = "_rankingScore")]
+    score: Option<f64>,
+}
+
+/// A pinned hit's details start with `pin` (milli puts `ScoreDetails::Pin` first);
+/// the key pattern, quotes unescaped, cannot occur inside a JSON string.
+fn is_pinned(text: &str) -> bool {
+    text.contains(r#""_rankingScoreDetails":{"pin":"#)
+}
+
+/// `_federation.queriesPosition` of a hit's text (the top-level `_federation` comes
+/// before `_formatted`).
+fn query_position(text: &str) -> Option<u64> {
+    let at = text.find(r#""_federation":"#)?;
+    let rest = &text[at..];
+    let name = r#""queriesPosition":"#;
+    let from = rest.find(name)? + name.len();
+    let digits: &str = rest[from..].trim_start().split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
 }
 
 impl Hit {
@@ -86,6 +161,13 @@ pub struct NodeAnswer {
     pub total: u64,
 }
 
+/// The hit field a federated multi-search adds (`indexUid`, `queriesPosition`, ...).
+pub const FEDERATION_FIELD: &str = "_federation";
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 pub fn bad_answer(what: &str) -> MeiliError {
     MeiliError::new(Code::Internal, format!("A node answered a sharded search {what}."))
 }
@@ -98,7 +180,7 @@ impl NodeAnswer {
     fn new(
         node: usize,
         fields: Map<String, Value>,
-        hits: Vec<(RankKey, Hit)>,
+        hits: Vec<(Option<RankKey>, usize, Hit)>,
         paging: Paging,
     ) -> Result<NodeAnswer, MeiliError> {
         let total_field = match paging {
@@ -110,10 +192,15 @@ impl NodeAnswer {
             .and_then(Value::as_u64)
             .ok_or_else(|| bad_answer(&format!("without `{total_field}`")))?;
         let (mut organic, mut pins) = (Vec::with_capacity(hits.len()), Vec::new());
-        for (position, (key, hit)) in hits.into_iter().enumerate() {
-            let shard = hit.shard();
-            let ranked = Ranked { key, node, shard, position, hit };
-            if ranked.key.pin.is_some() {
+        for (position, (key, query, hit)) in hits.into_iter().enumerate() {
+            let pinned = match (&key, &hit) {
+                (Some(key), _) => key.pin.is_some(),
+                (None, Hit::Raw(raw)) => is_pinned(raw.get()),
+                (None, Hit::Parsed(_)) => false,
+            };
+            let ranked = Ranked::new(key, node, position, query, hit);
+            if pinned {
+                ranked.check_key()?;
                 pins.push(ranked);
             } else {
                 organic.push(ranked);
@@ -137,39 +224,58 @@ impl NodeAnswer {
                     return Err(bad_answer("with a hit that is not an object"));
                 };
                 let key = RankKey::of_hit(&hit).ok_or_else(no_details)?;
-                Ok((key, Hit::Parsed(hit)))
+                let query = hit.get(FEDERATION_FIELD).and_then(|f| f.get("queriesPosition")?.as_u64()).unwrap_or(0);
+                Ok((Some(key), to_usize(query), Hit::Parsed(hit)))
             })
             .collect::<Result<_, _>>()?;
         NodeAnswer::new(node, fields, hits, paging)
     }
 
-    /// From the node's body: hits are read for their ranking only.
-    pub fn from_json(node: usize, body: &[u8], paging: Paging) -> Result<NodeAnswer, MeiliError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            hits: Vec<Box<RawValue>>,
-            #[serde(flatten)]
-            fields: Map<String, Value>,
-        }
-        #[derive(Deserialize)]
-        struct Head {
-            #[serde(rename = "_rankingScoreDetails")]
-            details: Option<DetailList>,
-            #[serde(rename = "_rankingScore")]
-            score: Option<f64>,
-        }
-        let answer: Answer = serde_json::from_slice(body)
+    /// From the node's body: hits stay text, their ranking read when first compared.
+    /// `federated`: hits carry `_federation` (a federated multi-search answer).
+    pub fn from_json(node: usize, body: &[u8], paging: Paging, federated: bool) -> Result<NodeAnswer, MeiliError> {
+        let answer: RawAnswer = serde_json::from_slice(body)
             .map_err(|e| bad_answer(&format!("with a body that is not a search answer ({e})")))?;
         let hits = answer
             .hits
             .into_iter()
             .map(|raw| {
-                let head: Head =
-                    serde_json::from_str(raw.get()).map_err(|_| bad_answer("with a hit that is not an object"))?;
-                let details = head.details.ok_or_else(no_details)?;
-                Ok((RankKey::of_list(&details, head.score), Hit::Raw(raw)))
+                let query = if federated { query_position(raw.get()).unwrap_or(0) } else { 0 };
+                (None, to_usize(query), Hit::Raw(raw))
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
         NodeAnswer::new(node, answer.fields, hits, paging)
+    }
+}
+
+/// A node's answer with its hits left as text. Read field by field: `#[serde(flatten)]`
+/// would buffer the whole answer first.
+struct RawAnswer {
+    hits: Vec<Box<RawValue>>,
+    fields: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RawAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RawAnswer, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RawAnswer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a search answer")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawAnswer, A::Error> {
+                let (mut hits, mut fields) = (None, Map::new());
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "hits" {
+                        hits = Some(map.next_value()?);
+                    } else {
+                        fields.insert(key, map.next_value()?);
+                    }
+                }
+                let hits = hits.ok_or_else(|| serde::de::Error::missing_field("hits"))?;
+                Ok(RawAnswer { hits, fields })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }

@@ -23,7 +23,7 @@ use crate::wire::SHARD_FIELD;
 
 /// Up to this many candidates, milli counts alphabetically ordered facets document by
 /// document, ordering numbers by their text; above it, by facet levels, numerically.
-const CANDIDATES_THRESHOLD: u64 = 3000;
+pub(super) const CANDIDATES_THRESHOLD: u64 = 3000;
 
 /// How many documents matched, as far as the nodes' capped totals tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,18 +50,29 @@ fn as_number(key: &str) -> Option<f64> {
 fn sum_facet(dists: &[&Map<String, Value>], has_numbers: bool) -> (Vec<Entry>, HashMap<FacetKey, usize>) {
     let mut entries: Vec<Entry> = Vec::new();
     let mut index: HashMap<FacetKey, usize> = HashMap::new();
+    // Nodes mostly spell a value alike: an exact spelling seen before skips normalizing.
+    let mut spelled: HashMap<&str, usize> = HashMap::new();
     for dist in dists {
         for (shown, count) in *dist {
             let count = count.as_u64().unwrap_or(0);
+            if let Some(&i) = spelled.get(shown.as_str()) {
+                entries[i].count = entries[i].count.saturating_add(count);
+                continue;
+            }
             let number = if has_numbers { as_number(shown) } else { None };
             let key = number.map_or_else(|| FacetKey::text(shown), FacetKey::number);
-            match index.get(&key) {
-                Some(&i) => entries[i].count = entries[i].count.saturating_add(count),
+            let i = match index.get(&key) {
+                Some(&i) => {
+                    entries[i].count = entries[i].count.saturating_add(count);
+                    i
+                }
                 None => {
                     index.insert(key, entries.len());
                     entries.push(Entry { shown: shown.clone(), count, number });
+                    entries.len() - 1
                 }
-            }
+            };
+            spelled.insert(shown, i);
         }
     }
     (entries, index)

@@ -39,20 +39,16 @@ use serde_json::{Map, Value};
 use super::answer::{bad_answer, NodeAnswer, Ranked};
 use super::facets::{self, Candidates};
 use super::fields;
+use super::present::{present, Shown};
 use super::query::{Paging, SearchKind, SearchQuery};
 use super::ranking::{compare_hybrid, compare_ranked};
 use super::settings::MergeSettings;
 use crate::error::{Code, MeiliError};
-use crate::wire::SHARD_FIELD;
 
 /// Whether `a` comes before `b`: better ranked, or tied and from an earlier node (the
 /// order stays deterministic; a single node would order ties by internal id).
 fn comes_first(kind: SearchKind, a: &Ranked, b: &Ranked) -> bool {
-    let order = match kind {
-        SearchKind::Ranked => compare_ranked(&a.key, &b.key),
-        SearchKind::Hybrid { semantic_ratio } => compare_hybrid(&a.key, &b.key, semantic_ratio),
-    };
-    match order {
+    match rank_order(kind, a, b) {
         Ordering::Greater => true,
         Ordering::Less => false,
         Ordering::Equal => (a.shard, a.position, a.node) < (b.shard, b.position, b.node),
@@ -60,15 +56,15 @@ fn comes_first(kind: SearchKind, a: &Ranked, b: &Ranked) -> bool {
 }
 
 /// The merged, deduplicated ranking and what deduplication removed.
-struct Merged {
-    hits: Vec<Ranked>,
+pub(super) struct Merged {
+    pub hits: Vec<Ranked>,
     /// Hits dropped by `distinct` (all of them, not only those before the page's end).
-    rejected: Vec<Ranked>,
+    pub rejected: Vec<Ranked>,
 }
 
 /// K-way merge of the nodes' sorted lists, keeping the first `wanted` hits. With
 /// `distinct` the whole list is walked, so every duplicate is known for the totals.
-fn merge_ranked(
+pub(super) fn merge_ranked(
     lists: Vec<Vec<Ranked>>,
     kind: SearchKind,
     distinct: Option<&str>,
@@ -76,17 +72,7 @@ fn merge_ranked(
 ) -> Result<Merged, MeiliError> {
     // Each node ordered its tied hits by its own internal ids; order them by shard so
     // every list follows the merge's comparator.
-    let lists: Vec<Vec<Ranked>> = lists
-        .into_iter()
-        .map(|mut list| {
-            list.sort_by(|a, b| match (comes_first(kind, a, b), comes_first(kind, b, a)) {
-                (true, _) => Ordering::Less,
-                (_, true) => Ordering::Greater,
-                _ => Ordering::Equal,
-            });
-            list
-        })
-        .collect();
+    let lists: Vec<TieOrdered> = lists.into_iter().map(|list| TieOrdered::new(list, kind)).collect();
     let merged = itertools::kmerge_by(lists, |a: &Ranked, b: &Ranked| comes_first(kind, a, b));
     let Some(distinct) = distinct else {
         return Ok(Merged { hits: merged.take(wanted).collect(), rejected: Vec::new() });
@@ -109,18 +95,59 @@ fn merge_ranked(
     Ok(Merged { hits, rejected })
 }
 
+/// One node's ranked list with each run of tied hits reordered by shard and position,
+/// run by run as the merge consumes it: keys are read only as far as it goes.
+struct TieOrdered {
+    rest: std::iter::Peekable<std::vec::IntoIter<Ranked>>,
+    run: std::collections::VecDeque<Ranked>,
+    kind: SearchKind,
+}
+
+impl TieOrdered {
+    fn new(list: Vec<Ranked>, kind: SearchKind) -> TieOrdered {
+        TieOrdered { rest: list.into_iter().peekable(), run: std::collections::VecDeque::new(), kind }
+    }
+}
+
+impl Iterator for TieOrdered {
+    type Item = Ranked;
+
+    fn next(&mut self) -> Option<Ranked> {
+        if self.run.is_empty() {
+            let first = self.rest.next()?;
+            let mut run = vec![first];
+            while let Some(next) = self.rest.peek() {
+                if rank_order(self.kind, &run[0], next) != Ordering::Equal {
+                    break;
+                }
+                run.extend(self.rest.next());
+            }
+            run.sort_by_key(|r| (r.shard, r.position, r.node));
+            self.run = run.into();
+        }
+        self.run.pop_front()
+    }
+}
+
+fn rank_order(kind: SearchKind, a: &Ranked, b: &Ranked) -> Ordering {
+    match kind {
+        SearchKind::Ranked => compare_ranked(a.key(), b.key()),
+        SearchKind::Hybrid { semantic_ratio } => compare_hybrid(a.key(), b.key(), semantic_ratio),
+    }
+}
+
 /// The client's page of the merged list: `skip` then `take`, with pinned hits put at
 /// their positions first (milli's `merge_positioned_hits_into_page`: a pin past the
 /// organic hits moves up to follow them).
-fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -> Vec<Ranked> {
-    pins.sort_by_key(|p| p.key.pin.unwrap_or(0));
+pub(super) fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -> Vec<Ranked> {
+    pins.sort_by_key(|p| p.key().pin.unwrap_or(0));
     let end = skip.saturating_add(take);
     let mut organic = organic.into_iter();
     let mut pins = pins.into_iter().peekable();
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < end {
-        let pin_due = pins.peek().map(|p| p.key.pin.unwrap_or(0) <= at as u64);
+        let pin_due = pins.peek().map(|p| p.key().pin.unwrap_or(0) <= at as u64);
         let next = match pin_due {
             Some(true) => pins.next(),
             Some(false) => organic.next().or_else(|| pins.next()),
@@ -135,31 +162,6 @@ fn page(organic: Vec<Ranked>, mut pins: Vec<Ranked>, skip: usize, take: usize) -
     out
 }
 
-/// What the client sees of a hit: no shard field, no attribute added for the merge,
-/// ranking scores only if asked.
-fn present_hit(mut hit: Map<String, Value>, query: &SearchQuery, added: &[String]) -> Value {
-    if !query.shows_ranking_score() {
-        hit.shift_remove("_rankingScore");
-    }
-    if !query.shows_ranking_score_details() {
-        hit.shift_remove("_rankingScoreDetails");
-    }
-    hit.shift_remove(SHARD_FIELD);
-    if let Some(Value::Object(matches)) = hit.get_mut("_matchesPosition") {
-        matches.shift_remove(SHARD_FIELD);
-    }
-    if let Some(Value::Object(formatted)) = hit.get_mut("_formatted") {
-        formatted.shift_remove(SHARD_FIELD);
-        for attr in added {
-            fields::remove_path(formatted, attr);
-        }
-    }
-    for attr in added {
-        fields::remove_path(&mut hit, attr);
-    }
-    Value::Object(hit)
-}
-
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
@@ -170,17 +172,59 @@ pub fn merge(query: &SearchQuery, settings: &MergeSettings, answers: Vec<Value>)
     let paging = paging_of(query)?;
     let nodes =
         answers.into_iter().enumerate().map(|(i, a)| NodeAnswer::from_value(i, a, paging)).collect::<Result<_, _>>()?;
-    merge_nodes(query, settings, paging, nodes)
+    merge_nodes(query, settings, paging, nodes)?.into_value()
 }
 
 /// [`merge`] from the nodes' bodies to the client's body. Faster on deep pages: hits
-/// outside the client's page are never fully parsed.
+/// outside the client's page are never fully parsed, and those shown are copied as text.
 pub fn merge_json(query: &SearchQuery, settings: &MergeSettings, bodies: &[&[u8]]) -> Result<Vec<u8>, MeiliError> {
     let paging = paging_of(query)?;
     let nodes =
-        bodies.iter().enumerate().map(|(i, b)| NodeAnswer::from_json(i, b, paging)).collect::<Result<_, _>>()?;
-    let out = merge_nodes(query, settings, paging, nodes)?;
-    serde_json::to_vec(&out).map_err(|e| MeiliError::new(Code::Internal, format!("Cannot write a merged answer: {e}")))
+        bodies.iter().enumerate().map(|(i, b)| NodeAnswer::from_json(i, b, paging, false)).collect::<Result<_, _>>()?;
+    merge_nodes(query, settings, paging, nodes)?.into_bytes()
+}
+
+/// A merged answer: the hits as presented, and every other field in order (`hits`
+/// first, as a placeholder).
+pub(super) struct Answer {
+    pub hits: Vec<Shown>,
+    pub fields: Map<String, Value>,
+}
+
+impl Answer {
+    pub fn into_value(mut self) -> Result<Value, MeiliError> {
+        let hits = self.hits.into_iter().map(Shown::into_value).collect::<Result<_, _>>()?;
+        self.fields.insert("hits".into(), Value::Array(hits));
+        Ok(Value::Object(self.fields))
+    }
+
+    /// The answer's text, hits copied as they are.
+    pub fn into_bytes(self) -> Result<Vec<u8>, MeiliError> {
+        let write_error = |e: serde_json::Error| MeiliError::new(Code::Internal, format!("Cannot write a merged answer: {e}"));
+        let mut out = Vec::with_capacity(self.hits.iter().map(|h| h.text().len() + 1).sum::<usize>() + 1024);
+        out.push(b'{');
+        for (i, (name, value)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, name).map_err(write_error)?;
+            out.push(b':');
+            if name == "hits" {
+                out.push(b'[');
+                for (j, hit) in self.hits.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(hit.text().as_bytes());
+                }
+                out.push(b']');
+            } else {
+                serde_json::to_writer(&mut out, value).map_err(write_error)?;
+            }
+        }
+        out.push(b'}');
+        Ok(out)
+    }
 }
 
 fn paging_of(query: &SearchQuery) -> Result<Paging, MeiliError> {
@@ -192,7 +236,7 @@ fn merge_nodes(
     settings: &MergeSettings,
     paging: Paging,
     mut nodes: Vec<NodeAnswer>,
-) -> Result<Value, MeiliError> {
+) -> Result<Answer, MeiliError> {
     if nodes.is_empty() {
         return Err(MeiliError::new(Code::Internal, "A sharded search got no node answer to merge."));
     }
@@ -214,7 +258,10 @@ fn merge_nodes(
     } else {
         Candidates::AtLeast(node_totals)
     };
-    let semantic_hits = hits.iter().filter(|h| h.key.is_semantic()).count();
+    for hit in &hits {
+        hit.check_key()?;
+    }
+    let semantic_hits = hits.iter().filter(|h| h.key().is_semantic()).count();
     let slowest = (0..nodes.len()).max_by_key(|&i| processing_time(&nodes[i].fields)).unwrap_or(0);
 
     let fields: Vec<&Map<String, Value>> = nodes.iter().map(|n| &n.fields).collect();
@@ -225,13 +272,10 @@ fn merge_nodes(
     let facet_stats = facets::merge_stats(&fields);
 
     let added = query.added_attributes(settings);
-    let hits: Vec<Value> = hits
-        .into_iter()
-        .map(|r| Ok(present_hit(r.hit.into_map()?, query, &added)))
-        .collect::<Result<_, MeiliError>>()?;
+    let hits: Vec<Shown> = hits.into_iter().map(|r| present(r.hit, query, &added, None)).collect::<Result<_, _>>()?;
 
     let mut out = Map::new();
-    out.insert("hits".into(), Value::Array(hits));
+    out.insert("hits".into(), Value::Null);
     for (name, value) in &nodes[0].fields {
         let merged = match name.as_str() {
             "query" => Value::String(query.q().to_string()),
@@ -253,15 +297,15 @@ fn merge_nodes(
     if !out.contains_key("processingTimeMs") {
         insert_paging(&mut out, paging, total);
     }
-    Ok(Value::Object(out))
+    Ok(Answer { hits, fields: out })
 }
 
-fn processing_time(fields: &Map<String, Value>) -> u64 {
+pub(super) fn processing_time(fields: &Map<String, Value>) -> u64 {
     fields.get("processingTimeMs").and_then(Value::as_u64).unwrap_or(0)
 }
 
 /// The paging fields as one node writes them: `limit` and `offset` as asked.
-fn insert_paging(out: &mut Map<String, Value>, paging: Paging, total: u64) {
+pub(super) fn insert_paging(out: &mut Map<String, Value>, paging: Paging, total: u64) {
     match paging {
         Paging::OffsetLimit { offset, limit } => {
             out.insert("limit".into(), limit.into());

@@ -18,13 +18,16 @@
 mod answer;
 mod details;
 mod facets;
+mod federated;
 mod fields;
 mod merge;
+mod present;
 mod query;
 mod ranking;
 mod settings;
 
 pub use facets::merge_facet_search;
+pub use federated::{merge_federated, FederatedMerge, FederatedQuery, FederatedRequest, NodeReply};
 pub use merge::{merge, merge_json};
 pub use query::{
     node_facet_search_query, node_query, shard_filter, Paging, SearchKind, SearchQuery, DEFAULT_SEARCH_LIMIT,

@@ -195,7 +195,7 @@ fn defaulted_count(body: &Map<String, Value>, name: &str, default: u64) -> Optio
     }
 }
 
-fn read_paging(body: &Map<String, Value>) -> Option<Paging> {
+pub(super) fn read_paging(body: &Map<String, Value>) -> Option<Paging> {
     let offset = defaulted_count(body, "offset", 0)?;
     let limit = defaulted_count(body, "limit", DEFAULT_SEARCH_LIMIT)?;
     let page = optional_count(body, "page")?;
@@ -217,7 +217,7 @@ pub fn shard_filter(shards: &[u32]) -> String {
 /// ANDs the shard clause to the client's filter, in Meilisearch's array form (an array
 /// is an AND of its elements, so the client's array is extended, never nested). A
 /// filter of a type Meilisearch refuses is left alone for the node to refuse.
-fn restrict_to_shards(body: &mut Map<String, Value>, shards: &[u32]) -> Result<(), MeiliError> {
+pub(super) fn restrict_to_shards(body: &mut Map<String, Value>, shards: &[u32]) -> Result<(), MeiliError> {
     if shards.is_empty() {
         return Err(MeiliError::new(Code::Internal, "A node query must name at least one shard."));
     }

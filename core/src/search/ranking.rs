@@ -170,12 +170,12 @@ fn sort_rule(name: &str, d: &Detail) -> Option<Rule> {
 }
 
 /// Higher is better, as `Greater`.
-fn higher(a: f64, b: f64) -> Ordering {
+pub(super) fn higher(a: f64, b: f64) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
 /// Meilisearch's `compare_sort_values`: `Greater` ranks first.
-fn compare_sort(asc: bool, a: &SortValue, b: &SortValue) -> Ordering {
+pub(super) fn compare_sort(asc: bool, a: &SortValue, b: &SortValue) -> Ordering {
     use SortValue::*;
     let order = match (a, b) {
         (Missing, Missing) => return Ordering::Equal,
@@ -248,7 +248,7 @@ pub fn compare_ranked(a: &RankKey, b: &RankKey) -> Ordering {
 /// A step of Meilisearch's hybrid comparison (`ScoreDetails::score_values`):
 /// consecutive rank rules fold into one score.
 #[derive(Debug, Clone, PartialEq)]
-enum HybridValue<'a> {
+pub(super) enum HybridValue<'a> {
     Score(f64),
     Sort(bool, &'a SortValue),
     Geo(bool, Option<f64>),
@@ -286,7 +286,7 @@ fn fold_ranks(run: &[(f64, Option<f64>)]) -> f64 {
     value
 }
 
-fn hybrid_values(key: &RankKey) -> Vec<HybridValue<'_>> {
+pub(super) fn hybrid_values(key: &RankKey) -> Vec<HybridValue<'_>> {
     let mut out = Vec::with_capacity(key.rules.len());
     let mut run: Vec<(f64, Option<f64>)> = Vec::new();
     let mut runs = Vec::new(); // where each folded run sits in `out`

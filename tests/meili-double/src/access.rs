@@ -33,6 +33,10 @@ impl SearchRules {
         self.patterns().iter().any(|p| pattern_matches(p, index))
     }
 
+    pub fn allows_all(&self) -> bool {
+        self.patterns().contains(&"*")
+    }
+
     /// The sorted list Meilisearch shows in its "allowed indexes" messages.
     pub fn listed(&self) -> Vec<String> {
         let mut v: Vec<String> = self.patterns().into_iter().map(str::to_string).collect();
@@ -69,6 +73,12 @@ impl Access {
     pub fn allows(&self, index: &str) -> bool {
         self.key_indexes.as_ref().is_none_or(|r| r.allows(index))
             && self.token_rules.as_ref().is_none_or(|r| r.allows(index))
+    }
+
+    /// Whether every index is reachable (no key or token restriction).
+    pub fn all_indexes(&self) -> bool {
+        let all = |r: &Option<SearchRules>| r.as_ref().is_none_or(|r| r.allows_all());
+        all(&self.key_indexes) && all(&self.token_rules)
     }
 
     /// The filter a tenant token adds to searches of `index`.
@@ -116,7 +126,10 @@ mod tests {
             access.fuse("books", Some(json!(["x = 1", "y = 2"]))),
             Some(json!(["x = 1", "y = 2", "b = 2"]))
         );
-        assert_eq!(access.fuse("bob", Some(json!("x = 1"))), Some(json!("x = 1")));
+        assert_eq!(
+            access.fuse("bob", Some(json!("x = 1"))),
+            Some(json!("x = 1"))
+        );
         let key_only = Access {
             key_indexes: Some(SearchRules::Set(vec!["mov*".into()])),
             token_rules: None,

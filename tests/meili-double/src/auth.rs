@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::access::{Access, SearchRules};
@@ -107,8 +107,7 @@ fn authorize(
 ) -> Result<Access, ApiError> {
     let keys = state.keys()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (key, token_rules) = match (action == "search")
-        .then(|| tenant::decode(token, master, now))
+    let (key, token_rules) = match (action == "search").then(|| tenant::decode(token, master, now))
     {
         Some(Ok((uid, rules))) => (keys.by_uid(&uid), Some(rules)),
         Some(Err(TokenError::Refused(message))) => return Err(refused(message)),

@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::QueryParams;
 use crate::tasks::query::{TaskFilter, FILTER_PARAMS};
-use crate::tasks::routes::page;
+use crate::tasks::routes::{page, visible};
 use crate::tasks::{fmt_duration, fmt_time, Status, Task, TaskKind};
 use crate::AppState;
 
@@ -89,8 +90,10 @@ pub fn view(t: &Task) -> Option<Value> {
 /// `GET /batches`
 pub async fn list(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|Extension(a)| a).unwrap_or_default();
     let q = QueryParams::parse(raw.as_deref());
     // GET lists `batchUids` before `uids`, the cancel/delete routes after
     let mut accepted = vec!["limit", "from", "reverse", "batchUids", "uids"];
@@ -100,7 +103,7 @@ pub async fn list(
     // `uids` are batch uids here
     let batch_uids = filter.uids.take();
     let db = state.lock()?;
-    let mut matching: Vec<(u32, Value)> = db
+    let mut matching: Vec<(u32, Value, bool)> = db
         .tasks
         .values()
         .filter(|t| filter.matches(t))
@@ -109,19 +112,20 @@ pub async fn list(
                 .as_ref()
                 .is_none_or(|u| t.batch_uid.is_some_and(|b| u.contains(&b)))
         })
-        .filter_map(|t| view(t).map(|v| (t.batch_uid.unwrap_or_default(), v)))
+        .filter_map(|t| view(t).map(|v| (t.batch_uid.unwrap_or_default(), v, visible(&access, t))))
         .collect();
-    matching.sort_by_key(|(b, _)| *b);
+    matching.sort_by_key(|(b, _, _)| *b);
     let (batches, total, limit, next) = page(
         matching,
-        |(b, _)| *b,
+        |(b, _, _)| *b,
+        |(_, _, seen)| *seen,
         &q,
         Code::Other("invalid_batch_limit"),
         Code::Other("invalid_batch_from"),
         Code::Other("invalid_batch_reverse"),
     )?;
-    let from = batches.first().map(|(b, _)| *b);
-    let results: Vec<Value> = batches.into_iter().map(|(_, v)| v).collect();
+    let from = batches.first().map(|(b, _, _)| *b);
+    let results: Vec<Value> = batches.into_iter().map(|(_, v, _)| v).collect();
     Ok(Json(json!({
         "results": results,
         "total": total,
@@ -134,8 +138,10 @@ pub async fn list(
 /// `GET /batches/{uid}`
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     Path(uid): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|Extension(a)| a).unwrap_or_default();
     let Ok(uid) = uid.parse::<u32>() else {
         return Err(ApiError::new(
             Code::Other("invalid_batch_uids"),
@@ -145,8 +151,13 @@ pub async fn get_one(
     let db = state.lock()?;
     db.tasks
         .values()
-        .find(|t| t.batch_uid == Some(uid))
+        .find(|t| t.batch_uid == Some(uid) && visible(&access, t))
         .and_then(view)
         .map(Json)
-        .ok_or_else(|| ApiError::new(Code::Other("batch_not_found"), format!("Batch `{uid}` not found.")))
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::Other("batch_not_found"),
+                format!("Batch `{uid}` not found."),
+            )
+        })
 }

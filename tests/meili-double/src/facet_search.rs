@@ -36,12 +36,22 @@ fn parse(obj: &Map<String, Value>) -> ApiResult<(String, Option<String>, SearchQ
                 "Missing field `facetName`",
             ))
         }
-        Some(_) => opt_string(obj, "facetName", Code::Other("invalid_facet_search_facet_name"))?
-            .unwrap_or_default(),
+        Some(_) => opt_string(
+            obj,
+            "facetName",
+            Code::Other("invalid_facet_search_facet_name"),
+        )?
+        .unwrap_or_default(),
     };
     // the search fields facet search accepts, validated as search does
     let mut search = Map::new();
-    for key in ["q", "filter", "attributesToSearchOn", "rankingScoreThreshold", "locales"] {
+    for key in [
+        "q",
+        "filter",
+        "attributesToSearchOn",
+        "rankingScoreThreshold",
+        "locales",
+    ] {
         if let Some(v) = obj.get(key) {
             search.insert(key.into(), v.clone());
         }
@@ -69,13 +79,15 @@ fn prefix_distance(query: &[char], value: &[char]) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(query[i - 1] != value[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && query[i - 1] == value[j - 2] && query[i - 2] == value[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -117,7 +129,9 @@ fn run(
     }
     // the filter is reported with its own positions and no index name here
     if let Some(v) = &query.filter {
-        if let Some(f) = filter::parse_value(v).map_err(|e| ApiError::new(Code::InvalidSearchFilter, e))? {
+        if let Some(f) =
+            filter::parse_value(v).map_err(|e| ApiError::new(Code::InvalidSearchFilter, e))?
+        {
             f.check_filterable(settings)
                 .map_err(|e| ApiError::new(Code::InvalidSearchFilter, e))?;
         }
@@ -129,7 +143,10 @@ fn run(
         let tail = if patterns.is_empty() {
             "This index does not have configured facet-searchable attributes.".to_string()
         } else {
-            format!("Available facet-searchable attributes patterns are: `{}`.", patterns.join(", "))
+            format!(
+                "Available facet-searchable attributes patterns are: `{}`.",
+                patterns.join(", ")
+            )
         };
         return Err(ApiError::new(
             Code::Other("invalid_facet_search_facet_name"),
@@ -150,7 +167,10 @@ fn run(
         for original in strings {
             let norm = filter::normalize(&original);
             if seen.insert(norm.clone()) {
-                values.entry(norm).or_insert((original.trim().to_string(), 0)).1 += 1;
+                values
+                    .entry(norm)
+                    .or_insert((original.trim().to_string(), 0))
+                    .1 += 1;
             }
         }
     }
@@ -166,9 +186,10 @@ fn run(
         .collect();
     let max = settings.max_values_per_facet();
     if settings.sort_facet_values_by(facet_name) == "count" {
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        found = top_by_count(found, max);
+    } else {
+        found.truncate(max);
     }
-    found.truncate(max);
     let facet_hits: Vec<Value> = found
         .into_iter()
         .map(|(value, count)| json!({"value": value, "count": count}))
@@ -178,6 +199,32 @@ fn run(
         "facetQuery": facet_query,
         "processingTimeMs": started.elapsed().as_millis() as u64,
     }))
+}
+
+/// milli's `ValuesCollection::by_count`: a heap of at most `max` values
+/// fed in value order, where a value replaces the smallest (count, then
+/// value) when its count is at least as big; then sorted by count and
+/// value, descending.
+fn top_by_count(values: Vec<(String, u64)>, max: usize) -> Vec<(String, u64)> {
+    let mut kept: Vec<(String, u64)> = Vec::new();
+    for v in values {
+        if kept.len() < max {
+            kept.push(v);
+            continue;
+        }
+        let smallest = kept
+            .iter()
+            .enumerate()
+            .min_by(|(_, a), (_, b)| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|(i, _)| i);
+        if let Some(i) = smallest {
+            if kept[i].1 <= v.1 {
+                kept[i] = v;
+            }
+        }
+    }
+    kept.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    kept
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<String>) {
@@ -214,6 +261,21 @@ pub async fn facet_search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_order_keeps_the_later_value_on_ties_like_milli() {
+        let v = |s: &[(&str, u64)]| {
+            s.iter()
+                .map(|(a, c)| (a.to_string(), *c))
+                .collect::<Vec<_>>()
+        };
+        // fed in normalized order: alpha, beta, delta, gamma
+        let got = top_by_count(
+            v(&[("Alpha", 2), ("beta", 1), ("delta", 1), ("Gamma", 1)]),
+            3,
+        );
+        assert_eq!(got, v(&[("Alpha", 2), ("delta", 1), ("Gamma", 1)]));
+    }
 
     #[test]
     fn prefix_distance_counts_edits_to_the_closest_prefix() {

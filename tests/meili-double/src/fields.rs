@@ -1,7 +1,10 @@
-//! `POST /indexes/{uid}/fields`: the index's top-level fields with what the settings
-//! make of each, sorted by name and paged, in Meilisearch 1.50's shape. Nested fields
-//! and locales are not modelled. Also `documents/edit`, refused as without its feature.
+//! `POST /indexes/{uid}/fields`: every field of the index (nested paths
+//! included), sorted by name, with what the settings make of it, filtered
+//! and paged as Meilisearch 1.50 does. Simplified: a filterable field has
+//! every filter feature (the double does not model per-rule `features`)
+//! and no field has locales.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -11,49 +14,83 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::indexes::validate_uid;
-use crate::params::{body_usize, check_fields, json_object};
-use crate::settings::{pattern_matches, Settings};
+use crate::params::{check_fields, invalid_type, json_object};
+use crate::search::query::{opt_bool, opt_list, opt_usize};
+use crate::settings::pattern_matches;
+use crate::store::Index;
 use crate::AppState;
 
-fn describe(name: &str, s: &Settings) -> Value {
-    let listed = |list: Option<Vec<String>>| list.is_none_or(|l| l.iter().any(|p| pattern_matches(p, name)));
-    let order = s.ranking_rules().iter().find_map(|r| match r.rsplit_once(':') {
-        Some((field, dir)) if field == name && (dir == "asc" || dir == "desc") => Some(dir.to_string()),
-        _ => None,
-    });
-    let rule = s.filter_rules().into_iter().find(|r| r.patterns.iter().any(|p| pattern_matches(p, name)));
-    let (equality, comparison) = rule.as_ref().map_or((false, false), |r| (r.filter, r.comparison));
-    let mut ranking = Map::new();
-    ranking.insert("enabled".into(), json!(order.is_some()));
-    if let Some(order) = order {
-        ranking.insert("order".into(), json!(order));
+const FILTER_FIELDS: [&str; 7] = [
+    "attributePatterns",
+    "displayed",
+    "searchable",
+    "sortable",
+    "distinct",
+    "rankingRule",
+    "filterable",
+];
+
+fn collect(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(name.clone());
+                collect(&name, child, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| {
+            if i.is_object() || i.is_array() {
+                collect(prefix, i, out)
+            }
+        }),
+        _ => {}
     }
-    json!({
-        "name": name,
-        "displayed": {"enabled": listed(s.displayed())},
-        "searchable": {"enabled": listed(s.searchable())},
-        "sortable": {"enabled": s.sortable().iter().any(|p| pattern_matches(p, name))},
-        "distinct": {"enabled": s.distinct().as_deref() == Some(name)},
-        "rankingRule": ranking,
-        "filterable": {
-            "enabled": rule.is_some(),
-            "sortBy": s.sort_facet_values_by(name),
-            "facetSearch": rule.is_some() && equality,
-            "equality": equality,
-            "comparison": comparison,
-        },
-        "localized": {"locales": []},
-    })
 }
 
-/// Whether a described field passes the body's `filter`.
-fn passes(field: &Value, filter: &Map<String, Value>) -> bool {
-    filter.iter().all(|(key, wanted)| match key.as_str() {
-        "attributePatterns" => wanted.as_array().is_none_or(|ps| {
-            ps.iter().filter_map(Value::as_str).any(|p| field["name"].as_str().is_some_and(|n| pattern_matches(p, n)))
-        }),
-        other => wanted.is_null() || field.get(other).map(|f| &f["enabled"]) == Some(wanted),
+/// One field as `POST /fields` shows it.
+fn describe(index: &Index, name: &str) -> Value {
+    let s = &index.settings;
+    let matches_any = |list: &[String]| list.iter().any(|p| pattern_matches(p, name));
+    let displayed = s.displayed().is_none_or(|l| matches_any(&l));
+    let searchable = s.searchable().is_none_or(|l| matches_any(&l));
+    let sortable = matches_any(&s.sortable());
+    let distinct = s.distinct().as_deref() == Some(name);
+    let order = s.ranking_rules().iter().find_map(|r| {
+        r.strip_suffix(":asc")
+            .filter(|f| *f == name)
+            .map(|_| "asc")
+            .or_else(|| {
+                r.strip_suffix(":desc")
+                    .filter(|f| *f == name)
+                    .map(|_| "desc")
+            })
+    });
+    let mut ranking_rule = Map::new();
+    ranking_rule.insert("enabled".into(), json!(order.is_some()));
+    if let Some(o) = order {
+        ranking_rule.insert("order".into(), json!(o));
+    }
+    let filterable = s.is_filterable(name);
+    json!({
+        "name": name,
+        "displayed": {"enabled": displayed},
+        "searchable": {"enabled": searchable},
+        "sortable": {"enabled": sortable},
+        "distinct": {"enabled": distinct},
+        "rankingRule": ranking_rule,
+        "filterable": {
+            "enabled": filterable,
+            "sortBy": s.sort_facet_values_by(name),
+            "facetSearch": filterable,
+            "equality": filterable,
+            "comparison": filterable,
+        },
+        "localized": {"locales": []},
     })
 }
 
@@ -64,32 +101,69 @@ pub async fn list(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    validate_uid(&uid)?;
+    crate::indexes::validate_uid(&uid)?;
     let obj = json_object(&headers, &body, state.payload_limit, Code::BadRequest)?;
     check_fields(&obj, &["offset", "limit", "filter"], "")?;
-    let offset = body_usize(&obj, "offset", Code::InvalidIndexOffset)?.unwrap_or(0);
-    let limit = body_usize(&obj, "limit", Code::InvalidIndexLimit)?.unwrap_or(20);
-    let filter = match obj.get("filter") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(f)) => f.clone(),
-        Some(_) => return Err(ApiError::new(Code::BadRequest, "Invalid value type at `.filter`: expected an object")),
+    let offset = opt_usize(&obj, "offset", Code::InvalidIndexOffset)?.unwrap_or(0);
+    let limit = opt_usize(&obj, "limit", Code::InvalidIndexLimit)?.unwrap_or(20);
+    let filter: Option<Map<String, Value>> = match obj.get("filter") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(f)) => {
+            check_fields(f, &FILTER_FIELDS, ".filter")?;
+            Some(f.clone())
+        }
+        Some(other) => {
+            return Err(invalid_type(
+                ".filter",
+                "an object",
+                other,
+                Code::Other("invalid_index_fields_filter"),
+            ))
+        }
     };
+    let patterns = match &filter {
+        Some(f) => opt_list(
+            f,
+            "attributePatterns",
+            Code::Other("invalid_index_fields_filter_attribute_patterns"),
+        )?,
+        None => None,
+    };
+    let mut wanted: Vec<(&str, Option<bool>)> = Vec::new();
+    if let Some(f) = &filter {
+        for key in &FILTER_FIELDS[1..] {
+            let code = Code::Other("invalid_index_fields_filter");
+            let given = f.get(*key).filter(|v| !v.is_null()).is_some();
+            let v = opt_bool(f, key, code)?;
+            wanted.push((key, given.then_some(v)));
+        }
+    }
     let db = state.lock()?;
-    let index = db.indexes.get(&uid).ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
-    let mut names: Vec<&String> = index.fields.iter().collect();
-    names.sort();
-    let fields: Vec<Value> = names.into_iter().map(|n| describe(n, &index.settings)).filter(|f| passes(f, &filter)).collect();
+    let index = db
+        .indexes
+        .get(&uid)
+        .ok_or_else(|| ApiError::IndexNotFound(uid.clone()))?;
+    let mut names: BTreeSet<String> = index.fields.iter().cloned().collect();
+    for stored in index.docs.values() {
+        collect("", &Value::Object(stored.doc.clone()), &mut names);
+    }
+    let fields: Vec<Value> = names
+        .iter()
+        .filter(|n| {
+            patterns
+                .as_ref()
+                .is_none_or(|p| p.iter().any(|p| pattern_matches(p, n)))
+        })
+        .map(|n| describe(index, n))
+        .filter(|f| {
+            wanted
+                .iter()
+                .all(|(key, v)| v.is_none_or(|v| f[*key]["enabled"] == v))
+        })
+        .collect();
     let total = fields.len();
     let results: Vec<Value> = fields.into_iter().skip(offset).take(limit).collect();
-    Ok(Json(json!({"results": results, "offset": offset, "limit": limit, "total": total})))
-}
-
-/// `POST /indexes/{uid}/documents/edit`: the double has no experimental features, so it
-/// refuses as Meilisearch 1.50 does while `editDocumentsByFunction` is off.
-pub async fn edit_documents(Path(uid): Path<String>) -> ApiResult<Json<Value>> {
-    validate_uid(&uid)?;
-    Err(ApiError::new(
-        Code::Other("feature_not_enabled"),
-        "Using the documents edit route requires enabling the `edit documents by function` experimental feature. See https://github.com/orgs/meilisearch/discussions/762",
+    Ok(Json(
+        json!({"results": results, "offset": offset, "limit": limit, "total": total}),
     ))
 }

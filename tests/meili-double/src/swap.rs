@@ -46,10 +46,22 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
                         validate_uid(s)?;
                         Ok(s.clone())
                     }
-                    other => Err(invalid_type(&format!("{at}.indexes[{j}]"), "a string", other, code)),
+                    other => Err(invalid_type(
+                        &format!("{at}.indexes[{j}]"),
+                        "a string",
+                        other,
+                        code,
+                    )),
                 })
                 .collect::<ApiResult<_>>()?,
-            Some(other) => return Err(invalid_type(&format!("{at}.indexes"), "an array", other, code)),
+            Some(other) => {
+                return Err(invalid_type(
+                    &format!("{at}.indexes"),
+                    "an array",
+                    other,
+                    code,
+                ))
+            }
         };
         let rename = match obj.get("rename") {
             None | Some(Value::Null) => false,
@@ -68,7 +80,11 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
                 code,
                 format!(
                     "Two indexes must be given for each swap. The list `[{}]` contains {} indexes.",
-                    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "),
+                    names
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     names.len()
                 ),
             ));
@@ -85,7 +101,11 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
         }
     }
     if !twice.is_empty() {
-        let list = twice.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let list = twice
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let verb = if twice.len() == 1 { "was" } else { "were" };
         return Err(ApiError::new(
             Code::Other("invalid_swap_duplicate_index_found"),
@@ -165,7 +185,10 @@ pub fn apply(
         }
     }
     for (a, b, rename) in swaps {
-        let mut first = db.indexes.remove(a).ok_or_else(|| ApiError::IndexNotFound(a.clone()))?;
+        let mut first = db
+            .indexes
+            .remove(a)
+            .ok_or_else(|| ApiError::IndexNotFound(a.clone()))?;
         if *rename {
             first.uid = b.clone();
             first.updated_at = now;
@@ -173,7 +196,10 @@ pub fn apply(
             let (from, to) = (a.clone(), b.clone());
             rename_in_tasks(db, current, &move |n| (n == from).then(|| to.clone()));
         } else {
-            let mut second = db.indexes.remove(b).ok_or_else(|| ApiError::IndexNotFound(b.clone()))?;
+            let mut second = db
+                .indexes
+                .remove(b)
+                .ok_or_else(|| ApiError::IndexNotFound(b.clone()))?;
             first.uid = b.clone();
             second.uid = a.clone();
             first.updated_at = now;

@@ -75,7 +75,11 @@ fn sign(alg: &str, key: &[u8], message: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Decodes `token` under `master_key`: the key uid and its search rules.
-pub fn decode(token: &str, master_key: &str, now: i64) -> Result<(String, SearchRules), TokenError> {
+pub fn decode(
+    token: &str,
+    master_key: &str,
+    now: i64,
+) -> Result<(String, SearchRules), TokenError> {
     // jsonwebtoken splits from the right: signature, payload, header
     let (message, signature) = token.rsplit_once('.').ok_or(TokenError::NotAToken)?;
     let (header, payload) = message.rsplit_once('.').ok_or(TokenError::NotAToken)?;
@@ -123,24 +127,43 @@ mod tests {
     fn decodes_valid_tokens_and_refuses_like_meilisearch() {
         let uid = "11111111-1111-4111-8111-111111111111";
         let key = key_value("mk", uid);
-        let t = token(&format!(r#"{{"searchRules":{{"books":{{"filter":"a = 1"}}}},"apiKeyUid":"{uid}"}}"#), &key);
+        let t = token(
+            &format!(r#"{{"searchRules":{{"books":{{"filter":"a = 1"}}}},"apiKeyUid":"{uid}"}}"#),
+            &key,
+        );
         let (got, rules) = decode(&t, "mk", 0).unwrap();
         assert_eq!(got, uid);
-        assert_eq!(rules, SearchRules::Map(vec![("books".into(), Some(Value::String("a = 1".into())))]));
+        assert_eq!(
+            rules,
+            SearchRules::Map(vec![("books".into(), Some(Value::String("a = 1".into())))])
+        );
         assert_eq!(decode("abcdef", "mk", 0), Err(TokenError::NotAToken));
-        let expired = token(&format!(r#"{{"searchRules":["*"],"exp":10,"apiKeyUid":"{uid}"}}"#), &key);
+        let expired = token(
+            &format!(r#"{{"searchRules":["*"],"exp":10,"apiKeyUid":"{uid}"}}"#),
+            &key,
+        );
         assert_eq!(
             decode(&expired, "mk", 20),
-            Err(TokenError::Refused("Tenant token expired. Was valid up to `10` and we're now `20`.".into()))
+            Err(TokenError::Refused(
+                "Tenant token expired. Was valid up to `10` and we're now `20`.".into()
+            ))
         );
-        let forged = token(&format!(r#"{{"searchRules":["*"],"apiKeyUid":"{uid}"}}"#), "other");
+        let forged = token(
+            &format!(r#"{{"searchRules":["*"],"apiKeyUid":"{uid}"}}"#),
+            "other",
+        );
         assert_eq!(
             decode(&forged, "mk", 0),
-            Err(TokenError::Refused("Could not decode tenant token, InvalidSignature.".into()))
+            Err(TokenError::Refused(
+                "Could not decode tenant token, InvalidSignature.".into()
+            ))
         );
         assert_eq!(
             decode("not.a.jwt", "mk", 0),
-            Err(TokenError::Refused("Could not decode tenant token, Base64 error: Invalid last symbol 116, offset 2..".into()))
+            Err(TokenError::Refused(
+                "Could not decode tenant token, Base64 error: Invalid last symbol 116, offset 2.."
+                    .into()
+            ))
         );
     }
 }

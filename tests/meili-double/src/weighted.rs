@@ -24,7 +24,12 @@ pub fn values(details: &[Detail], weight: f64) -> Vec<Weighted> {
     for d in details {
         match (d.rank(), d) {
             (Some(r), _) => pending = Some(pending.map_or(r, |p| Rank::merge(p, r))),
-            (None, Detail::Sort { ascending, value, .. }) => {
+            (
+                None,
+                Detail::Sort {
+                    ascending, value, ..
+                },
+            ) => {
                 if let Some(p) = pending.take() {
                     out.push(Weighted::Score(p.local_score() * weight));
                 }
@@ -69,7 +74,12 @@ fn partial(left: &Weighted, right: &Weighted) -> Option<Ordering> {
 }
 
 /// Meilisearch's `weighted_scores::compare`: `Greater` when `left` ranks first.
-pub fn compare(left: &[Weighted], left_global: f64, right: &[Weighted], right_global: f64) -> Ordering {
+pub fn compare(
+    left: &[Weighted],
+    left_global: f64,
+    right: &[Weighted],
+    right_global: f64,
+) -> Ordering {
     let mut i = 0;
     loop {
         match (left.get(i), right.get(i)) {
@@ -101,7 +111,10 @@ mod tests {
     #[test]
     fn consecutive_ranks_merge_and_sorts_stay_values() {
         let details = [
-            Detail::Words { matching: 1, max: 2 },
+            Detail::Words {
+                matching: 1,
+                max: 2,
+            },
             Detail::Typo { count: 0, max: 1 },
             Detail::Sort {
                 field: "year".into(),
@@ -115,7 +128,13 @@ mod tests {
         assert_eq!(v.len(), 3);
         // words 1/2 refined by typo 2/2: (1-1)*2+2 = 2 of 4
         assert_eq!(v[0], Weighted::Score(1.0));
-        assert_eq!(v[1], Weighted::Sort { asc: false, value: json!(1997.0) });
+        assert_eq!(
+            v[1],
+            Weighted::Sort {
+                asc: false,
+                value: json!(1997.0)
+            }
+        );
         assert_eq!(v[2], Weighted::Score(2.0));
     }
 
@@ -124,12 +143,24 @@ mod tests {
         let a = [Weighted::Score(0.9)];
         let b = [Weighted::Score(0.8)];
         assert_eq!(compare(&a, 0.9, &b, 0.8), Ordering::Greater);
-        let asc = [Weighted::Sort { asc: true, value: json!(1.0) }];
-        let desc = [Weighted::Sort { asc: false, value: json!(2.0) }];
+        let asc = [Weighted::Sort {
+            asc: true,
+            value: json!(1.0),
+        }];
+        let desc = [Weighted::Sort {
+            asc: false,
+            value: json!(2.0),
+        }];
         // incomparable sorts with as many steps left: the global score decides
         assert_eq!(compare(&asc, 0.2, &desc, 0.5), Ordering::Less);
-        let lower = [Weighted::Sort { asc: true, value: json!(1.0) }];
-        let higher = [Weighted::Sort { asc: true, value: json!(2.0) }];
+        let lower = [Weighted::Sort {
+            asc: true,
+            value: json!(1.0),
+        }];
+        let higher = [Weighted::Sort {
+            asc: true,
+            value: json!(2.0),
+        }];
         assert_eq!(compare(&lower, 1.0, &higher, 1.0), Ordering::Greater);
     }
 }

@@ -82,7 +82,11 @@ fn process_pending(db: &mut Db) -> Vec<u32> {
     let pending: Vec<u32> = pending.into_iter().map(|(_, uid)| uid).collect();
     for uid in &pending {
         // a task canceled earlier in this round is not processed
-        if db.tasks.get(uid).is_some_and(|t| t.status == Status::Enqueued) {
+        if db
+            .tasks
+            .get(uid)
+            .is_some_and(|t| t.status == Status::Enqueued)
+        {
             process_task(db, *uid);
         }
     }
@@ -284,7 +288,9 @@ fn apply(
             )
         }
         // handled by `process_task`
-        TaskKind::TaskCancelation { .. } | TaskKind::TaskDeletion { .. } | TaskKind::IndexSwap { .. } => Ok(()),
+        TaskKind::TaskCancelation { .. }
+        | TaskKind::TaskDeletion { .. }
+        | TaskKind::IndexSwap { .. } => Ok(()),
     }
 }
 
@@ -376,7 +382,8 @@ mod tests {
         let mut db = Db::default();
         for uid in 0..3 {
             let kind = TaskKind::IndexCreation { primary_key: None };
-            db.tasks.insert(uid, Task::new(uid, Some(format!("i{uid}")), kind, None));
+            db.tasks
+                .insert(uid, Task::new(uid, Some(format!("i{uid}")), kind, None));
         }
         let mut details = Map::new();
         details.insert("canceledTasks".into(), Value::Null);
@@ -393,8 +400,11 @@ mod tests {
         }
         assert!(db.indexes.contains_key("i0") && !db.indexes.contains_key("i1"));
         // deletion removes finished tasks only
-        let kind = TaskKind::TaskDeletion { uids: vec![0, 1, 4] };
-        db.tasks.insert(4, Task::new(4, None, kind, Some(Map::new())));
+        let kind = TaskKind::TaskDeletion {
+            uids: vec![0, 1, 4],
+        };
+        db.tasks
+            .insert(4, Task::new(4, None, kind, Some(Map::new())));
         process_pending(&mut db);
         assert!(!db.tasks.contains_key(&0) && !db.tasks.contains_key(&1));
         assert!(db.tasks.contains_key(&2) && db.tasks.contains_key(&4));

@@ -48,6 +48,7 @@ fn record_real_meilisearch() {
             auth: "master".into(),
             wait: false,
             shape_only: false,
+            headers: Vec::new(),
         });
         let mut exchanges = Vec::new();
         for step in scenario.steps {

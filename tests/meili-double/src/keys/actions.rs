@@ -5,25 +5,84 @@
 
 /// Every action name, in Meilisearch's order (its error messages list them so).
 pub const ACTIONS: &[&str] = &[
-    "*", "search", "documents.*", "documents.add", "documents.get", "documents.delete",
-    "indexes.*", "indexes.create", "indexes.get", "indexes.update", "indexes.delete",
-    "indexes.swap", "tasks.*", "tasks.cancel", "tasks.delete", "tasks.get", "settings.*",
-    "settings.get", "settings.update", "stats.*", "stats.get", "metrics.*", "metrics.get",
-    "dumps.*", "dumps.create", "snapshots.*", "snapshots.create", "version", "keys.create",
-    "keys.get", "keys.update", "keys.delete", "experimental.get", "experimental.update",
-    "export", "network.get", "network.update", "chatCompletions", "chats.*", "chats.get",
-    "chats.delete", "chatsSettings.*", "chatsSettings.get", "chatsSettings.update", "*.get",
-    "webhooks.get", "webhooks.update", "webhooks.delete", "webhooks.create", "webhooks.*",
-    "indexes.compact", "fields.post", "tasks.compact", "dynamicSearchRules.get",
-    "dynamicSearchRules.create", "dynamicSearchRules.update", "dynamicSearchRules.delete",
+    "*",
+    "search",
+    "documents.*",
+    "documents.add",
+    "documents.get",
+    "documents.delete",
+    "indexes.*",
+    "indexes.create",
+    "indexes.get",
+    "indexes.update",
+    "indexes.delete",
+    "indexes.swap",
+    "tasks.*",
+    "tasks.cancel",
+    "tasks.delete",
+    "tasks.get",
+    "settings.*",
+    "settings.get",
+    "settings.update",
+    "stats.*",
+    "stats.get",
+    "metrics.*",
+    "metrics.get",
+    "dumps.*",
+    "dumps.create",
+    "snapshots.*",
+    "snapshots.create",
+    "version",
+    "keys.create",
+    "keys.get",
+    "keys.update",
+    "keys.delete",
+    "experimental.get",
+    "experimental.update",
+    "export",
+    "network.get",
+    "network.update",
+    "chatCompletions",
+    "chats.*",
+    "chats.get",
+    "chats.delete",
+    "chatsSettings.*",
+    "chatsSettings.get",
+    "chatsSettings.update",
+    "*.get",
+    "webhooks.get",
+    "webhooks.update",
+    "webhooks.delete",
+    "webhooks.create",
+    "webhooks.*",
+    "indexes.compact",
+    "fields.post",
+    "tasks.compact",
+    "dynamicSearchRules.get",
+    "dynamicSearchRules.create",
+    "dynamicSearchRules.update",
+    "dynamicSearchRules.delete",
     "dynamicSearchRules.*",
 ];
 
 /// The actions `*.get` grants (Meilisearch's `Action::is_read`).
 const READ: &[&str] = &[
-    "search", "documents.get", "export", "indexes.get", "tasks.get", "settings.get",
-    "stats.get", "metrics.get", "version", "experimental.get", "network.get", "chats.get",
-    "chatsSettings.get", "webhooks.get", "fields.post", "dynamicSearchRules.get",
+    "search",
+    "documents.get",
+    "export",
+    "indexes.get",
+    "tasks.get",
+    "settings.get",
+    "stats.get",
+    "metrics.get",
+    "version",
+    "experimental.get",
+    "network.get",
+    "chats.get",
+    "chatsSettings.get",
+    "webhooks.get",
+    "fields.post",
+    "dynamicSearchRules.get",
 ];
 
 /// Whether a key holding `granted` may perform `action`.
@@ -49,7 +108,13 @@ pub fn required(method: &str, path: &str) -> Option<(&'static str, Option<String
         ["stats"] => "stats.get",
         ["multi-search"] => "search",
         ["swap-indexes"] => "indexes.swap",
-        ["experimental-features"] => if get { "experimental.get" } else { "experimental.update" },
+        ["experimental-features"] => {
+            if get {
+                "experimental.get"
+            } else {
+                "experimental.update"
+            }
+        }
         ["keys"] | ["keys", _] => match method {
             "GET" => "keys.get",
             "POST" => "keys.create",
@@ -62,7 +127,13 @@ pub fn required(method: &str, path: &str) -> Option<(&'static str, Option<String
         },
         ["tasks", "cancel"] => "tasks.cancel",
         ["tasks", ..] | ["batches", ..] => "tasks.get",
-        ["indexes"] => if get { "indexes.get" } else { "indexes.create" },
+        ["indexes"] => {
+            if get {
+                "indexes.get"
+            } else {
+                "indexes.create"
+            }
+        }
         ["indexes", uid, rest @ ..] => {
             let action = match (method, rest) {
                 ("GET", []) => "indexes.get",
@@ -124,11 +195,26 @@ mod tests {
     #[test]
     fn routes_need_their_action() {
         assert_eq!(required("GET", "/health"), None);
-        assert_eq!(required("POST", "/indexes/books/search"), Some(("search", Some("books".into()))));
-        assert_eq!(required("POST", "/indexes/books/documents/fetch"), Some(("documents.get", Some("books".into()))));
-        assert_eq!(required("DELETE", "/indexes/books/documents/1"), Some(("documents.delete", Some("books".into()))));
-        assert_eq!(required("PATCH", "/indexes/books/settings/faceting"), Some(("settings.update", Some("books".into()))));
-        assert_eq!(required("POST", "/tasks/cancel"), Some(("tasks.cancel", None)));
+        assert_eq!(
+            required("POST", "/indexes/books/search"),
+            Some(("search", Some("books".into())))
+        );
+        assert_eq!(
+            required("POST", "/indexes/books/documents/fetch"),
+            Some(("documents.get", Some("books".into())))
+        );
+        assert_eq!(
+            required("DELETE", "/indexes/books/documents/1"),
+            Some(("documents.delete", Some("books".into())))
+        );
+        assert_eq!(
+            required("PATCH", "/indexes/books/settings/faceting"),
+            Some(("settings.update", Some("books".into())))
+        );
+        assert_eq!(
+            required("POST", "/tasks/cancel"),
+            Some(("tasks.cancel", None))
+        );
         assert_eq!(required("GET", "/batches/1"), Some(("tasks.get", None)));
     }
 }

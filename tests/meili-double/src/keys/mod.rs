@@ -63,7 +63,14 @@ pub fn new_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 impl ApiKey {
@@ -83,7 +90,8 @@ impl ApiKey {
     }
 
     pub fn expired(&self) -> bool {
-        self.expires_at.is_some_and(|e| e <= OffsetDateTime::now_utc())
+        self.expires_at
+            .is_some_and(|e| e <= OffsetDateTime::now_utc())
     }
 }
 
@@ -173,7 +181,10 @@ mod tests {
     fn key_value_is_the_hmac_of_the_uid() {
         // recorded from Meilisearch 1.50 (master key `double-test-master-key`)
         assert_eq!(
-            key_value("double-test-master-key", "11111111-1111-4111-8111-111111111111"),
+            key_value(
+                "double-test-master-key",
+                "11111111-1111-4111-8111-111111111111"
+            ),
             "bcb794ff177a5fa85244e9ede058d4d4caba570148acdf46ac2d0eb3d081664a"
         );
         let u = new_uuid();

@@ -20,21 +20,36 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{check_fields, invalid_type, json_object, QueryParams};
 use crate::AppState;
 
-const CREATE_FIELDS: [&str; 6] = ["description", "name", "uid", "actions", "indexes", "expiresAt"];
+const CREATE_FIELDS: [&str; 6] = [
+    "description",
+    "name",
+    "uid",
+    "actions",
+    "indexes",
+    "expiresAt",
+];
 
 fn master(state: &AppState) -> &str {
     state.master_key.as_deref().unwrap_or_default()
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::new(Code::Other("api_key_not_found"), format!("API key `{id}` not found."))
+    ApiError::new(
+        Code::Other("api_key_not_found"),
+        format!("API key `{id}` not found."),
+    )
 }
 
 fn opt_text(obj: &Map<String, Value>, key: &str, code: &'static str) -> ApiResult<Option<String>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(v) => Err(invalid_type(&format!(".{key}"), "a string", v, Code::Other(code))),
+        Some(v) => Err(invalid_type(
+            &format!(".{key}"),
+            "a string",
+            v,
+            Code::Other(code),
+        )),
     }
 }
 
@@ -43,9 +58,12 @@ fn parse_expires_at(s: &str) -> Option<OffsetDateTime> {
     let at = OffsetDateTime::parse(s, &Rfc3339)
         .ok()
         .or_else(|| {
-            PrimitiveDateTime::parse(s, format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
-                .ok()
-                .map(PrimitiveDateTime::assume_utc)
+            PrimitiveDateTime::parse(
+                s,
+                format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+            )
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
         })
         .or_else(|| {
             time::Date::parse(s, format_description!("[year]-[month]-[day]"))
@@ -64,12 +82,19 @@ fn check_uuid(s: &str) -> Result<(), String> {
         }
     }
     if s.len() != 36 {
-        return Err(format!("invalid length: expected length 32 for simple format, found {}", s.len()));
+        return Err(format!(
+            "invalid length: expected length 32 for simple format, found {}",
+            s.len()
+        ));
     }
     Ok(())
 }
 
-fn string_list(obj: &Map<String, Value>, key: &str, code: &'static str) -> ApiResult<Option<Vec<String>>> {
+fn string_list(
+    obj: &Map<String, Value>,
+    key: &str,
+    code: &'static str,
+) -> ApiResult<Option<Vec<String>>> {
     match obj.get(key) {
         None => Ok(None),
         Some(Value::Array(items)) => items
@@ -77,11 +102,21 @@ fn string_list(obj: &Map<String, Value>, key: &str, code: &'static str) -> ApiRe
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(invalid_type(&format!(".{key}[{i}]"), "a string", other, Code::Other(code))),
+                other => Err(invalid_type(
+                    &format!(".{key}[{i}]"),
+                    "a string",
+                    other,
+                    Code::Other(code),
+                )),
             })
             .collect::<ApiResult<Vec<_>>>()
             .map(Some),
-        Some(v) => Err(invalid_type(&format!(".{key}"), "an array", v, Code::Other(code))),
+        Some(v) => Err(invalid_type(
+            &format!(".{key}"),
+            "an array",
+            v,
+            Code::Other(code),
+        )),
     }
 }
 
@@ -89,7 +124,9 @@ fn valid_index_pattern(p: &str) -> bool {
     let body = p.strip_suffix('*').unwrap_or(p);
     !p.is_empty()
         && p.len() <= 512
-        && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn parse_new_key(obj: &Map<String, Value>) -> ApiResult<ApiKey> {
@@ -100,11 +137,21 @@ fn parse_new_key(obj: &Map<String, Value>) -> ApiResult<ApiKey> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
             check_uuid(s).map_err(|e| {
-                ApiError::new(Code::Other("invalid_api_key_uid"), format!("Invalid value at `.uid`: {e}"))
+                ApiError::new(
+                    Code::Other("invalid_api_key_uid"),
+                    format!("Invalid value at `.uid`: {e}"),
+                )
             })?;
             Some(s.to_lowercase())
         }
-        Some(v) => return Err(invalid_type(".uid", "a string", v, Code::Other("invalid_api_key_uid"))),
+        Some(v) => {
+            return Err(invalid_type(
+                ".uid",
+                "a string",
+                v,
+                Code::Other("invalid_api_key_uid"),
+            ))
+        }
     };
     let actions = string_list(obj, "actions", "invalid_api_key_actions")?;
     if let Some(list) = &actions {
@@ -114,7 +161,11 @@ fn parse_new_key(obj: &Map<String, Value>) -> ApiResult<ApiKey> {
                     Code::Other("invalid_api_key_actions"),
                     format!(
                         "Unknown value `{a}` at `.actions[{i}]`: expected one of {}",
-                        ACTIONS.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                        ACTIONS
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -149,7 +200,8 @@ fn parse_new_key(obj: &Map<String, Value>) -> ApiResult<ApiKey> {
     };
     let actions = actions.ok_or_else(|| missing("actions", "missing_api_key_actions"))?;
     let indexes = indexes.ok_or_else(|| missing("indexes", "missing_api_key_indexes"))?;
-    let expires_at = expires_at.ok_or_else(|| missing("expiresAt", "missing_api_key_expires_at"))?;
+    let expires_at =
+        expires_at.ok_or_else(|| missing("expiresAt", "missing_api_key_expires_at"))?;
     let now = OffsetDateTime::now_utc();
     Ok(ApiKey {
         uid: uid.unwrap_or_else(new_uuid),
@@ -164,33 +216,55 @@ fn parse_new_key(obj: &Map<String, Value>) -> ApiResult<ApiKey> {
 }
 
 fn persist(state: &AppState, keys: &super::KeyStore) -> ApiResult<()> {
-    keys.save().map_err(|e| ApiError::new(Code::Internal, format!("could not persist the keys: {e}")))?;
+    keys.save()
+        .map_err(|e| ApiError::new(Code::Internal, format!("could not persist the keys: {e}")))?;
     let _ = state;
     Ok(())
 }
 
 /// `GET /keys`
-pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
     let q = QueryParams::parse(raw.as_deref());
     q.check_known(&["offset", "limit"])?;
-    let offset = q.usize("offset", Code::Other("invalid_api_key_offset"))?.unwrap_or(0);
-    let limit = q.usize("limit", Code::Other("invalid_api_key_limit"))?.unwrap_or(20);
+    let offset = q
+        .usize("offset", Code::Other("invalid_api_key_offset"))?
+        .unwrap_or(0);
+    let limit = q
+        .usize("limit", Code::Other("invalid_api_key_limit"))?
+        .unwrap_or(20);
     let keys = state.keys()?;
     let mut all: Vec<&ApiKey> = keys.keys.iter().collect();
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-    let results: Vec<Value> = all.iter().skip(offset).take(limit).map(|k| k.view(master(&state))).collect();
-    Ok(Json(json!({"results": results, "offset": offset, "limit": limit, "total": all.len()})))
+    all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+    let results: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|k| k.view(master(&state)))
+        .collect();
+    Ok(Json(
+        json!({"results": results, "offset": offset, "limit": limit, "total": all.len()}),
+    ))
 }
 
 /// `POST /keys`
-pub async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let obj = json_object(&headers, &body, state.payload_limit, Code::BadRequest)?;
     let key = parse_new_key(&obj)?;
     let mut keys = state.keys()?;
     if keys.by_uid(&key.uid).is_some() {
         return Err(ApiError::new(
             Code::Other("api_key_already_exists"),
-            format!("`uid` field value `{}` is already an existing API key.", key.uid),
+            format!(
+                "`uid` field value `{}` is already an existing API key.",
+                key.uid
+            ),
         )
         .with_status(StatusCode::CONFLICT));
     }
@@ -201,9 +275,14 @@ pub async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body
 }
 
 /// `GET /keys/{uid_or_key}`
-pub async fn get_one(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let keys = state.keys()?;
-    let at = keys.find(master(&state), &id).ok_or_else(|| not_found(&id))?;
+    let at = keys
+        .find(master(&state), &id)
+        .ok_or_else(|| not_found(&id))?;
     Ok(Json(keys.keys[at].view(master(&state))))
 }
 
@@ -235,7 +314,9 @@ pub async fn update(
     let name = opt_text(&obj, "name", "invalid_api_key_name")?;
     let description = opt_text(&obj, "description", "invalid_api_key_description")?;
     let mut keys = state.keys()?;
-    let at = keys.find(master(&state), &id).ok_or_else(|| not_found(&id))?;
+    let at = keys
+        .find(master(&state), &id)
+        .ok_or_else(|| not_found(&id))?;
     let key = &mut keys.keys[at];
     if obj.contains_key("name") {
         key.name = name;
@@ -250,9 +331,14 @@ pub async fn update(
 }
 
 /// `DELETE /keys/{uid_or_key}`
-pub async fn delete(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let mut keys = state.keys()?;
-    let at = keys.find(master(&state), &id).ok_or_else(|| not_found(&id))?;
+    let at = keys
+        .find(master(&state), &id)
+        .ok_or_else(|| not_found(&id))?;
     keys.keys.remove(at);
     persist(&state, &keys)?;
     Ok(StatusCode::NO_CONTENT)
@@ -269,7 +355,10 @@ mod tests {
         assert!(parse_expires_at("2100-01-01T00:00:00Z").is_some());
         assert!(parse_expires_at("2000-01-01T00:00:00Z").is_none());
         assert!(parse_expires_at("tomorrow").is_none());
-        assert_eq!(check_uuid("not-a-uuid").unwrap_err(), "invalid character: found `n` at 0");
+        assert_eq!(
+            check_uuid("not-a-uuid").unwrap_err(),
+            "invalid character: found `n` at 0"
+        );
         assert!(check_uuid("11111111-1111-4111-8111-111111111111").is_ok());
         assert!(valid_index_pattern("mov*") && !valid_index_pattern("a b"));
     }

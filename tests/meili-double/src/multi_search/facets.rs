@@ -45,7 +45,7 @@ pub fn merge(
         .into_iter()
         .map(|(facet, mut values)| {
             if by_count(&facet) {
-                values.sort_by(|a, b| b.1.cmp(&a.1));
+                values.sort_by_key(|v| std::cmp::Reverse(v.1));
             } else {
                 values.sort_by(|a, b| a.0.cmp(&b.0));
             }
@@ -78,6 +78,9 @@ mod tests {
         assert_eq!(d, json!({"genre": {"Action": 2, "fantasy": 5}}));
         assert_eq!(s, json!({"year": {"min": 1937.0, "max": 2017.0}}));
         let (d, _) = merge(per_index.as_object().unwrap(), None, |_| true);
-        assert_eq!(d["genre"].as_object().unwrap().keys().next().unwrap(), "fantasy");
+        assert_eq!(
+            d["genre"].as_object().unwrap().keys().next().unwrap(),
+            "fantasy"
+        );
     }
 }

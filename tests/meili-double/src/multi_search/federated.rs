@@ -21,6 +21,7 @@ use crate::search::request_uid;
 use crate::store::{Db, Index};
 use crate::weighted::{self, Weighted};
 
+use super::compat::{check, Query, Rules};
 use super::facets::merge;
 use super::request::{Federation, IndexQuery};
 
@@ -64,7 +65,9 @@ fn kmerge(lists: Vec<Vec<Item>>) -> Vec<Item> {
     loop {
         let mut best: Option<usize> = None;
         for i in 0..iters.len() {
-            let Some(head) = iters[i].front() else { continue };
+            let Some(head) = iters[i].front() else {
+                continue;
+            };
             let better = match best.and_then(|b| iters[b].front()) {
                 None => true,
                 Some(current) => before(head, current),
@@ -100,7 +103,9 @@ fn partition(queries: &[IndexQuery], fed: &Federation) -> ApiResult<BTreeMap<Str
     }
     let mut by_index: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, q) in queries.iter().enumerate() {
-        let fail = |code: &'static str, msg: String| Err(ApiError::new(Code::Other(code), msg).prefixed(&inside(i)));
+        let fail = |code: &'static str, msg: String| {
+            Err(ApiError::new(Code::Other(code), msg).prefixed(&inside(i)))
+        };
         if let Some(field) = q.paging {
             return fail("invalid_multi_search_query_pagination", format!("Using pagination options is not allowed in federated queries.\n - Hint: remove `{field}` from the query or remove `federation` from the request\n - Hint: pass `federation.limit` and `federation.offset` for pagination in federated search"));
         }
@@ -118,6 +123,45 @@ fn partition(queries: &[IndexQuery], fed: &Federation) -> ApiResult<BTreeMap<Str
     Ok(by_index)
 }
 
+/// With `mergeFacets`, every index must order a facet's values the same way.
+fn check_facet_order(
+    orders: &mut BTreeMap<String, (String, String)>,
+    uid: &str,
+    patterns: &[String],
+    index: &Index,
+) -> ApiResult<()> {
+    let name = |o: &str| {
+        if o == "count" {
+            "by count"
+        } else {
+            "alphabetically"
+        }
+    };
+    for field in &index.fields {
+        let wanted = patterns
+            .iter()
+            .any(|p| crate::settings::pattern_matches(p, field));
+        if !wanted || !index.settings.is_filterable(field) {
+            continue;
+        }
+        let order = index.settings.sort_facet_values_by(field);
+        let (first_uid, first_order) = orders
+            .entry(field.clone())
+            .or_insert_with(|| (uid.to_string(), order.clone()));
+        if *first_order != order {
+            return Err(ApiError::new(
+                Code::Other("invalid_multi_search_facet_order"),
+                format!(
+                    "Inconsistent order for values in facet `{field}`: index `{first_uid}` orders {}, but index `{uid}` orders {}.\n - Hint: Remove `federation.mergeFacets` or change `faceting.sortFacetValuesBy` to be consistent in settings.",
+                    name(first_order),
+                    name(&order)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Per index: its merged hits, its candidate count and its facets.
 struct IndexResult {
     uid: String,
@@ -127,17 +171,27 @@ struct IndexResult {
 }
 
 /// Runs a federated search over `db`.
-pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Instant) -> ApiResult<Value> {
+pub fn search(
+    db: &Db,
+    queries: &[IndexQuery],
+    mut fed: Federation,
+    started: Instant,
+) -> ApiResult<Value> {
     let by_index = partition(queries, &fed)?;
     let required = match (fed.page, fed.hits_per_page) {
-        (None, None) => fed.limit + fed.offset,
+        (None, None) => fed.limit.saturating_add(fed.offset),
         (None, Some(hpp)) => hpp,
         (Some(0), _) => 0,
-        (Some(page), None) => 20 * page,
-        (Some(page), Some(hpp)) => hpp * page,
+        (Some(page), None) => page.saturating_mul(20),
+        (Some(page), Some(hpp)) => hpp.saturating_mul(page),
     };
     let mut runs: Vec<Run> = Vec::new();
     let mut results: Vec<IndexResult> = Vec::new();
+    // the query with the most ranking constraints so far, to check the
+    // next ones against
+    let mut previous: Option<(Rules, usize, String)> = None;
+    // with `mergeFacets`: each facet's value order and the index that set it
+    let mut facet_order: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (uid, positions) in &by_index {
         let first = positions[0];
         let index = db.indexes.get(uid).ok_or_else(|| {
@@ -146,6 +200,12 @@ pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Ins
                 .prefixed(&inside(first))
         })?;
         let patterns = fed.facets_by_index.remove(uid).flatten();
+        if let (Some(list), Some(_)) = (&patterns, fed.merge_facets) {
+            check_facet_order(&mut facet_order, uid, list, index).map_err(|e| {
+                e.prefixed(&format!("Inside `.federation.facetsByIndex.{uid}`: "))
+                    .prefixed(&inside(first))
+            })?;
+        }
         let names = match &patterns {
             Some(list) => Some(check_facets(list, index).map_err(|e| {
                 e.prefixed(&format!("Inside `.federation.facetsByIndex.{uid}`: "))
@@ -158,6 +218,34 @@ pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Ins
         let mut candidates: HashSet<u32> = HashSet::new();
         for &i in positions {
             let q = &queries[i];
+            let rules = Rules::new(
+                &index.settings.ranking_rules(),
+                q.query.sort.as_deref(),
+                q.query.q.as_deref().is_none_or(str::is_empty),
+                q.query.strategy == crate::search::Strategy::All,
+            );
+            if let Some((prev, at, prev_uid)) = &previous {
+                let before = Query {
+                    rules: prev,
+                    position: *at,
+                    index: prev_uid,
+                };
+                let now = Query {
+                    rules: &rules,
+                    position: i,
+                    index: uid,
+                };
+                check(&before, &now).map_err(|msg| {
+                    ApiError::new(Code::Other("invalid_multi_search_query_ranking_rules"), msg)
+                        .prefixed(&inside(i))
+                })?;
+            }
+            if previous
+                .as_ref()
+                .is_none_or(|(p, _, _)| p.constraints() <= rules.constraints())
+            {
+                previous = Some((rules, i, uid.clone()));
+            }
             let mut p = plan(index, &q.query).map_err(|e| e.prefixed(&inside(i)))?;
             if let Some(d) = &fed.distinct {
                 p.distinct = Some(d.clone());
@@ -247,8 +335,8 @@ pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Ins
         (None, None) => (fed.offset, fed.limit),
         (None, Some(hpp)) => (0, hpp),
         (Some(0), _) => (0, 0),
-        (Some(page), None) => ((page - 1) * 20, 20),
-        (Some(page), Some(hpp)) => ((page - 1) * hpp, hpp),
+        (Some(page), None) => ((page - 1).saturating_mul(20), 20),
+        (Some(page), Some(hpp)) => ((page - 1).saturating_mul(hpp), hpp),
     };
     let mut per_index_facets = Map::new();
     let mut lists = Vec::new();
@@ -307,7 +395,11 @@ pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Ins
         (page, hpp) => {
             let page = page.unwrap_or(1);
             let hpp = hpp.unwrap_or(20);
-            let pages = if hpp == 0 { 0 } else { hit_number.div_ceil(hpp) };
+            let pages = if hpp == 0 {
+                0
+            } else {
+                hit_number.div_ceil(hpp)
+            };
             out.insert("hitsPerPage".into(), json!(hpp));
             out.insert("page".into(), json!(page));
             out.insert("totalPages".into(), json!(pages));
@@ -317,9 +409,9 @@ pub fn search(db: &Db, queries: &[IndexQuery], mut fed: Federation, started: Ins
     match fed.merge_facets {
         Some(max) if !per_index_facets.is_empty() => {
             let (distribution, stats) = merge(&per_index_facets, max, |facet| {
-                runs.first()
-                    .map(|r| r.index.settings.sort_facet_values_by(facet) == "count")
-                    .unwrap_or(false)
+                facet_order
+                    .get(facet)
+                    .is_some_and(|(_, order)| order == "count")
             });
             out.insert("facetDistribution".into(), distribution);
             out.insert("facetStats".into(), stats);

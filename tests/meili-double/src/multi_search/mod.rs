@@ -3,6 +3,7 @@
 //! Errors of a query are prefixed with "Inside `.queries[i]`: ", and an
 //! unknown index is a 400 there (the index is not in the URL).
 
+pub mod compat;
 pub mod facets;
 pub mod federated;
 pub mod request;
@@ -19,7 +20,7 @@ use serde_json::{json, Map, Value};
 use crate::access::Access;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::json_object;
-use crate::search::execute;
+use crate::search::{execute, include_metadata, metadata};
 use crate::AppState;
 
 use request::MultiSearch;
@@ -50,9 +51,22 @@ pub async fn multi_search(
         }
         q.query.filter = access.fuse(&q.index_uid, q.query.filter.take());
     }
+    let with_metadata = include_metadata(&headers);
     let db = state.lock()?;
     if let Some(fed) = federation {
-        return federated::search(&db, &queries, fed, started).map(Json);
+        let mut result = federated::search(&db, &queries, fed, started)?;
+        if let (true, Value::Object(out)) = (with_metadata, &mut result) {
+            let list: Vec<Value> = queries
+                .iter()
+                .filter_map(|q| {
+                    db.indexes
+                        .get(&q.index_uid)
+                        .map(|i| metadata(q.query.q.as_deref(), i))
+                })
+                .collect();
+            out.insert("metadata".into(), Value::Array(list));
+        }
+        return Ok(Json(result));
     }
     let mut results = Vec::new();
     for (i, q) in queries.iter().enumerate() {
@@ -73,6 +87,9 @@ pub async fn multi_search(
         out.insert("indexUid".into(), json!(q.index_uid));
         if let Value::Object(fields) = result {
             out.extend(fields);
+        }
+        if with_metadata {
+            out.insert("metadata".into(), metadata(q.query.q.as_deref(), index));
         }
         results.push(Value::Object(out));
     }

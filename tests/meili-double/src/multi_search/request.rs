@@ -62,7 +62,9 @@ pub struct MultiSearch {
 
 /// `Invalid value type at `.x`` → `Invalid value type at `.queries[i].x``.
 fn relocate(err: ApiError, prefix: &str) -> ApiError {
-    let message = err.to_string().replacen("at `.", &format!("at `{prefix}."), 1);
+    let message = err
+        .to_string()
+        .replacen("at `.", &format!("at `{prefix}."), 1);
     ApiError::new(err.code(), message)
 }
 
@@ -79,42 +81,41 @@ fn parse_query(i: usize, v: &Value) -> ApiResult<IndexQuery> {
     search.remove("indexUid");
     let options = search.remove("federationOptions");
     let query = SearchQuery::from_body(&search).map_err(|e| relocate(e, &at))?;
-    let weight = match options {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(o)) => {
-            let oat = format!("{at}.federationOptions");
-            check_fields(&o, &OPTION_FIELDS, &oat)?;
-            match o.get("weight") {
-                None | Some(Value::Null) => Some(1.0),
-                Some(Value::Number(n)) => match n.as_f64() {
-                    Some(w) if w >= 0.0 => Some(w),
-                    _ => {
-                        return Err(invalid_value(
+    let weight =
+        match options {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(o)) => {
+                let oat = format!("{at}.federationOptions");
+                check_fields(&o, &OPTION_FIELDS, &oat)?;
+                match o.get("weight") {
+                    None | Some(Value::Null) => Some(1.0),
+                    Some(Value::Number(n)) => match n.as_f64() {
+                        Some(w) if w >= 0.0 => Some(w),
+                        _ => return Err(invalid_value(
                             &format!("{oat}.weight"),
                             "the value of `weight` is invalid, expected a positive float (>= 0.0).",
                             Code::Other("invalid_multi_search_weight"),
+                        )),
+                    },
+                    Some(other) => {
+                        return Err(invalid_type(
+                            &format!("{oat}.weight"),
+                            "a number",
+                            other,
+                            Code::Other("invalid_multi_search_weight"),
                         ))
                     }
-                },
-                Some(other) => {
-                    return Err(invalid_type(
-                        &format!("{oat}.weight"),
-                        "a number",
-                        other,
-                        Code::Other("invalid_multi_search_weight"),
-                    ))
                 }
             }
-        }
-        Some(other) => {
-            return Err(invalid_type(
-                &format!("{at}.federationOptions"),
-                "an object",
-                &other,
-                Code::Other("invalid_multi_search_federation_options"),
-            ))
-        }
-    };
+            Some(other) => {
+                return Err(invalid_type(
+                    &format!("{at}.federationOptions"),
+                    "an object",
+                    &other,
+                    Code::Other("invalid_multi_search_federation_options"),
+                ))
+            }
+        };
     let index_uid = match obj.get("indexUid") {
         None => {
             return Err(ApiError::new(
@@ -124,7 +125,10 @@ fn parse_query(i: usize, v: &Value) -> ApiResult<IndexQuery> {
         }
         Some(Value::String(s)) => {
             validate_uid(s).map_err(|e| {
-                ApiError::new(Code::InvalidIndexUid, format!("Invalid value at `{at}.indexUid`: {e}"))
+                ApiError::new(
+                    Code::InvalidIndexUid,
+                    format!("Invalid value at `{at}.indexUid`: {e}"),
+                )
             })?;
             s.clone()
         }
@@ -156,20 +160,35 @@ fn parse_federation(v: &Value) -> ApiResult<Option<Federation>> {
     let obj = match v {
         Value::Null => return Ok(None),
         Value::Object(o) => o,
-        other => return Err(invalid_type(".federation", "an object", other, Code::BadRequest)),
+        other => {
+            return Err(invalid_type(
+                ".federation",
+                "an object",
+                other,
+                Code::BadRequest,
+            ))
+        }
     };
     check_fields(obj, &FEDERATION_FIELDS, ".federation")?;
     let at = |e: ApiError| relocate(e, ".federation");
     let mut f = Federation {
-        limit: opt_usize(obj, "limit", Code::InvalidSearchLimit).map_err(at)?.unwrap_or(20),
-        offset: opt_usize(obj, "offset", Code::InvalidSearchOffset).map_err(at)?.unwrap_or(0),
+        limit: opt_usize(obj, "limit", Code::InvalidSearchLimit)
+            .map_err(at)?
+            .unwrap_or(20),
+        offset: opt_usize(obj, "offset", Code::InvalidSearchOffset)
+            .map_err(at)?
+            .unwrap_or(0),
         page: opt_usize(obj, "page", Code::InvalidSearchPage).map_err(at)?,
         hits_per_page: opt_usize(obj, "hitsPerPage", Code::InvalidSearchHitsPerPage).map_err(at)?,
         distinct: opt_string(obj, "distinct", Code::InvalidSearchDistinct).map_err(at)?,
         ..Default::default()
     };
-    opt_bool(obj, "showPerformanceDetails", Code::Other("invalid_search_show_performance_details"))
-        .map_err(at)?;
+    opt_bool(
+        obj,
+        "showPerformanceDetails",
+        Code::Other("invalid_search_show_performance_details"),
+    )
+    .map_err(at)?;
     let facets_code = Code::Other("invalid_multi_search_facets_by_index");
     match obj.get("facetsByIndex") {
         None | Some(Value::Null) => {}
@@ -182,15 +201,24 @@ fn parse_federation(v: &Value) -> ApiResult<Option<Federation>> {
             }
         }
         Some(other) => {
-            return Err(invalid_type(".federation.facetsByIndex", "an object", other, facets_code))
+            return Err(invalid_type(
+                ".federation.facetsByIndex",
+                "an object",
+                other,
+                facets_code,
+            ))
         }
     }
     match obj.get("mergeFacets") {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             check_fields(m, &["maxValuesPerFacet"], ".federation.mergeFacets")?;
-            let max = opt_usize(m, "maxValuesPerFacet", Code::Other("invalid_multi_search_max_values_per_facet"))
-                .map_err(|e| relocate(e, ".federation.mergeFacets"))?;
+            let max = opt_usize(
+                m,
+                "maxValuesPerFacet",
+                Code::Other("invalid_multi_search_max_values_per_facet"),
+            )
+            .map_err(|e| relocate(e, ".federation.mergeFacets"))?;
             f.merge_facets = Some(max);
         }
         Some(other) => {

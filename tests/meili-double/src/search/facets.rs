@@ -135,4 +135,3 @@ pub(crate) fn collect_originals(v: &Value, out: &mut Vec<(Facet, String)>) {
         _ => {}
     }
 }
-

@@ -66,7 +66,13 @@ fn format_value(
     }
 }
 
-pub(crate) fn highlight_text(text: &str, words: &[String], rules: TypoRules, pre: &str, post: &str) -> String {
+pub(crate) fn highlight_text(
+    text: &str,
+    words: &[String],
+    rules: TypoRules,
+    pre: &str,
+    post: &str,
+) -> String {
     let mut out = String::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -103,4 +109,3 @@ pub(crate) fn highlight_text(text: &str, words: &[String], rules: TypoRules, pre
     }
     out
 }
-

@@ -44,6 +44,28 @@ use crate::AppState;
 pub use prepare::serialize;
 pub use query::{SearchQuery, Strategy};
 
+/// Whether the request asks for `metadata` (`Meili-Include-Metadata: true`).
+pub fn include_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get("meili-include-metadata")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| matches!(v.to_lowercase().as_str(), "true" | "1"))
+}
+
+/// A query's `metadata`: its words, a fresh uid, the index and its primary key.
+pub fn metadata(q: Option<&str>, index: &Index) -> Value {
+    let mut m = serde_json::Map::new();
+    if let Some(q) = q {
+        m.insert("query".into(), Value::String(q.to_string()));
+    }
+    m.insert("queryUid".into(), Value::String(request_uid()));
+    m.insert("indexUid".into(), Value::String(index.uid.clone()));
+    if let Some(pk) = &index.primary_key {
+        m.insert("primaryKey".into(), Value::String(pk.clone()));
+    }
+    Value::Object(m)
+}
+
 /// Runs a search on an index.
 pub fn execute(index: &Index, query: &SearchQuery, started: Instant) -> ApiResult<Value> {
     let plan = prepare::plan(index, query)?;
@@ -74,6 +96,7 @@ pub fn request_uid() -> String {
 fn run(
     state: &AppState,
     access: Option<Extension<Access>>,
+    with_metadata: bool,
     uid: &str,
     mut query: SearchQuery,
     started: Instant,
@@ -87,7 +110,11 @@ fn run(
         .indexes
         .get(uid)
         .ok_or_else(|| ApiError::IndexNotFound(uid.to_string()))?;
-    execute(index, &query, started).map(Json)
+    let mut result = execute(index, &query, started)?;
+    if let (true, Value::Object(out)) = (with_metadata, &mut result) {
+        out.insert("metadata".into(), metadata(query.q.as_deref(), index));
+    }
+    Ok(Json(result))
 }
 
 /// `GET /indexes/{uid}/search`
@@ -95,13 +122,21 @@ pub async fn search_get(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
     access: Option<Extension<Access>>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let started = Instant::now();
     validate_uid(&uid)?;
     let q = QueryParams::parse(raw.as_deref());
     let query = SearchQuery::from_query(&q)?;
-    run(&state, access, &uid, query, started)
+    run(
+        &state,
+        access,
+        include_metadata(&headers),
+        &uid,
+        query,
+        started,
+    )
 }
 
 /// `POST /indexes/{uid}/search`
@@ -114,7 +149,19 @@ pub async fn search_post(
 ) -> ApiResult<Json<Value>> {
     let started = Instant::now();
     validate_uid(&uid)?;
-    let obj = json_object(&headers, &body, state.payload_limit, crate::error::Code::BadRequest)?;
+    let obj = json_object(
+        &headers,
+        &body,
+        state.payload_limit,
+        crate::error::Code::BadRequest,
+    )?;
     let query = SearchQuery::from_body(&obj)?;
-    run(&state, access, &uid, query, started)
+    run(
+        &state,
+        access,
+        include_metadata(&headers),
+        &uid,
+        query,
+        started,
+    )
 }

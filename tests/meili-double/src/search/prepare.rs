@@ -2,10 +2,10 @@
 //! filterability, sort, facets, distinct and `attributesToSearchOn`.
 
 use crate::documents::parse_sorts;
-use crate::sort::SortBy;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::filter::{self, Filter};
 use crate::sort;
+use crate::sort::SortBy;
 use crate::store::Index;
 
 use super::facets::check_facets;
@@ -179,4 +179,3 @@ pub fn serialize(f: &Filter) -> String {
         }
     }
 }
-

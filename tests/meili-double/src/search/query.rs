@@ -125,7 +125,11 @@ fn threshold_error(location: &str) -> ApiError {
     )
 }
 
-pub(crate) fn opt_usize(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<Option<usize>> {
+pub(crate) fn opt_usize(
+    obj: &Map<String, Value>,
+    key: &str,
+    code: Code,
+) -> ApiResult<Option<usize>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64().map(|v| v as usize)),
@@ -138,7 +142,11 @@ pub(crate) fn opt_usize(obj: &Map<String, Value>, key: &str, code: Code) -> ApiR
     }
 }
 
-pub(crate) fn opt_string(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<Option<String>> {
+pub(crate) fn opt_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    code: Code,
+) -> ApiResult<Option<String>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -154,7 +162,11 @@ pub(crate) fn opt_bool(obj: &Map<String, Value>, key: &str, code: Code) -> ApiRe
     }
 }
 
-pub(crate) fn opt_list(obj: &Map<String, Value>, key: &str, code: Code) -> ApiResult<Option<Vec<String>>> {
+pub(crate) fn opt_list(
+    obj: &Map<String, Value>,
+    key: &str,
+    code: Code,
+) -> ApiResult<Option<Vec<String>>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items

@@ -81,8 +81,8 @@ pub fn rank<'i>(index: &'i Index, query: &SearchQuery, plan: &Plan) -> Ranked<'i
     let placeholder = n == 0;
     let displayed = settings.displayed();
     let resolved = resolve_rules(
-        &ranking_rules,
-        &sorts,
+        ranking_rules,
+        sorts,
         placeholder,
         query.strategy,
         displayed.as_deref(),
@@ -97,7 +97,7 @@ pub fn rank<'i>(index: &'i Index, query: &SearchQuery, plan: &Plan) -> Ranked<'i
             all_hits.push((**internal, doc, Vec::new(), ExactInfo::default()));
             continue;
         }
-        let fields = fields_of(doc, &search_on);
+        let fields = fields_of(doc, search_on);
         let hits: Vec<Option<WordHits>> = alternatives
             .iter()
             .zip(caches.iter_mut())
@@ -163,7 +163,7 @@ pub fn rank<'i>(index: &'i Index, query: &SearchQuery, plan: &Plan) -> Ranked<'i
                 all_hits.iter().for_each(|(_, _, hits, _)| count(hits));
             } else {
                 for stored in index.docs.values() {
-                    let fields = fields_of(&stored.doc, &search_on);
+                    let fields = fields_of(&stored.doc, search_on);
                     let hits: Vec<Option<WordHits>> = alternatives
                         .iter()
                         .zip(caches.iter_mut())
@@ -262,7 +262,7 @@ pub fn rank<'i>(index: &'i Index, query: &SearchQuery, plan: &Plan) -> Ranked<'i
             .collect();
         states.push(DocState {
             internal: *internal,
-            doc: *doc,
+            doc,
             exact_at,
             kept,
             path,

@@ -102,13 +102,16 @@ pub fn window(query: &SearchQuery) -> (usize, usize) {
 
 /// Facet distribution and stats over every ranked hit, keyed by facet name.
 pub fn facets(names: &[String], ranked: &Ranked, index: &Index) -> (Value, Value) {
-    let by_id: Vec<(u32, &Document)> =
-        ranked.hits.iter().map(|(s, d)| (s.internal, *d)).collect();
+    let by_id: Vec<(u32, &Document)> = ranked.hits.iter().map(|(s, d)| (s.internal, *d)).collect();
     facets_of(names, by_id, index)
 }
 
 /// Facet distribution and stats over documents given with their internal ids.
-pub fn facets_of(names: &[String], mut by_id: Vec<(u32, &Document)>, index: &Index) -> (Value, Value) {
+pub fn facets_of(
+    names: &[String],
+    mut by_id: Vec<(u32, &Document)>,
+    index: &Index,
+) -> (Value, Value) {
     by_id.sort_by_key(|(i, _)| *i);
     let docs: Vec<&Document> = by_id.into_iter().map(|(_, d)| d).collect();
     let (distribution, stats) = facet_distribution(names, &docs, index);

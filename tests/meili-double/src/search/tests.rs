@@ -4,11 +4,11 @@ use super::*;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::format::highlight_text;
 use crate::error::Code;
 use crate::filter;
-use crate::text::TypoRules;
-use super::format::highlight_text;
 use crate::store::Index;
+use crate::text::TypoRules;
 
 pub(super) fn index(docs: Value, settings: Value) -> Index {
     let mut idx = Index::new("movies", Some("id".into()), OffsetDateTime::UNIX_EPOCH);
@@ -149,16 +149,14 @@ fn distinct_keeps_the_first_document_per_value() {
 #[test]
 fn errors_name_the_index() {
     let idx = movies();
-    let q =
-        SearchQuery::from_body(json!({"filter": "title = x"}).as_object().unwrap()).unwrap();
+    let q = SearchQuery::from_body(json!({"filter": "title = x"}).as_object().unwrap()).unwrap();
     let e = execute(&idx, &q, Instant::now()).unwrap_err();
     assert_eq!(e.code(), Code::InvalidSearchFilter);
     assert_eq!(
         e.to_string(),
         "Index `movies`: Attribute `title` is not filterable. Available filterable attribute patterns are: `genre`, `year`.\n2:7 \"title\" = \"x\""
     );
-    let q =
-        SearchQuery::from_body(json!({"sort": ["genre:asc"]}).as_object().unwrap()).unwrap();
+    let q = SearchQuery::from_body(json!({"sort": ["genre:asc"]}).as_object().unwrap()).unwrap();
     assert_eq!(
         execute(&idx, &q, Instant::now()).unwrap_err().code(),
         Code::InvalidSearchSort

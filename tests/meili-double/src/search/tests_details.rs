@@ -1,10 +1,10 @@
 //! Unit tests of `_rankingScoreDetails` and of the order they imply.
 
+use super::matching::{fields_of, positioned_words};
 use super::tests::{ids, index, movies, search};
 use super::*;
-use serde_json::{json, Map, Value};
-use super::matching::{fields_of, positioned_words};
 use crate::store::Index;
+use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 
 fn details(hit: &Value) -> Vec<(String, Value)> {
@@ -393,9 +393,7 @@ fn compare_by_details(a: &Value, b: &Value) -> Ordering {
             "words" => (u(x, "maxMatchingWords") - u(x, "matchingWords"))
                 .cmp(&(u(y, "maxMatchingWords") - u(y, "matchingWords"))),
             "typo" => u(x, "typoCount").cmp(&u(y, "typoCount")),
-            "proximity" | "attributeRank" | "wordPosition" => {
-                desc(f(x, "score"), f(y, "score"))
-            }
+            "proximity" | "attributeRank" | "wordPosition" => desc(f(x, "score"), f(y, "score")),
             "attribute" => desc(
                 f(x, "attributeRankingOrderScore"),
                 f(y, "attributeRankingOrderScore"),
@@ -412,9 +410,8 @@ fn compare_by_details(a: &Value, b: &Value) -> Ordering {
                 };
                 t(x).cmp(&t(y)).then_with(|| {
                     match (x.get("matchingWords"), y.get("matchingWords")) {
-                        (Some(_), Some(_)) => (u(x, "maxMatchingWords")
-                            - u(x, "matchingWords"))
-                        .cmp(&(u(y, "maxMatchingWords") - u(y, "matchingWords"))),
+                        (Some(_), Some(_)) => (u(x, "maxMatchingWords") - u(x, "matchingWords"))
+                            .cmp(&(u(y, "maxMatchingWords") - u(y, "matchingWords"))),
                         _ => desc(f(x, "score"), f(y, "score")),
                     }
                 })
@@ -462,9 +459,8 @@ fn hits_sorted_by_their_details_keep_the_double_order() {
         let hits = res["hits"].as_array().unwrap().clone();
         // documents are inserted in id order: ties go to the smaller id
         let mut resorted = hits.clone();
-        resorted.sort_by(|a, b| {
-            compare_by_details(a, b).then(a["id"].as_u64().cmp(&b["id"].as_u64()))
-        });
+        resorted
+            .sort_by(|a, b| compare_by_details(a, b).then(a["id"].as_u64().cmp(&b["id"].as_u64())));
         let got: Vec<&Value> = hits.iter().map(|h| &h["id"]).collect();
         let want: Vec<&Value> = resorted.iter().map(|h| &h["id"]).collect();
         assert_eq!(got, want, "case {case}: {body}");
@@ -500,9 +496,8 @@ fn hits_sorted_by_their_details_keep_the_double_order() {
 
 #[test]
 fn words_after_a_hard_separator_are_8_positions_further() {
-    let at = |text: &str| -> Vec<usize> {
-        positioned_words(text).into_iter().map(|(_, p)| p).collect()
-    };
+    let at =
+        |text: &str| -> Vec<usize> { positioned_words(text).into_iter().map(|(_, p)| p).collect() };
     // recorded from Meilisearch 1.50's wordPosition scores
     assert_eq!(at("x. y"), vec![0, 8]);
     assert_eq!(at("x.y"), vec![0, 1]);

@@ -188,14 +188,6 @@ impl Task {
         self.kind.type_name()
     }
 
-    /// The indexes an `indexSwap` task names (it has no `indexUid`).
-    pub fn swapped_indexes(&self) -> Vec<&String> {
-        match &self.kind {
-            TaskKind::IndexSwap { swaps } => swaps.iter().flat_map(|(a, b, _)| [a, b]).collect(),
-            _ => Vec::new(),
-        }
-    }
-
     /// The full task object of `GET /tasks/{uid}`.
     pub fn view(&self) -> Value {
         let mut out = Map::new();

@@ -95,7 +95,11 @@ fn parse_enum_list(
                     .map(|a| format!("`{a}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                let plural = if what == "status" { "statuses" } else { "types" };
+                let plural = if what == "status" {
+                    "statuses"
+                } else {
+                    "types"
+                };
                 return Err(ApiError::new(
                     code,
                     format!("Invalid value in parameter `{name}`: `{s}` is not a valid task {what}. Available {plural} are {available}."),
@@ -122,7 +126,13 @@ impl TaskFilter {
             uids: parse_uid_list(q, "uids", Code::InvalidTaskUids)?,
             batch_uids: parse_uid_list(q, "batchUids", Code::Other("invalid_task_batch_uids"))?,
             canceled_by: parse_uid_list(q, "canceledBy", Code::Other("invalid_task_canceled_by"))?,
-            statuses: parse_enum_list(q, "statuses", &STATUSES, Code::InvalidTaskStatuses, "status")?,
+            statuses: parse_enum_list(
+                q,
+                "statuses",
+                &STATUSES,
+                Code::InvalidTaskStatuses,
+                "status",
+            )?,
             types: parse_enum_list(q, "types", &TYPES, Code::InvalidTaskTypes, "type")?,
             index_uids: None,
             dates: Default::default(),
@@ -184,17 +194,22 @@ impl TaskFilter {
                 .types
                 .as_ref()
                 .is_none_or(|s| s.iter().any(|s| s == t.type_name()))
-            && self.index_uids.as_ref().is_none_or(|s| {
-                t.index_uid.as_ref().is_some_and(|i| s.contains(i))
-                    || t.swapped_indexes().iter().any(|i| s.contains(i))
-            })
+            // tasks not tied to one index (swaps, cancelations, deletions)
+            // never match an `indexUids` filter, as in Meilisearch
+            && self
+                .index_uids
+                .as_ref()
+                .is_none_or(|s| t.index_uid.as_ref().is_some_and(|i| s.contains(i)))
             && dates_ok
     }
 }
 
 /// Whether a task is finished (it can be deleted, not canceled).
 pub fn finished(t: &Task) -> bool {
-    matches!(t.status, Status::Succeeded | Status::Failed | Status::Canceled)
+    matches!(
+        t.status,
+        Status::Succeeded | Status::Failed | Status::Canceled
+    )
 }
 
 /// `details.originalFilter` of cancelation and deletion tasks.

@@ -6,20 +6,25 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 
 use super::query::{original_filter, TaskFilter, FILTER_PARAMS};
 use super::{Task, TaskKind};
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::QueryParams;
 use crate::AppState;
 
 /// Pages `matching` (ascending uids) like Meilisearch: newest first unless
-/// `reverse`, starting at `from`, with `next` the uid of the next page.
+/// `reverse`, starting at `from`, `limit + 1` taken to know the `next` uid.
+/// As in Meilisearch, what a restricted key may not see (`visible`) is
+/// removed from that window afterwards, and `total` counts it anyway.
+#[allow(clippy::too_many_arguments)]
 pub fn page<T>(
     matching: Vec<T>,
     uid: impl Fn(&T) -> u32,
+    visible: impl Fn(&T) -> bool,
     q: &QueryParams,
     limit_code: Code,
     from_code: Code,
@@ -29,28 +34,28 @@ pub fn page<T>(
     let from = q.usize("from", from_code)?.map(|v| v as u32);
     let reverse = q.bool("reverse", reverse_code)?.unwrap_or(false);
     let total = matching.len();
-    let mut ordered: Vec<T> = if reverse {
-        matching
-            .into_iter()
-            .filter(|t| from.is_none_or(|f| uid(t) >= f))
-            .collect()
+    let ordered: Box<dyn Iterator<Item = T>> = if reverse {
+        Box::new(matching.into_iter())
     } else {
-        matching
-            .into_iter()
-            .rev()
-            .filter(|t| from.is_none_or(|f| uid(t) <= f))
-            .collect()
+        Box::new(matching.into_iter().rev())
     };
-    let next = ordered.get(limit).map(&uid);
-    ordered.truncate(limit);
-    Ok((ordered, total, limit, next))
+    let mut window: Vec<T> = ordered
+        .filter(|t| from.is_none_or(|f| if reverse { uid(t) >= f } else { uid(t) <= f }))
+        .take(limit.saturating_add(1))
+        .filter(|t| visible(t))
+        .collect();
+    let next = window.get(limit).map(&uid);
+    window.truncate(limit);
+    Ok((window, total, limit, next))
 }
 
 /// `GET /tasks`
 pub async fn list_tasks(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|Extension(a)| a).unwrap_or_default();
     let q = QueryParams::parse(raw.as_deref());
     // GET lists `batchUids` before `uids`, the cancel/delete routes after
     let mut accepted = vec!["limit", "from", "reverse", "batchUids", "uids"];
@@ -62,6 +67,7 @@ pub async fn list_tasks(
     let (tasks, total, limit, next) = page(
         matching,
         |t| t.uid,
+        |t| visible(&access, t),
         &q,
         Code::InvalidTaskLimit,
         Code::InvalidTaskFrom,
@@ -78,11 +84,19 @@ pub async fn list_tasks(
     })))
 }
 
+/// Whether a key restricted to some indexes sees a task: only tasks of one
+/// index it reaches (Meilisearch's `get_task_ids_from_authorized_indexes`).
+pub fn visible(access: &Access, t: &Task) -> bool {
+    access.all_indexes() || t.index_uid.as_deref().is_some_and(|i| access.allows(i))
+}
+
 /// `GET /tasks/{uid}`
 pub async fn get_task(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     Path(uid): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|Extension(a)| a).unwrap_or_default();
     let Ok(uid) = uid.parse::<u32>() else {
         return Err(ApiError::new(
             Code::InvalidTaskUids,
@@ -90,7 +104,7 @@ pub async fn get_task(
         ));
     };
     let db = state.lock()?;
-    match db.tasks.get(&uid) {
+    match db.tasks.get(&uid).filter(|t| visible(&access, t)) {
         Some(t) => Ok(Json(t.view())),
         None => Err(ApiError::TaskNotFound(uid as u64)),
     }
@@ -128,7 +142,9 @@ fn register(
     details.insert("matchedTasks".into(), json!(uids.len()));
     details.insert(counted.into(), Value::Null);
     details.insert("originalFilter".into(), original_filter(raw));
-    state.enqueue(None, kind(uids), Some(details), None).map(Json)
+    state
+        .enqueue(None, kind(uids), Some(details), None)
+        .map(Json)
 }
 
 /// `POST /tasks/cancel`

@@ -83,8 +83,19 @@ pub fn all() -> Vec<Scenario> {
                     ms(r#"{"federation":{"bogus":1},"queries":[{"indexUid":"books"}]}"#),
                     ms(r#"{"federation":{"limit":"x"},"queries":[{"indexUid":"books"}]}"#),
                     ms(r#"{"federation":{},"queries":[]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","sort":["year:desc"]},{"indexUid":"movies","sort":["year:asc"]}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring"},{"indexUid":"movies","sort":["year:asc"]}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring","sort":["year:desc"]},{"indexUid":"books","q":"dune","matchingStrategy":"all","sort":["year:desc","title:asc"]},{"indexUid":"movies","q":"mad","sort":["year:asc"]}]}"#),
                     ms(r#"{"federation":{"distinct":"genre"},"queries":[{"indexUid":"books"},{"indexUid":"movies","attributesToRetrieve":["title"]}]}"#),
                     ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"ring","filter":"year > 1960"},{"indexUid":"movies","q":"mad max","matchingStrategy":"all"}]}"#),
+                    send("PATCH", "/indexes/movies/settings/faceting", r#"{"sortFacetValuesBy":{"genre":"count"}}"#).wait(),
+                    ms(r#"{"federation":{"facetsByIndex":{"books":["genre","year"],"movies":["genre"]},"mergeFacets":{}},"queries":[{"indexUid":"books"},{"indexUid":"movies"}]}"#),
+                    ms(r#"{"federation":{"facetsByIndex":{"books":["year"],"movies":["genre","year"]},"mergeFacets":{}},"queries":[{"indexUid":"books"},{"indexUid":"movies"}]}"#),
+                    ms(r#"{"federation":{"facetsByIndex":{"books":["genre"],"movies":["genre"]}},"queries":[{"indexUid":"books"},{"indexUid":"movies"}]}"#),
+                    send("PUT", "/indexes/movies/settings/ranking-rules", r#"["typo","words","year:desc","sort","typo","exactness"]"#).wait(),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"books","q":"the"},{"indexUid":"movies","q":"the"}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"movies","q":"the","sort":["title:asc"]},{"indexUid":"books","q":"the","sort":["year:desc"]}]}"#),
+                    ms(r#"{"federation":{},"queries":[{"indexUid":"movies"},{"indexUid":"books","sort":["year:asc"]}]}"#),
                 ]);
                 s
             },
@@ -96,28 +107,79 @@ pub fn all() -> Vec<Scenario> {
                 let mut s = library();
                 s.extend(vec![
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","facetQuery":"fan"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","facetQuery":"scfi"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"author","facetQuery":"j"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","q":"ring"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","q":"the ring","matchingStrategy":"all"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"author","filter":"year < 1960"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","q":"tolkien","attributesToSearchOn":["title"]}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","exhaustiveFacetCount":true}"#),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","facetQuery":"fan"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","facetQuery":"scfi"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"author","facetQuery":"j"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","q":"ring"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","q":"the ring","matchingStrategy":"all"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"author","filter":"year < 1960"}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","q":"tolkien","attributesToSearchOn":["title"]}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","exhaustiveFacetCount":true}"#,
+                    ),
                     post("/indexes/books/facet-search", r#"{"facetName":"year"}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"year","facetQuery":"19"}"#),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"year","facetQuery":"19"}"#,
+                    ),
                     post("/indexes/books/facet-search", r#"{"facetName":"title"}"#),
                     post("/indexes/books/facet-search", r#"{}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","bogus":1}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","facetQuery":1}"#),
-                    post("/indexes/books/facet-search", r#"{"facetName":"genre","filter":"title = x"}"#),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","bogus":1}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","facetQuery":1}"#,
+                    ),
+                    post(
+                        "/indexes/books/facet-search",
+                        r#"{"facetName":"genre","filter":"title = x"}"#,
+                    ),
                     post("/indexes/nope/facet-search", r#"{"facetName":"genre"}"#),
                     post("/indexes/movies/facet-search", r#"{"facetName":"tags"}"#),
-                    send("PATCH", "/indexes/books/settings/faceting", r#"{"sortFacetValuesBy":{"*":"count"}}"#).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings/faceting",
+                        r#"{"sortFacetValuesBy":{"*":"count"}}"#,
+                    )
+                    .wait(),
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
-                    send("PATCH", "/indexes/books/settings/faceting", r#"{"maxValuesPerFacet":2}"#).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings/faceting",
+                        r#"{"maxValuesPerFacet":2}"#,
+                    )
+                    .wait(),
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
-                    send("PATCH", "/indexes/books/settings", r#"{"facetSearch":false}"#).wait(),
+                    send(
+                        "PATCH",
+                        "/indexes/books/settings",
+                        r#"{"facetSearch":false}"#,
+                    )
+                    .wait(),
                     post("/indexes/books/facet-search", r#"{"facetName":"genre"}"#),
                 ]);
                 s
@@ -186,13 +248,23 @@ pub fn all() -> Vec<Scenario> {
                     post("/indexes", r#"{"uid":"empty"}"#).wait(),
                     post("/swap-indexes", r#"[{"indexes":["books","movies"]}]"#).wait(),
                     get("/tasks/4"),
-                    post("/indexes/books/documents/fetch", r#"{"limit":2,"fields":["title"]}"#),
+                    post(
+                        "/indexes/books/documents/fetch",
+                        r#"{"limit":2,"fields":["title"]}"#,
+                    ),
                     post("/swap-indexes", r#"[{"indexes":["books","nope"]}]"#).wait(),
                     get("/tasks/5"),
                     post("/swap-indexes", r#"[{"indexes":["books"]}]"#),
-                    post("/swap-indexes", r#"[{"indexes":["books","movies"]},{"indexes":["movies","empty"]}]"#),
+                    post(
+                        "/swap-indexes",
+                        r#"[{"indexes":["books","movies"]},{"indexes":["movies","empty"]}]"#,
+                    ),
                     post("/swap-indexes", r#"{"indexes":["books","movies"]}"#),
-                    post("/swap-indexes", r#"[{"indexes":["books","renamed"],"rename":true}]"#).wait(),
+                    post(
+                        "/swap-indexes",
+                        r#"[{"indexes":["books","renamed"],"rename":true}]"#,
+                    )
+                    .wait(),
                     get("/tasks/6"),
                     get("/indexes"),
                     get("/experimental-features"),
@@ -203,15 +275,37 @@ pub fn all() -> Vec<Scenario> {
                     get("/stats"),
                     post("/indexes/renamed/fields", r#"{}"#),
                     post("/indexes/renamed/fields", r#"{"limit":2,"offset":1}"#),
-                    post("/indexes/renamed/fields", r#"{"filter":{"filterable":true}}"#),
+                    post(
+                        "/indexes/renamed/fields",
+                        r#"{"filter":{"filterable":true}}"#,
+                    ),
                     post("/indexes/nope/fields", r#"{}"#),
-                    post("/indexes/movies/documents/fetch", r#"{"ids":["4","1"],"sort":["year:desc"]}"#),
+                    post(
+                        "/indexes/movies/documents/fetch",
+                        r#"{"ids":["4","1"],"sort":["year:desc"]}"#,
+                    ),
                     get("/indexes/movies/documents?sort=year:asc&ids=1,2,3&fields=id,year"),
+                    metadata(post("/indexes/movies/search", r#"{"q":"ring","attributesToRetrieve":["id"]}"#)),
+                    metadata(get("/indexes/movies/search?attributesToRetrieve=id&limit=1")),
+                    metadata(post("/indexes/empty/search", r#"{"q":""}"#)),
+                    metadata(ms(r#"{"queries":[{"indexUid":"movies","q":"ring","limit":1,"attributesToRetrieve":["id"]},{"indexUid":"renamed","limit":1,"attributesToRetrieve":["id"]}]}"#)),
+                    metadata(ms(r#"{"federation":{"limit":2},"queries":[{"indexUid":"renamed","q":"life","attributesToRetrieve":["id"]},{"indexUid":"movies","attributesToRetrieve":["id"]}]}"#)),
+                    post("/indexes/movies/search", r#"{"filter":"genre CONTAINS ntas","attributesToRetrieve":["id"]}"#),
+                    send("PATCH", "/experimental-features", r#"{"containsFilter":true}"#),
+                    post("/indexes/movies/search", r#"{"filter":"genre CONTAINS ntas","attributesToRetrieve":["id"]}"#),
+                    post("/indexes/movies/search", r#"{"filter":"genre NOT CONTAINS ntas AND author CONTAINS \"r. r\"","attributesToRetrieve":["id"]}"#),
+                    post("/indexes/movies/documents/fetch", r#"{"filter":"author CONTAINS tolk","fields":["id"]}"#),
                 ]);
                 s
             },
         },
     ]
+}
+
+fn metadata(mut step: Request) -> Request {
+    step.headers
+        .push(("Meili-Include-Metadata".into(), "true".into()));
+    step
 }
 
 fn req_empty(method: &str, path: &str) -> Request {
@@ -223,6 +317,7 @@ const BOOKS_UID: &str = "22222222-2222-4222-8222-222222222222";
 const ADMIN_UID: &str = "33333333-3333-4333-8333-333333333333";
 const DOCS_UID: &str = "44444444-4444-4444-8444-444444444444";
 const STAR_UID: &str = "55555555-5555-4555-8555-555555555555";
+const TASKS_UID: &str = "77777777-7777-4777-8777-777777777777";
 
 fn with_key(step: Request, uid: &str) -> Request {
     step.auth(&format!("bearer:{}", key_value(uid)))
@@ -301,6 +396,12 @@ fn keys_steps() -> Vec<Request> {
         delete(&format!("/keys/{SEARCH_UID}")),
         with_key(post("/indexes/books/search", r#"{"q":"dune"}"#), SEARCH_UID),
         get("/keys?offset=10"),
+        post("/keys", &format!(r#"{{"uid":"{TASKS_UID}","actions":["tasks.get"],"indexes":["books"],"expiresAt":null}}"#)),
+        with_key(get("/tasks?limit=3"), TASKS_UID),
+        with_key(get("/tasks/1"), TASKS_UID),
+        with_key(get("/tasks/0"), TASKS_UID),
+        with_key(get("/batches?limit=1"), TASKS_UID).shape_only(),
+        with_key(get("/tasks?indexUids=movies"), TASKS_UID),
     ]);
     s
 }
@@ -309,34 +410,57 @@ fn token_steps() -> Vec<Request> {
     let mut s = library();
     s.push(post(
         "/keys",
-        &format!(r#"{{"uid":"{SEARCH_UID}","actions":["search"],"indexes":["*"],"expiresAt":null}}"#),
+        &format!(
+            r#"{{"uid":"{SEARCH_UID}","actions":["search"],"indexes":["*"],"expiresAt":null}}"#
+        ),
     ));
     s.push(post(
         "/keys",
-        &format!(r#"{{"uid":"{BOOKS_UID}","actions":["search"],"indexes":["books"],"expiresAt":null}}"#),
+        &format!(
+            r#"{{"uid":"{BOOKS_UID}","actions":["search"],"indexes":["books"],"expiresAt":null}}"#
+        ),
     ));
     s.push(post(
         "/keys",
         &format!(r#"{{"uid":"{ADMIN_UID}","actions":["documents.get"],"indexes":["*"],"expiresAt":null}}"#),
     ));
     let far = 4102444800u64; // 2100-01-01
-    let token = |uid: &str, claims: serde_json::Value| format!("bearer:{}", tenant_token(uid, claims));
+    let token =
+        |uid: &str, claims: serde_json::Value| format!("bearer:{}", tenant_token(uid, claims));
     let fantasy = token(
         SEARCH_UID,
         json!({"apiKeyUid": SEARCH_UID, "searchRules": {"books": {"filter": "genre = fantasy"}, "movies": null}, "exp": far}),
     );
-    let only_books = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": ["books"]}));
-    let star = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": {"*": {"filter": "year > 1960"}}}));
-    let expired = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"], "exp": 1000000000}));
-    let wider = token(BOOKS_UID, json!({"apiKeyUid": BOOKS_UID, "searchRules": ["movies"]}));
-    let no_search = token(ADMIN_UID, json!({"apiKeyUid": ADMIN_UID, "searchRules": ["*"]}));
+    let only_books = token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": ["books"]}),
+    );
+    let star = token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": {"*": {"filter": "year > 1960"}}}),
+    );
+    let expired = token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"], "exp": 1000000000}),
+    );
+    let wider = token(
+        BOOKS_UID,
+        json!({"apiKeyUid": BOOKS_UID, "searchRules": ["movies"]}),
+    );
+    let no_search = token(
+        ADMIN_UID,
+        json!({"apiKeyUid": ADMIN_UID, "searchRules": ["*"]}),
+    );
     let unknown = token(
         "66666666-6666-4666-8666-666666666666",
         json!({"apiKeyUid": "66666666-6666-4666-8666-666666666666", "searchRules": ["*"]}),
     );
     let no_rules = token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID}));
     let no_uid = token(SEARCH_UID, json!({"searchRules": ["*"]}));
-    let mut forged = tenant_token(SEARCH_UID, json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"]}));
+    let mut forged = tenant_token(
+        SEARCH_UID,
+        json!({"apiKeyUid": SEARCH_UID, "searchRules": ["*"]}),
+    );
     forged.pop();
     forged.push('A');
     let forged = format!("bearer:{forged}");

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api_scenarios;
+pub mod random;
 pub mod scenarios;
 pub mod tokens;
 
@@ -166,6 +167,9 @@ impl Server {
         if let Some(ct) = &step.content_type {
             headers.push(("Content-Type", ct));
         }
+        for (k, v) in &step.headers {
+            headers.push((k, v));
+        }
         http(
             self.port,
             &step.method,
@@ -224,6 +228,9 @@ pub struct Request {
     /// values: for answers whose content the double simplifies (batches).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shape_only: bool,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 fn master() -> String {
@@ -268,8 +275,9 @@ pub fn body_value(a: &Answer) -> Value {
 }
 
 /// Keys whose values differ between runs (only their type is compared).
-const VOLATILE: [&str; 22] = [
+const VOLATILE: [&str; 23] = [
     "key",
+    "queryUid",
     "progressTrace",
     "internalDatabaseSizes",
     "_rankingScore",
@@ -349,11 +357,7 @@ fn diff(expected: &Value, actual: &Value, path: &str, values: bool, out: &mut Ve
                 }
             }
             let (ek, ak): (Vec<&String>, Vec<&String>) = (e.keys().collect(), a.keys().collect());
-            if values
-                && e.len() == a.len()
-                && ek != ak
-                && e.keys().all(|k| a.contains_key(k))
-            {
+            if values && e.len() == a.len() && ek != ak && e.keys().all(|k| a.contains_key(k)) {
                 out.push(format!("{path}: key order {ek:?} != {ak:?}"));
             }
         }
@@ -374,7 +378,9 @@ fn diff(expected: &Value, actual: &Value, path: &str, values: bool, out: &mut Ve
             // digit differently (visible when serde_json parses floats exactly, as it does
             // in the workspace build where core enables `float_roundtrip`)
             let close = match (e.as_f64(), a.as_f64()) {
-                (Some(x), Some(y)) if !(e.is_i64() || e.is_u64()) => (x - y).abs() <= 1e-14 * x.abs().max(1.0),
+                (Some(x), Some(y)) if !(e.is_i64() || e.is_u64()) => {
+                    (x - y).abs() <= 1e-14 * x.abs().max(1.0)
+                }
                 _ => false,
             };
             if values && e != a && !close {

@@ -13,7 +13,12 @@ pub(super) const JSON: &str = "application/json";
 const NDJSON: &str = "application/x-ndjson";
 const CSV: &str = "text/csv";
 
-pub(super) fn req(method: &str, path: &str, content_type: Option<&str>, body: Option<&str>) -> Request {
+pub(super) fn req(
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Option<&str>,
+) -> Request {
     Request {
         method: method.into(),
         path: path.into(),
@@ -22,6 +27,7 @@ pub(super) fn req(method: &str, path: &str, content_type: Option<&str>, body: Op
         auth: "master".into(),
         wait: false,
         shape_only: false,
+        headers: Vec::new(),
     }
 }
 
