@@ -84,8 +84,9 @@ impl Reply {
     }
 
     /// The node is unusable for this request (no answer or a server error): try another.
+    /// `501` is not: a node that does not implement a route answers for every node.
     pub fn is_unavailable(&self) -> bool {
-        self.status == 0 || self.status >= 500
+        self.status == 0 || (self.status >= 500 && self.status != 501)
     }
 }
 

@@ -103,9 +103,20 @@ impl MultiSearch {
 
 /// A query's error as Meilisearch reports it from a multi-search: named by query, and a
 /// missing index is a bad request there (`routes/multi_search.rs` passes 400 as its status).
+///
+/// Auth refusals: a missing or invalid key fails a multi-search as a whole, before any
+/// query (so unprefixed); a valid key that may not search one query's index fails that
+/// query with Meilisearch's generic "invalid" message.
 fn prefixed(i: usize, status: u16, mut error: Map<String, Value>) -> Response {
+    const INVALID: &str = "The provided API key is invalid.";
+    let code = error.get("code").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Some(Value::String(message)) = error.get_mut("message") {
-        *message = format!("Inside `.queries[{i}]`: {message}");
+        match code.as_str() {
+            "missing_authorization_header" => return Response::json(status, &Value::Object(error)),
+            "invalid_api_key" if message == INVALID => return Response::json(status, &Value::Object(error)),
+            "invalid_api_key" if message.starts_with("The API key cannot acces the index") => *message = format!("Inside `.queries[{i}]`: {INVALID}"),
+            _ => *message = format!("Inside `.queries[{i}]`: {message}"),
+        }
     }
     let status = if error.get("code").and_then(Value::as_str) == Some("index_not_found") { 400 } else { status };
     Response::json(status, &Value::Object(error))
@@ -175,5 +186,26 @@ impl Flow for MultiSearch {
             self.advance(i, next);
         }
         self.next_round()
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn message(error: Value) -> (u16, Value) {
+        let Value::Object(error) = error else { panic!() };
+        let r = prefixed(1, 403, error);
+        (r.status, serde_json::from_slice::<Value>(&r.body).unwrap()["message"].clone())
+    }
+
+    #[test]
+    fn auth_refusals_read_as_on_one_node() {
+        let invalid = json!({"code": "invalid_api_key", "message": "The provided API key is invalid."});
+        assert_eq!(message(invalid), (403, json!("The provided API key is invalid.")));
+        let index = json!({"code": "invalid_api_key", "message": "The API key cannot acces the index `b`, authorized indexes are [\"a\"]."});
+        assert_eq!(message(index), (403, json!("Inside `.queries[1]`: The provided API key is invalid.")));
     }
 }

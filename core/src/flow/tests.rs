@@ -457,3 +457,11 @@ mod search {
     }
 }
 
+
+#[test]
+fn a_node_that_does_not_implement_a_route_is_not_unavailable() {
+    assert!(Reply { status: 0, body: Vec::new() }.is_unavailable());
+    assert!(Reply { status: 503, body: Vec::new() }.is_unavailable());
+    assert!(!Reply { status: 501, body: Vec::new() }.is_unavailable(), "every node would answer the same 501");
+    assert!(!Reply { status: 404, body: Vec::new() }.is_unavailable());
+}

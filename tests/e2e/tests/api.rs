@@ -89,6 +89,8 @@ fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     let searcher = Client::new(base, key.body["key"].as_str().unwrap());
     let search = searcher.json("POST", &format!("/indexes/{INDEX}/search"), &json!({"filter": "genre = a", "limit": 3, "sort": []}));
     seen.push(("search with a search key".into(), json!([search.status, search.body["estimatedTotalHits"]])));
+    let other = searcher.json("POST", "/multi-search", &json!({"queries": [{"indexUid": INDEX}, {"indexUid": "api_other"}]}));
+    seen.push(("multi-search beyond the key's indexes".into(), json!([other.status, other.body])));
     let refused = searcher.json("POST", &format!("/indexes/{INDEX}/documents"), &json!([{"id": 100}]));
     seen.push(("write with a search key".into(), json!([refused.status, refused.body])));
     let refused = searcher.json("PATCH", &format!("/indexes/{INDEX}/settings"), &json!({"searchableAttributes": ["title"]}));
@@ -99,6 +101,12 @@ fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     seen.push(("index deletion without a key".into(), json!([anon.status, anon.body])));
     let anon = anonymous(base, "GET", "/tasks", None);
     seen.push(("tasks without a key".into(), json!([anon.status, anon.body])));
+    let anon = anonymous(base, "POST", &format!("/indexes/{INDEX}/search"), Some("{}"));
+    seen.push(("search without a key".into(), json!([anon.status, anon.body])));
+    let wrong = Client::new(base, "not-a-key").json("POST", &format!("/indexes/{INDEX}/search"), &json!({"q": "film"}));
+    seen.push(("search with a wrong key".into(), json!([wrong.status, wrong.body])));
+    let wrong = Client::new(base, "not-a-key").json("POST", "/multi-search", &json!({"queries": [{"indexUid": INDEX}]}));
+    seen.push(("multi-search with a wrong key".into(), json!([wrong.status, wrong.body])));
     let anon = anonymous(base, "GET", "/tasks/2", None);
     seen.push(("a task without a key".into(), json!([anon.status, anon.body])));
     let anon = anonymous(base, "GET", "/stats", None);

@@ -224,3 +224,31 @@ fn index_listing_pages_like_a_single_node() {
     let bad = "/indexes?limit=x";
     assert_eq!(error_of(&mesh.client.get(bad)), error_of(&single.client.get(bad)));
 }
+
+#[test]
+fn browsing_with_a_node_down_answers_in_full_or_names_what_is_missing() {
+    let mesh = Mesh::start(MeshSpec::default());
+    let docs = corpus::documents(800);
+    load(&mesh.client, "pkgs", &docs);
+    let sorted = json!({"sort": ["rank:asc", "id:asc"], "offset": 10, "limit": 50, "fields": ["name"]});
+    let (before_sorted, before_all) = (ok(fetch(&mesh.client, "pkgs", &sorted)), ok(fetch(&mesh.client, "pkgs", &json!({"limit": 1000}))));
+    mesh.kill_node(1);
+    for _ in 0..4 {
+        // RF 2: the other replicas serve node 1's shards, in the same order.
+        assert_eq!(ok(fetch(&mesh.client, "pkgs", &sorted)), before_sorted);
+        assert_eq!(ok(fetch(&mesh.client, "pkgs", &json!({"limit": 1000}))), before_all);
+    }
+
+    let mesh = Mesh::start(MeshSpec { nodes: 3, rf: 1, shards: 16, groups: 1 });
+    load(&mesh.client, "pkgs", &docs);
+    mesh.kill_node(2);
+    let lost = mesh.placement("pkgs").shards_on(2);
+    let answer = fetch(&mesh.client, "pkgs", &json!({"limit": 1000}));
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let expected = format!("shards={}", lost.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+    assert_eq!(answer.header(miroir_core::wire::DEGRADED_HEADER), Some(expected.as_str()));
+    let placement = mesh.placement("pkgs");
+    let canonical = |id: &Value| id.as_str().map_or_else(|| id.to_string(), str::to_string);
+    let on_lost = docs.iter().filter(|d| lost.contains(&placement.shard_of(&canonical(&d["id"])))).count();
+    assert_eq!(answer.body["total"], json!(docs.len() - on_lost));
+}
