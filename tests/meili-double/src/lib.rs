@@ -182,8 +182,9 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/indexes/{uid}/documents/{id}",
             get(documents::get_one)
                 .delete(documents::delete_one)
-                // `POST .../documents/edit` (edit by function) is not modelled
-                .fallback(not_found),
+                // `POST .../documents/edit` (edit by function): refused while its
+                // feature is off, as Meilisearch does; with it on, not modelled.
+                .fallback(documents_subroute),
         )
         .route(
             "/indexes/{uid}/settings",
@@ -265,6 +266,25 @@ const UNSUPPORTED: [&str; 14] = [
     "/documents/edit",
     "/compact",
 ];
+
+/// `POST /indexes/{uid}/documents/edit` needs `editDocumentsByFunction`: without it
+/// Meilisearch answers `feature_not_enabled` before looking at anything else.
+async fn documents_subroute(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let enabled = state.features.lock().map(|f| f.get("editDocumentsByFunction") == Some(&Value::Bool(true))).unwrap_or(false);
+    if method == axum::http::Method::POST && uri.path().ends_with("/documents/edit") && !enabled {
+        return ApiError::new(
+            Code::Other("feature_not_enabled"),
+            "Using the documents edit route requires enabling the `edit documents by function` experimental feature. See https://github.com/orgs/meilisearch/discussions/762",
+        )
+        .into_response();
+    }
+    not_found(method, uri).await
+}
 
 /// Unknown routes: 404 with no body, as Meilisearch; a route Meilisearch
 /// has but the double does not model gets a 501 naming it (never a wrong
