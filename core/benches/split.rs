@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use miroir_core::batch::{split, PayloadFormat, PrimaryKeyInput};
 use miroir_core::placement::IndexPlacement;
-use miroir_core::shard_map::{Node, NodeState, ShardMap};
+use miroir_core::shard_map::{Node, NodeRole, NodeState, ShardMap};
 use serde_json::{json, Value};
 
 fn rows(limit: usize) -> Vec<Value> {
@@ -33,11 +33,12 @@ fn bench(c: &mut Criterion) {
         version: 1,
         replication_factor: 2,
         default_shards: 16,
-        nodes: (0..3).map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up }).collect(),
+        nodes: (0..3).map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up, role: NodeRole::Active }).collect(),
         indexes: Default::default(),
         control_cluster: "control".into(),
         timeout_ms: 1000,
         payload_limit_bytes: u64::MAX,
+        write_quorum: 1,
     };
     let placement = IndexPlacement::compute(&map, "packages");
     let json_body = Value::from(docs.clone()).to_string().into_bytes();

@@ -29,10 +29,28 @@ pub struct TaskRecord {
     /// How many nodes hold each document: node counts are divided by it.
     #[serde(default = "one")]
     pub copies: u32,
+    /// Ids of write owners that did not take the write: their call failed (no answer,
+    /// 5xx, no task) or they were `down` and skipped. The control plane marks them
+    /// down and repairs them; it learns this before the client gets its 202.
+    #[serde(default)]
+    pub missed: Vec<String>,
+    /// For deletions by id: the deleted ids and the delete's version stamp, so
+    /// anti-entropy never brings an older copy of them back.
+    #[serde(default)]
+    pub tombstones: Option<Tombstones>,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// Ids deleted at a version (the delete's stamp).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tombstones {
+    pub version: u64,
+    /// Canonical ids (see [`crate::id`]): the string form a node keys documents by.
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +192,8 @@ mod tests {
             error: None,
             details: [("receivedDocuments".to_string(), json!(10))].into_iter().collect(),
             copies: 2,
+            missed: Vec::new(),
+            tombstones: None,
         }
     }
 
@@ -200,6 +220,19 @@ mod tests {
         let v = combine(&record(), &[node("succeeded", 8), failed]);
         assert_eq!(v["status"], "failed");
         assert_eq!(v["error"]["code"], "internal");
+    }
+
+    #[test]
+    fn records_without_the_rebalance_fields_still_parse() {
+        let old = json!({"uid": 1, "indexUid": "m", "type": "documentDeletion", "nodeTasks": []});
+        let r: TaskRecord = serde_json::from_value(old).unwrap();
+        assert!(r.missed.is_empty());
+        assert_eq!(r.tombstones, None);
+        let new = json!({"indexUid": "m", "type": "documentDeletion", "nodeTasks": [], "missed": ["node1"],
+                         "tombstones": {"version": 17, "ids": ["a", "42"]}});
+        let r: TaskRecord = serde_json::from_value(new).unwrap();
+        assert_eq!(r.missed, vec!["node1".to_string()]);
+        assert_eq!(r.tombstones, Some(Tombstones { version: 17, ids: vec!["a".into(), "42".into()] }));
     }
 
     #[test]

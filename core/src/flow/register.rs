@@ -27,6 +27,8 @@ impl TaskDraft {
                 error: None,
                 details: Map::new(),
                 copies: copies.max(1) as u32,
+                missed: Vec::new(),
+                tombstones: None,
             },
         }
     }
