@@ -47,6 +47,8 @@ pub struct Options {
     pub xds_port: u16,
     /// The admin API's token; `None` makes one, written to `<data-dir>/admin-token`.
     pub admin_token: Option<String>,
+    /// The rebalancer's settings (its master key is the nodes'); `None` runs none.
+    pub repair: Option<crate::repair::RepairConfig>,
 }
 
 /// Envoy's node id in `miroir dev`.
@@ -99,6 +101,7 @@ pub async fn run(options: Options, shutdown: &mut Shutdown) -> Result<(), Launch
     config.filter_wasm = plan.filter_wasm.to_string_lossy().into_owned();
     config.initial = t.initial_state()?;
     config.reset = true;
+    config.repair = plan.options.repair.clone();
     let control = App::start(config).await?;
     if plan.options.admin_token.is_none() {
         let path = plan.data_dir.join("admin-token");

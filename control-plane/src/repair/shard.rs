@@ -1,0 +1,108 @@
+//! One anti-entropy pass over one shard, against the nodes: fetch every replica's copy
+//! (`_miroir_shard = S`), decide (see `compare`), write the fixes as node tasks and wait
+//! for them. Blocking; the rebalancer runs it off the async workers.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use miroir_core::wire::SHARD_FIELD;
+use serde_json::Value;
+
+use super::compare::{decide, Replica};
+use super::node_api::{NodeApi, NodeError, PAGE};
+use super::plan::ShardWork;
+use super::tombstones::IndexTombstones;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassOutcome {
+    pub compared: u64,
+    pub copied: u64,
+    pub deleted: u64,
+    pub unsettled: u64,
+}
+
+impl PassOutcome {
+    pub fn clean(&self) -> bool {
+        self.copied == 0 && self.deleted == 0
+    }
+}
+
+/// Documents per second, shared by every pass (`None`: as fast as the nodes go).
+#[derive(Debug)]
+pub struct Throttle {
+    rate: Option<u32>,
+    window: Mutex<(Instant, u64)>,
+}
+
+impl Throttle {
+    pub fn new(rate: Option<u32>) -> Throttle {
+        Throttle { rate: rate.filter(|r| *r > 0), window: Mutex::new((Instant::now(), 0)) }
+    }
+
+    /// Accounts `docs` about to be written, sleeping as long as the rate requires.
+    pub fn take(&self, docs: u64) {
+        let Some(rate) = self.rate else { return };
+        let wait = {
+            let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+            // A window idle for a while starts afresh (no burst credit piles up).
+            if window.0.elapsed() > Duration::from_secs(2) && window.1 as f64 / f64::from(rate) < window.0.elapsed().as_secs_f64() {
+                *window = (Instant::now(), 0);
+            }
+            window.1 += docs;
+            let due = Duration::from_secs_f64(window.1 as f64 / f64::from(rate));
+            due.saturating_sub(window.0.elapsed())
+        };
+        std::thread::sleep(wait);
+    }
+}
+
+/// Microseconds since the epoch: the clock version stamps use.
+pub fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Everything a pass needs besides the shard.
+pub struct PassContext<'a> {
+    pub master_key: Option<&'a str>,
+    pub tombstones: &'a IndexTombstones,
+    pub primary_key: &'a str,
+    /// How long a write may take to reach every replica on its own.
+    pub settle: Duration,
+    pub throttle: &'a Throttle,
+}
+
+pub fn pass(ctx: &PassContext<'_>, work: &ShardWork) -> Result<PassOutcome, NodeError> {
+    let settled_before = now_us().saturating_sub(ctx.settle.as_micros() as u64);
+    let filter = format!("{SHARD_FIELD} = {}", work.shard);
+    let apis: Vec<NodeApi> = work.replicas.iter().map(|m| NodeApi::new(&m.address, ctx.master_key)).collect();
+    let mut replicas = Vec::with_capacity(apis.len());
+    for (member, api) in work.replicas.iter().zip(&apis) {
+        let docs = api.fetch_all(&work.index, &filter)?;
+        replicas.push(Replica { node: member.id.clone(), authoritative: member.authoritative, up: member.up, docs });
+    }
+    let decision = decide(ctx.primary_key, &replicas, |id| ctx.tombstones.get(id).copied(), settled_before);
+    let mut outcome = PassOutcome { compared: decision.ids as u64, unsettled: decision.unsettled as u64, ..PassOutcome::default() };
+    let mut tasks: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for (r, fix) in decision.fixes.iter().enumerate() {
+        let api = &apis[r];
+        for chunk in fix.put.chunks(PAGE) {
+            ctx.throttle.take(chunk.len() as u64);
+            tasks.entry(r).or_default().push(api.put_documents(&work.index, chunk, ctx.primary_key)?);
+            outcome.copied += chunk.len() as u64;
+        }
+        for chunk in fix.delete.chunks(PAGE) {
+            ctx.throttle.take(chunk.len() as u64);
+            let ids: Vec<Value> = chunk.to_vec();
+            tasks.entry(r).or_default().push(api.delete_ids(&work.index, &ids)?);
+            outcome.deleted += chunk.len() as u64;
+        }
+    }
+    for (r, uids) in tasks {
+        for uid in uids {
+            apis[r].wait(uid)?;
+        }
+    }
+    Ok(outcome)
+}
