@@ -3,7 +3,7 @@
 //! Run: `cargo bench -p miroir-core --bench split`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use miroir_core::batch::{split, PayloadFormat, PrimaryKeyInput};
+use miroir_core::batch::{split, PayloadFormat, PrimaryKeyInput, SplitPlan};
 use miroir_core::placement::IndexPlacement;
 use miroir_core::shard_map::{Node, NodeRole, NodeState, ShardMap};
 use serde_json::{json, Value};
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     ] {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::new(name, body.len()), body, |b, body| {
-            b.iter(|| split(body, format, key, &placement, 3).expect("valid batch"))
+            b.iter(|| split(body, format, key, SplitPlan { placement: &placement, nodes: 3, version: 1_763_800_000_000_000 }).expect("valid batch"))
         });
     }
     group.finish();

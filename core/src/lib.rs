@@ -15,6 +15,7 @@ pub mod search;
 pub mod settings;
 pub mod shard_map;
 pub mod task;
+pub mod version;
 pub mod wire;
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ use super::query::{Paging, SearchKind, SearchQuery};
 use super::ranking::{compare_hybrid, compare_ranked};
 use super::settings::MergeSettings;
 use crate::error::{Code, MeiliError};
-use crate::wire::SHARD_FIELD;
+use crate::wire::strip_bookkeeping;
 
 /// Whether `a` comes before `b`: better ranked, or tied and from an earlier node (the
 /// order stays deterministic; a single node would order ties by internal id).
@@ -144,12 +144,12 @@ fn present_hit(mut hit: Map<String, Value>, query: &SearchQuery, added: &[String
     if !query.shows_ranking_score_details() {
         hit.shift_remove("_rankingScoreDetails");
     }
-    hit.shift_remove(SHARD_FIELD);
+    strip_bookkeeping(&mut hit);
     if let Some(Value::Object(matches)) = hit.get_mut("_matchesPosition") {
-        matches.shift_remove(SHARD_FIELD);
+        strip_bookkeeping(matches);
     }
     if let Some(Value::Object(formatted)) = hit.get_mut("_formatted") {
-        formatted.shift_remove(SHARD_FIELD);
+        strip_bookkeeping(formatted);
         for attr in added {
             fields::remove_path(formatted, attr);
         }
