@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use miroir_core::placement::IndexPlacement;
-use miroir_core::shard_map::{Node, NodeState, ShardMap};
+use miroir_core::shard_map::{Node, NodeRole, NodeState, ShardMap};
 
 use crate::{binaries, ports, Client, MASTER_KEY};
 
@@ -123,12 +123,14 @@ impl Mesh {
                     cluster: format!("meili_node{i}"),
                     group: i as u32 % self.spec.groups,
                     state: NodeState::Up,
+                    role: NodeRole::Active,
                 })
                 .collect(),
             indexes: Default::default(),
             control_cluster: "miroir_control".into(),
             timeout_ms: 30_000,
             payload_limit_bytes: miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES,
+            write_quorum: 1,
         }
     }
 
