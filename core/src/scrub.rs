@@ -33,15 +33,20 @@ pub fn scrub_message(message: &str) -> String {
     out
 }
 
-/// Removes `"field":123,` (or `,"field":123`) members of bookkeeping fields from
-/// documents quoted in a message.
+/// Removes `"field":123,` / `"field":"…",` (or with the comma before) members of
+/// bookkeeping fields from documents quoted in a message.
 fn drop_quoted_members(message: &str) -> String {
     let mut out = message.to_string();
     for field in BOOKKEEPING_FIELDS {
         let key = format!("\"{field}\":");
         while let Some(start) = out.find(&key) {
-            let digits = out[start + key.len()..].bytes().take_while(u8::is_ascii_digit).count();
-            let mut end = start + key.len() + digits;
+            let value = &out[start + key.len()..];
+            let len = match value.strip_prefix('"') {
+                // Stored versions hold no quote or backslash.
+                Some(text) => text.find('"').map_or(value.len(), |close| close + 2),
+                None => value.bytes().take_while(u8::is_ascii_digit).count(),
+            };
+            let mut end = start + key.len() + len;
             let mut start = start;
             if out[end..].starts_with(',') {
                 end += 1;
@@ -87,5 +92,7 @@ mod tests {
             r#"Document `{"id":1}` is bad"#
         );
         assert_eq!(scrub_message(r#"`{"id":1,"_miroir_version":12}`"#), r#"`{"id":1}`"#);
+        let stored = format!(r#"`{{"_miroir_shard":3,"_miroir_version":"{}","id":1}}`"#, crate::wire::encode_version(77));
+        assert_eq!(scrub_message(&stored), r#"`{"id":1}`"#);
     }
 }

@@ -1,7 +1,8 @@
 //! CSV payloads. Meilisearch types a column by its header (`price:number`,
 //! `active:boolean`, else string) and refuses a value that does not parse: the id is
 //! read the same way, and each node gets the same rows plus `_miroir_shard:number` and
-//! `_miroir_version:number` columns, written with the client's delimiter.
+//! `_miroir_version` (a string: see [`crate::wire::encode_version`]) columns, written
+//! with the client's delimiter.
 
 use csv::{ReaderBuilder, WriterBuilder};
 use serde_json::Value;
@@ -10,7 +11,7 @@ use super::primary_key::{infer, missing_id, KeySource, PrimaryKeyInput};
 use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, SplitBatch, SplitPlan, Targets};
 use crate::error::{Code, MeiliError};
 use crate::id::canonical_id;
-use crate::wire::{is_bookkeeping, SHARD_FIELD, VERSION_FIELD};
+use crate::wire::{encode_version, is_bookkeeping, SHARD_FIELD, VERSION_FIELD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColumnType {
@@ -100,8 +101,8 @@ pub(super) fn split(body: &[u8], delimiter: u8, key: PrimaryKeyInput<'_>, plan: 
         .collect();
     let mut header_out = headers.as_byte_record().clone();
     header_out.push_field(format!("{SHARD_FIELD}:number").as_bytes());
-    header_out.push_field(format!("{VERSION_FIELD}:number").as_bytes());
-    let version_cell = plan.version.to_string();
+    header_out.push_field(VERSION_FIELD.as_bytes());
+    let version_cell = encode_version(plan.version);
     for w in &mut writers {
         w.write_byte_record(&header_out).map_err(payload)?;
     }

@@ -65,7 +65,7 @@ fn each_document_goes_to_exactly_its_owners_with_its_shard() {
             assert_eq!(here.len(), usize::from(owner), "doc {i} on node {n}");
             if owner {
                 assert_eq!(here[0][crate::wire::SHARD_FIELD], shard);
-                assert_eq!(here[0][crate::wire::VERSION_FIELD], VERSION);
+                assert_eq!(crate::wire::decode_version(&here[0][crate::wire::VERSION_FIELD]), Some(VERSION));
                 assert_eq!(here[0]["title"], format!("t{i}"));
             }
         }
@@ -105,7 +105,7 @@ fn csv_keeps_rows_and_adds_the_shard_column() {
     assert_eq!(docs[0]["title"], "a;b");
     assert_eq!(docs[0]["id:number"], "1");
     assert_eq!(docs[0]["_miroir_shard:number"], p.shard_of("1").to_string());
-    assert_eq!(docs[0]["_miroir_version:number"], VERSION.to_string());
+    assert_eq!(docs[0]["_miroir_version"], crate::wire::encode_version(VERSION));
     let bad = split(b"id,n:number\n1,abc\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&p, 3));
     assert!(matches!(bad, Err(BatchError::Payload(e)) if e.code == Code::MalformedPayload));
     let ragged = split(b"id,a\n1\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&p, 3));
@@ -211,7 +211,7 @@ proptest! {
         let copies = (rf as usize).min(nodes);
         let mut seen: Vec<Value> = node_docs(&out).into_iter().flatten().map(|mut d| {
             let doc = d.as_object_mut().unwrap();
-            prop_assert_eq!(doc.get(crate::wire::VERSION_FIELD), Some(&json!(VERSION)));
+            prop_assert_eq!(doc.get(crate::wire::VERSION_FIELD).and_then(crate::wire::decode_version), Some(VERSION));
             crate::wire::strip_bookkeeping(doc);
             Ok(d)
         }).collect::<Result<_, TestCaseError>>()?;
@@ -267,7 +267,7 @@ fn csv_rows_carry_the_version_column_for_joining_nodes_too() {
     let parts = node_docs(&out);
     assert!(!parts[5].is_empty(), "the joining node's part holds its future shards");
     for d in parts.iter().flatten() {
-        assert_eq!(d["_miroir_version:number"], VERSION.to_string());
+        assert_eq!(crate::wire::decode_version(&d["_miroir_version"]), Some(VERSION));
     }
     assert_eq!(parts.iter().take(3).map(Vec::len).sum::<usize>(), 50, "RF 1: one serving copy each");
 }
