@@ -10,9 +10,16 @@
 //! (`PUT`) reaching a replica that lacks the document creates a partial copy with the
 //! newest version, and it must not replace the whole document.
 //!
+//! A copy the repairer itself wrote is *suspect* for that id: it may have landed after a
+//! newer live write and replaced it (Meilisearch has no conditional writes), and a later
+//! partial update then merges onto the stale base with the newest version. So among
+//! copies with equal versions and different content, one the repairer did not write wins.
+//!
 //! An id whose newest version (copy or tombstone) is recent is left alone: that write may
-//! still be in a node's queue, and the write path delivers it to every write owner. Only
-//! the settled ids are compared, so a pass under live traffic can come out clean.
+//! still be in a node's queue, and the write path delivers it to every write owner. But
+//! the pass is not clean while the replicas disagree on it: a replica that lacked the
+//! document when a partial update reached it holds a partial copy the write path never
+//! completes, and once it serves reads it would be a reference like any other.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +55,11 @@ pub struct Decision {
     pub fixes: Vec<Fix>,
     /// Ids left alone because their newest version is recent.
     pub unsettled: usize,
+    /// Ids every replica agrees on (or holds no copy of).
+    pub agreed: Vec<String>,
+    /// Recent ids the replicas disagree on, or with a suspect copy: the shard is not in
+    /// sync until they settled and were compared.
+    pub blocked: usize,
     /// Distinct ids compared.
     pub ids: usize,
 }
@@ -65,8 +77,15 @@ pub fn version_of(doc: &Doc) -> u64 {
 }
 
 /// Decides the fixes. `tombstone(id)` gives the version of the last delete by id;
-/// versions at or after `settled_before` are recent.
-pub fn decide(primary_key: &str, replicas: &[Replica], tombstone: impl Fn(&str) -> Option<u64>, settled_before: u64) -> Decision {
+/// `suspect(id, replica)` whether the repairer wrote that replica's copy; versions at or
+/// after `settled_before` are recent.
+pub fn decide(
+    primary_key: &str,
+    replicas: &[Replica],
+    tombstone: impl Fn(&str) -> Option<u64>,
+    suspect: impl Fn(&str, usize) -> bool,
+    settled_before: u64,
+) -> Decision {
     // id → per replica, its copy.
     let mut by_id: BTreeMap<String, Vec<Option<&Doc>>> = BTreeMap::new();
     for (r, replica) in replicas.iter().enumerate() {
@@ -76,19 +95,23 @@ pub fn decide(primary_key: &str, replicas: &[Replica], tombstone: impl Fn(&str) 
         }
     }
     let any_authoritative = replicas.iter().any(|r| r.authoritative);
-    let mut decision = Decision { fixes: vec![Fix::default(); replicas.len()], unsettled: 0, ids: by_id.len() };
+    let mut decision = Decision { fixes: vec![Fix::default(); replicas.len()], unsettled: 0, ids: by_id.len(), agreed: Vec::new(), blocked: 0 };
     for (id, copies) in &by_id {
         let tomb = tombstone(id);
         let newest = copies.iter().flatten().map(|d| version_of(d)).chain(tomb).max().unwrap_or(0);
         if newest >= settled_before {
             decision.unsettled += 1;
+            let first = copies[0];
+            let disagree = copies.iter().any(|c| *c != first);
+            decision.blocked += usize::from(disagree || (0..replicas.len()).any(|r| suspect(id, r)));
             continue;
         }
-        let winner = winner(replicas, copies, any_authoritative);
+        let winner = winner(replicas, copies, any_authoritative, |r| suspect(id, r));
         let winner = match (winner, tomb) {
             (Some(doc), Some(t)) if t > version_of(doc) => None,
             (winner, _) => winner,
         };
+        let before = decision.changes();
         for (r, copy) in copies.iter().enumerate() {
             match (winner, copy) {
                 (Some(w), Some(c)) if w == *c => {}
@@ -97,14 +120,17 @@ pub fn decide(primary_key: &str, replicas: &[Replica], tombstone: impl Fn(&str) 
                 (None, None) => {}
             }
         }
+        if decision.changes() == before {
+            decision.agreed.push(id.clone());
+        }
     }
     decision
 }
 
 /// The copy every replica should hold, `None` when the reference has none.
-fn winner<'a>(replicas: &[Replica], copies: &[Option<&'a Doc>], any_authoritative: bool) -> Option<&'a Doc> {
-    // Higher version first, then authoritative, then up, then the earlier replica.
-    let rank = |r: usize, doc: &Doc| (version_of(doc), replicas[r].authoritative, replicas[r].up, std::cmp::Reverse(r));
+fn winner<'a>(replicas: &[Replica], copies: &[Option<&'a Doc>], any_authoritative: bool, suspect: impl Fn(usize) -> bool) -> Option<&'a Doc> {
+    // Higher version first, then not written by the repairer, authoritative, up, the earlier replica.
+    let rank = |r: usize, doc: &Doc| (version_of(doc), !suspect(r), replicas[r].authoritative, replicas[r].up, std::cmp::Reverse(r));
     copies
         .iter()
         .enumerate()

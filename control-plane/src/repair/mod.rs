@@ -11,6 +11,7 @@ pub mod plan;
 pub mod progress;
 pub mod rebalancer;
 pub mod shard;
+pub mod suspects;
 pub mod tombstones;
 
 use std::path::PathBuf;
@@ -66,6 +67,7 @@ pub struct Repairer {
     pub tombstones: Tombstones,
     kick: Notify,
     throttle: Throttle,
+    suspects: suspects::Suspects,
     metrics: Arc<Metrics>,
 }
 
@@ -79,7 +81,7 @@ impl Repairer {
     pub fn new(config: RepairConfig, tombstones: Tombstones, metrics: Arc<Metrics>) -> Repairer {
         let progress = progress::load(&config.data_dir);
         let throttle = Throttle::new(config.rate);
-        Repairer { config, progress: Mutex::new(progress), tombstones, kick: Notify::new(), throttle, metrics }
+        Repairer { config, progress: Mutex::new(progress), tombstones, kick: Notify::new(), throttle, suspects: Default::default(), metrics }
     }
 
     pub fn progress(&self) -> Progress {

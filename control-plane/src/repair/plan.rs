@@ -33,15 +33,16 @@ pub struct ShardWork {
 }
 
 /// Shards of `index` that need a pass: moving (write owners ≠ owners), with a recovering
-/// write owner, or all of them when `full`.
-pub fn shard_work(state: &ClusterState, map: &ShardMap, index: &str, full: bool) -> Vec<ShardWork> {
+/// write owner, in `also` (copies the repairer wrote, still to verify), or all of them
+/// when `full`.
+pub fn shard_work(state: &ClusterState, map: &ShardMap, index: &str, full: bool, also: &BTreeSet<u32>) -> Vec<ShardWork> {
     let placement = IndexPlacement::compute(map, index);
     (0..placement.shards)
         .filter_map(|shard| {
             let owners = placement.owners_of(shard);
             let writers = placement.write_owners_of(shard);
             let recovering = writers.iter().any(|i| map.nodes[*i].state == NodeState::Recovering);
-            if !(full || recovering || owners != writers) {
+            if !(full || recovering || owners != writers || also.contains(&shard)) {
                 return None;
             }
             let replicas: Vec<Member> = writers

@@ -75,7 +75,10 @@ impl Loop {
             }
         });
         let full = self.repairer.progress().full_repair;
-        let work: Vec<ShardWork> = indexes.iter().flat_map(|uid| plan::shard_work(&state, &map, uid, full)).collect();
+        let work: Vec<ShardWork> = indexes
+            .iter()
+            .flat_map(|uid| plan::shard_work(&state, &map, uid, full, &self.repairer.suspects.shards(uid)))
+            .collect();
         let waiting: Vec<String> =
             map.nodes.iter().filter(|n| n.role != NodeRole::Active || !n.state.serves_reads()).map(|n| n.id.clone()).collect();
         let done = self.repairer.progress().shards_done;
@@ -154,6 +157,7 @@ impl Loop {
                     primary_key: &pk,
                     settle: repairer.config.settle,
                     throttle: &repairer.throttle,
+                    suspects: &repairer.suspects,
                 };
                 shard::pass(&ctx, &work)
             })

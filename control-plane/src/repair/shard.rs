@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::compare::{decide, Replica};
 use super::node_api::{NodeApi, NodeError, PAGE};
 use super::plan::ShardWork;
+use super::suspects::Suspects;
 use super::tombstones::IndexTombstones;
 
 /// What one pass did.
@@ -21,11 +22,14 @@ pub struct PassOutcome {
     pub copied: u64,
     pub deleted: u64,
     pub unsettled: u64,
+    /// Recent ids with a copy the repairer wrote: to compare again once settled.
+    pub blocked: u64,
 }
 
 impl PassOutcome {
+    /// Nothing to fix, and nothing the repairer wrote still unverified.
     pub fn clean(&self) -> bool {
-        self.copied == 0 && self.deleted == 0
+        self.copied == 0 && self.deleted == 0 && self.blocked == 0
     }
 }
 
@@ -71,6 +75,7 @@ pub struct PassContext<'a> {
     /// How long a write may take to reach every replica on its own.
     pub settle: Duration,
     pub throttle: &'a Throttle,
+    pub suspects: &'a Suspects,
 }
 
 pub fn pass(ctx: &PassContext<'_>, work: &ShardWork) -> Result<PassOutcome, NodeError> {
@@ -82,11 +87,30 @@ pub fn pass(ctx: &PassContext<'_>, work: &ShardWork) -> Result<PassOutcome, Node
         let docs = api.fetch_all(&work.index, &filter)?;
         replicas.push(Replica { node: member.id.clone(), authoritative: member.authoritative, up: member.up, docs });
     }
-    let decision = decide(ctx.primary_key, &replicas, |id| ctx.tombstones.get(id).copied(), settled_before);
-    let mut outcome = PassOutcome { compared: decision.ids as u64, unsettled: decision.unsettled as u64, ..PassOutcome::default() };
+    let suspect = |id: &str, r: usize| ctx.suspects.is_suspect(&work.index, id, &replicas[r].node);
+    let decision = decide(ctx.primary_key, &replicas, |id| ctx.tombstones.get(id).copied(), suspect, settled_before);
+    ctx.suspects.clear(&work.index, &decision.agreed);
+    let mut outcome = PassOutcome {
+        compared: decision.ids as u64,
+        unsettled: decision.unsettled as u64,
+        blocked: decision.blocked as u64,
+        ..PassOutcome::default()
+    };
     let mut tasks: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for (r, fix) in decision.fixes.iter().enumerate() {
         let api = &apis[r];
+        if !fix.put.is_empty() || !fix.delete.is_empty() {
+            let put: Vec<String> = fix
+                .put
+                .iter()
+                .map(|d| format!("{}@{}", d.get(ctx.primary_key).map_or_else(String::new, |v| v.to_string()), super::compare::version_of(d)))
+                .collect();
+            tracing::debug!(index = %work.index, shard = work.shard, node = %replicas[r].node, ?put, delete = ?fix.delete, "repair writes");
+        }
+        let written = fix.put.iter().filter_map(|doc| doc.get(ctx.primary_key)).chain(&fix.delete);
+        for id in written.filter_map(|v| miroir_core::id::canonical_id(v).ok()) {
+            ctx.suspects.mark(&work.index, work.shard, &id, &replicas[r].node);
+        }
         for chunk in fix.put.chunks(PAGE) {
             ctx.throttle.take(chunk.len() as u64);
             tasks.entry(r).or_default().push(api.put_documents(&work.index, chunk, ctx.primary_key)?);
@@ -103,6 +127,9 @@ pub fn pass(ctx: &PassContext<'_>, work: &ShardWork) -> Result<PassOutcome, Node
         for uid in uids {
             apis[r].wait(uid)?;
         }
+    }
+    if outcome.clean() {
+        ctx.suspects.clear_shard(&work.index, work.shard);
     }
     Ok(outcome)
 }

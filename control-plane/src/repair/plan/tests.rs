@@ -18,8 +18,10 @@ fn done_all(work: &[ShardWork]) -> BTreeSet<String> {
 fn a_steady_cluster_needs_no_pass_unless_asked() {
     let s = cluster(3, 2);
     let map = s.shard_map().unwrap();
-    assert!(shard_work(&s, &map, "movies", false).is_empty());
-    assert_eq!(shard_work(&s, &map, "movies", true).len(), 8);
+    assert!(shard_work(&s, &map, "movies", false, &BTreeSet::new()).is_empty());
+    assert_eq!(shard_work(&s, &map, "movies", true, &BTreeSet::new()).len(), 8);
+    let also: BTreeSet<u32> = [2, 5].into();
+    assert_eq!(shard_work(&s, &map, "movies", false, &also).iter().map(|w| w.shard).collect::<Vec<_>>(), [2, 5]);
     assert!(stray_shards(&map, "movies").iter().all(|(i, shards)| shards.len() < 8 && *i < 3));
 }
 
@@ -29,7 +31,7 @@ fn a_joining_node_is_filled_then_activated_and_only_its_shards_move() {
     let s = s.apply(&Change::AddNode { id: "n3".into(), address: "127.0.0.1:7799".into(), group: 0 }).unwrap().unwrap();
     let map = s.shard_map().unwrap();
     assert_eq!(map.nodes[3].role, NodeRole::Joining);
-    let work = shard_work(&s, &map, "movies", false);
+    let work = shard_work(&s, &map, "movies", false, &BTreeSet::new());
     assert!(!work.is_empty() && work.len() < 8, "only the shards n3 enters move: {}", work.len());
     for w in &work {
         assert!(w.complete);
@@ -59,7 +61,7 @@ fn a_joining_node_is_filled_then_activated_and_only_its_shards_move() {
 fn a_leaving_node_goes_once_its_shards_are_in_sync_elsewhere() {
     let s = cluster(3, 2).apply(&Change::Drain { id: "n1".into() }).unwrap().unwrap();
     let map = s.shard_map().unwrap();
-    let work = shard_work(&s, &map, "movies", false);
+    let work = shard_work(&s, &map, "movies", false, &BTreeSet::new());
     assert!(!work.is_empty());
     assert!(work.iter().all(|w| w.replicas.iter().any(|m| m.id == "n1" && m.authoritative)), "a leaving node is still a source");
     assert_eq!(flips(&map, &["movies".into()], &done_all(&work)), vec![Change::RemoveNode { id: "n1".into() }]);
@@ -72,14 +74,14 @@ fn a_recovering_node_is_repaired_on_every_shard_it_writes_and_without_a_referenc
     let s = s.apply(&Change::SetDown { id: "n0".into(), down: false }).unwrap().unwrap();
     let map = s.shard_map().unwrap();
     assert_eq!(map.nodes[0].state, NodeState::Recovering);
-    let work = shard_work(&s, &map, "movies", false);
+    let work = shard_work(&s, &map, "movies", false, &BTreeSet::new());
     assert_eq!(work.len(), 8, "RF 2 on 2 nodes: it writes every shard");
     assert!(work.iter().all(|w| w.complete));
     assert_eq!(flips(&map, &["movies".into()], &done_all(&work)), vec![Change::Recovered { id: "n0".into() }]);
     // The other one down too: the recovering node alone is not a complete pass.
     let s = s.apply(&Change::SetDown { id: "n1".into(), down: true }).unwrap().unwrap();
     let map = s.shard_map().unwrap();
-    assert!(shard_work(&s, &map, "movies", false).iter().all(|w| !w.complete));
+    assert!(shard_work(&s, &map, "movies", false, &BTreeSet::new()).iter().all(|w| !w.complete));
 }
 
 fn plan_owners(map: &ShardMap) -> Vec<Vec<usize>> {
