@@ -175,6 +175,17 @@ impl NodeApi {
         self.task_uid(&path, &answer)
     }
 
+    /// When the oldest task still enqueued or processing was enqueued (µs since the
+    /// epoch); `None` when the queue is empty. Writes older than that were all applied.
+    pub fn oldest_pending_us(&self) -> Result<Option<u64>, NodeError> {
+        let path = "/tasks?statuses=enqueued,processing&reverse=true&limit=1";
+        let answer = self.expect("GET", path, None, 200)?;
+        let Some(first) = answer.get("results").and_then(Value::as_array).and_then(|r| r.first()) else { return Ok(None) };
+        let at = first.get("enqueuedAt").and_then(Value::as_str).ok_or_else(|| self.bad(path, &answer))?;
+        let at = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).map_err(|_| self.bad(path, &answer))?;
+        Ok(Some((at.unix_timestamp_nanos() / 1000).max(0) as u64))
+    }
+
     /// Waits for a node task to succeed; a failed or canceled task is an error.
     pub fn wait(&self, task: u64) -> Result<(), NodeError> {
         let deadline = Instant::now() + self.task_timeout;

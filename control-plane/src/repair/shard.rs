@@ -62,6 +62,10 @@ impl Throttle {
     }
 }
 
+fn panicked() -> NodeError {
+    NodeError::Unreachable { address: "-".into(), message: "a fetch thread panicked".into() }
+}
+
 /// Microseconds since the epoch: the clock version stamps use.
 pub fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
@@ -79,13 +83,25 @@ pub struct PassContext<'a> {
 }
 
 pub fn pass(ctx: &PassContext<'_>, work: &ShardWork) -> Result<PassOutcome, NodeError> {
-    let settled_before = now_us().saturating_sub(ctx.settle.as_micros() as u64);
     let filter = format!("{SHARD_FIELD} = {}", work.shard);
     let apis: Vec<NodeApi> = work.replicas.iter().map(|m| NodeApi::new(&m.address, ctx.master_key)).collect();
+    // A write is settled once every replica applied it: older than the oldest task still
+    // queued on any of them (a busy node lags), less the margin for the trip and clocks.
+    let mut horizon = now_us();
+    for api in &apis {
+        if let Some(oldest) = api.oldest_pending_us()? {
+            horizon = horizon.min(oldest);
+        }
+    }
+    let settled_before = horizon.saturating_sub(ctx.settle.as_micros() as u64);
+    // Every replica at once: the narrower the window, the fewer writes land between reads.
+    let fetched: Vec<Result<Vec<_>, NodeError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = apis.iter().map(|api| scope.spawn(|| api.fetch_all(&work.index, &filter))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(panicked()))).collect()
+    });
     let mut replicas = Vec::with_capacity(apis.len());
-    for (member, api) in work.replicas.iter().zip(&apis) {
-        let docs = api.fetch_all(&work.index, &filter)?;
-        replicas.push(Replica { node: member.id.clone(), authoritative: member.authoritative, up: member.up, docs });
+    for (member, docs) in work.replicas.iter().zip(fetched) {
+        replicas.push(Replica { node: member.id.clone(), authoritative: member.authoritative, up: member.up, docs: docs? });
     }
     let suspect = |id: &str, r: usize| ctx.suspects.is_suspect(&work.index, id, &replicas[r].node);
     let decision = decide(ctx.primary_key, &replicas, |id| ctx.tombstones.get(id).copied(), suspect, settled_before);

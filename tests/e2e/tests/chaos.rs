@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use miroir_core::placement::IndexPlacement;
 use miroir_core::wire;
-use miroir_e2e::{Client, Mesh, MeshSpec};
+use miroir_e2e::{binaries, Client, Mesh, MeshSpec};
 use serde_json::{json, Map, Value};
 
 const INDEX: &str = "chaos";
@@ -71,7 +71,11 @@ fn work(worker: u64, gateways: [Client; 2], stop: Arc<AtomicBool>, mut model: BT
     let (mut acked, mut refused) = (0, Vec::new());
     let mut log: BTreeMap<u64, Vec<(u64, &'static str, u64, u16)>> = BTreeMap::new();
     let mut k = 0u64;
+    // A real node indexes every small write as its own task: keep the load one it sustains
+    // on a small machine (the double takes everything at once).
+    let pause = if binaries::is_real_meilisearch() { Duration::from_millis(40) } else { Duration::ZERO };
     while !stop.load(Ordering::Relaxed) {
+        thread::sleep(pause);
         k += 1;
         let id = worker * IDS_PER_WORKER + rng.next() % IDS_PER_WORKER;
         let gateway = &gateways[(k % 2) as usize];
