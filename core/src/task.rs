@@ -61,6 +61,11 @@ pub struct NodeTask {
     /// Bookkeeping Miroir adds (e.g. its own settings): counts toward status only.
     #[serde(default)]
     pub hidden: bool,
+    /// Documents (or ids) the call carried: node counts are scaled by the client's
+    /// count over the sum of these, so a replica down or a copy not sent keeps the
+    /// task's counts right. 0 (records without it, broadcasts): divide by `copies`.
+    #[serde(default)]
+    pub documents: u64,
 }
 
 /// The summary a write answers with (HTTP 202), as Meilisearch shapes it.
@@ -116,10 +121,10 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
             }
         }
     }
-    let copies = u64::from(record.copies.max(1));
+    let scale = count_scale(record);
     for v in details.values_mut() {
         if let (Some(n), true) = (v.as_u64(), finished) {
-            *v = json!(n / copies);
+            *v = json!(scale(n));
         }
     }
     // Counts Miroir knew at enqueue time are not divided.
@@ -138,6 +143,18 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     let finished_at = if finished { finished_at } else { None };
     let duration = if finished { duration } else { Value::Null };
     view(record, status, details, Value::Null, started.as_deref(), finished_at.as_deref(), duration)
+}
+
+/// Turns a sum of node counts into the client's count: scaled by the documents the
+/// client sent over the copies the counted node tasks carried, or divided by `copies`.
+fn count_scale(record: &TaskRecord) -> impl Fn(u64) -> u64 {
+    let carried: u64 = record.node_tasks.iter().filter(|t| !t.hidden).map(|t| t.documents).sum();
+    let sent = ["receivedDocuments", "providedIds"].iter().find_map(|k| record.details.get(*k)?.as_u64());
+    let copies = u64::from(record.copies.max(1));
+    move |n: u64| match sent {
+        Some(sent) if carried > 0 => ((u128::from(n) * u128::from(sent) + u128::from(carried) / 2) / u128::from(carried)) as u64,
+        _ => n / copies,
+    }
 }
 
 /// Earliest start, latest finish and the last finisher's duration.
@@ -186,8 +203,8 @@ mod tests {
             kind: "documentAdditionOrUpdate".into(),
             enqueued_at: "2026-01-01T00:00:00Z".into(),
             node_tasks: vec![
-                NodeTask { node: "node0".into(), task_uid: 3, hidden: false },
-                NodeTask { node: "node1".into(), task_uid: 9, hidden: false },
+                NodeTask { node: "node0".into(), task_uid: 3, hidden: false, documents: 0 },
+                NodeTask { node: "node1".into(), task_uid: 9, hidden: false, documents: 0 },
             ],
             error: None,
             details: [("receivedDocuments".to_string(), json!(10))].into_iter().collect(),
@@ -211,6 +228,19 @@ mod tests {
         assert_eq!(done["status"], "succeeded");
         assert_eq!(done["details"]["indexedDocuments"], 10, "replica counts are not counted twice");
         assert_eq!(done["details"]["receivedDocuments"], 10);
+    }
+
+    #[test]
+    fn counts_stay_right_when_a_replica_carried_no_copy() {
+        // RF 2, 10 documents, but one replica of 4 of them was down: 16 copies sent.
+        let mut r = record();
+        r.node_tasks[0].documents = 10;
+        r.node_tasks[1].documents = 6;
+        let done = combine(&r, &[node("succeeded", 10), node("succeeded", 6)]);
+        assert_eq!(done["details"]["indexedDocuments"], 10);
+        // The task of the down replica's part is left out by the reader: still right.
+        r.node_tasks.truncate(1);
+        assert_eq!(combine(&r, &[node("succeeded", 10)])["details"]["indexedDocuments"], 10);
     }
 
     #[test]

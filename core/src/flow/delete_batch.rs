@@ -103,7 +103,7 @@ impl Flow for DeleteBatch {
         self.owners = quorum::owners(&self.map, &placement, &shards);
         self.shards = shards;
         self.placement = Some(placement);
-        self.parts = per_part.keys().map(|&(node, hidden)| Part { node, hidden }).collect();
+        self.parts = per_part.iter().map(|(&(node, hidden), ids)| Part { node, hidden, documents: ids.len() as u64 }).collect();
         let calls = per_part
             .into_iter()
             .map(|((node, _), ids)| Call::json(Target::Node(node), Method::Post, path.clone(), json!(ids).to_string().into_bytes()))

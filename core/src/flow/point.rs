@@ -99,7 +99,7 @@ impl DocumentDelete {
         draft.record.tombstones = Some(Tombstones { version, ids: vec![id.to_string()] });
         let path = format!("/indexes/{}/documents/{}", encode_segment(index), encode_segment(id));
         let serving = placement.owners_of(shard);
-        let parts = owners.reachable.iter().map(|&node| Part { node, hidden: !serving.contains(&node) }).collect();
+        let parts = owners.reachable.iter().map(|&node| Part { node, hidden: !serving.contains(&node), documents: 1 }).collect();
         DocumentDelete { map, index: index.to_string(), path, placement, shard, owners, parts, draft, stage: DeleteStage::Deleting }
     }
 }

@@ -78,6 +78,15 @@ fn rf_2_with_a_dead_owner_writes_to_the_rest_and_reports_it_missed() {
     let record = record_of(&register[0]);
     assert_eq!(record.missed, vec!["node2".to_string()]);
     assert_eq!(record.error, None);
+    // Shards whose other replica is down have one copy: the task still counts 50.
+    let carried: u64 = record.node_tasks.iter().map(|t| t.documents).sum();
+    assert!(carried > 50 && carried < 100, "{carried}");
+    let views: Vec<Value> = record
+        .node_tasks
+        .iter()
+        .map(|t| json!({"status": "succeeded", "details": {"receivedDocuments": t.documents, "indexedDocuments": t.documents}}))
+        .collect();
+    assert_eq!(crate::task::combine(&record, &views)["details"]["indexedDocuments"], 50);
     let done = response(flow.on_replies(vec![registry_answer(&register[0], 7)]));
     assert_eq!(done.status, 202);
 }

@@ -20,6 +20,8 @@ use crate::wire::TASKS_REGISTRY_PATH;
 pub(super) struct Part {
     pub node: usize,
     pub hidden: bool,
+    /// Documents (or ids) in the call.
+    pub documents: u64,
 }
 
 /// A client task being assembled from node tasks.
@@ -60,7 +62,7 @@ impl TaskDraft {
         };
         for (&node, task_uid) in nodes.iter().zip(uids) {
             let Some(n) = map.nodes.get(node) else { continue };
-            self.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden });
+            self.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden, documents: 0 });
         }
         Ok(())
     }
@@ -86,7 +88,7 @@ impl TaskDraft {
         }
         for (part, task_uid) in tasks {
             let Some(n) = map.nodes.get(part.node) else { continue };
-            self.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: part.hidden });
+            self.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: part.hidden, documents: part.documents });
         }
         Ok(parts.iter().map(|p| p.node).filter(|n| !failed.contains(n)).collect())
     }

@@ -190,10 +190,10 @@ impl DocumentsWrite {
         self.parts.clear();
         for node in writable {
             let (serving, extra) = (counts.get(node).copied().unwrap_or(0), counts.get(nodes + node).copied().unwrap_or(0));
-            for (slot, hidden, send) in [(node, false, serving > 0 || extra == 0), (nodes + node, true, extra > 0)] {
+            for (slot, hidden, documents, send) in [(node, false, serving, serving > 0 || extra == 0), (nodes + node, true, extra, extra > 0)] {
                 let Some(body) = bodies.get_mut(slot).and_then(Option::take).filter(|_| send) else { continue };
                 calls.push(Call { target: Target::Node(node), method, path: path.clone(), content_type: Some(content_type.to_string()), body: Some(body) });
-                self.parts.push(Part { node, hidden });
+                self.parts.push(Part { node, hidden, documents: documents as u64 });
             }
         }
         self.stage = Stage::Writing;
