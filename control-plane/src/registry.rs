@@ -211,7 +211,7 @@ mod tests {
             index_uid: Some(index.into()),
             kind: "documentAdditionOrUpdate".into(),
             enqueued_at: String::new(),
-            node_tasks: vec![NodeTask { node: "node0".into(), task_uid: 4, hidden: false }],
+            node_tasks: vec![NodeTask { node: "node0".into(), task_uid: 4, hidden: false, documents: 0 }],
             error: None,
             details: Default::default(),
             copies: 1,

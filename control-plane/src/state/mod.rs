@@ -100,6 +100,9 @@ pub fn cluster_name(node_id: &str) -> String {
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Change {
     AddNode { id: String, address: String, #[serde(default)] group: u32 },
+    /// A node that serves at once: what adding means when no rebalancer runs (its
+    /// shards are then the operator's to fill).
+    AddActiveNode { id: String, address: String, #[serde(default)] group: u32 },
     RemoveNode { id: String },
     Drain { id: String },
     Undrain { id: String },
@@ -174,6 +177,13 @@ impl ClusterState {
                 // The first node has nothing to be filled from; later ones join empty.
                 let joining = !self.nodes.is_empty();
                 self.nodes.push(NodeSpec { id: id.clone(), address: address.clone(), group: *group, draining: false, down: false, joining, recovering: false });
+                Ok(true)
+            }
+            Change::AddActiveNode { id, address, group } => {
+                self.apply_in_place(&Change::AddNode { id: id.clone(), address: address.clone(), group: *group })?;
+                if let Some(node) = self.nodes.last_mut() {
+                    node.joining = false;
+                }
                 Ok(true)
             }
             Change::RemoveNode { id } => {

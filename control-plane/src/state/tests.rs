@@ -110,3 +110,9 @@ fn nodes_join_leave_fail_and_recover_through_their_map_role_and_state() {
     let s = s.apply(&Change::SetWriteQuorum { quorum: 2 }).unwrap().unwrap();
     assert_eq!(s.shard_map().unwrap().write_quorum, 2);
 }
+
+#[test]
+fn a_node_added_without_a_rebalancer_serves_at_once() {
+    let s = three_nodes().apply(&Change::AddActiveNode { id: "n3".into(), address: "127.0.0.1:7713".into(), group: 0 }).unwrap().unwrap();
+    assert_eq!((s.version, s.shard_map().unwrap().nodes[3].role), (4, NodeRole::Active));
+}
