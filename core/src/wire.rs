@@ -22,16 +22,18 @@ pub const TASKS_REGISTRY_PATH: &str = "/_miroir/tasks";
 /// Stored as [`encode_version`]'s string, read back with [`decode_version`].
 pub const VERSION_FIELD: &str = "_miroir_version";
 
-/// The hexadecimal digits of a stored version: sixteen characters Meilisearch's
+/// The hexadecimal digits of a stored version: sixteen ASCII characters Meilisearch's
 /// tokenizer takes as separators, in code point order.
 ///
 /// Why not a JSON number: Meilisearch indexes numbers as words, so a stamp such as
 /// 1763800000000000 would make a query `17` (a prefix) match every document. A string
 /// of separators yields no word at all: no query matches it, no ranking rule sees it.
-/// None of these characters has a compatibility decomposition (checked against
-/// Meilisearch 1.50: each alone is a placeholder query, and none is a word in a
-/// document). Fixed width and code point order keep string order equal to number order.
-pub const VERSION_DIGITS: [char; 16] = ['‖', '†', '‡', '•', '‣', '‧', '‰', '‱', '′', '‵', '‸', '※', '‽', '⁁', '⁂', '⁃'];
+/// Checked against Meilisearch 1.50 one by one (each alone is a placeholder query, and
+/// `word c` with matching strategy `all` finds documents without `c`); `< = > | ~ ^` are
+/// words there and `_ - & # @ '` are the likeliest `nonSeparatorTokens`, so none is used.
+/// ASCII keeps a stored stamp at 14 bytes; none needs escaping in JSON. Fixed width and
+/// code point order keep string order equal to number order.
+pub const VERSION_DIGITS: [char; 16] = ['!', '%', '(', ')', '*', ',', '.', '/', ':', ';', '?', '[', ']', '`', '{', '}'];
 
 /// Digits of an encoded version: 16^14 > 2^53.
 pub const VERSION_WIDTH: usize = 14;
@@ -80,8 +82,8 @@ mod tests {
 
     #[test]
     fn versions_encode_to_fixed_width_separator_strings() {
-        assert_eq!(encode_version(0), "‖".repeat(VERSION_WIDTH));
-        assert_eq!(encode_version(0x1f), format!("{}†⁃", "‖".repeat(VERSION_WIDTH - 2)));
+        assert_eq!(encode_version(0), "!".repeat(VERSION_WIDTH));
+        assert_eq!(encode_version(0x1f), format!("{}%}}", "!".repeat(VERSION_WIDTH - 2)));
         assert_eq!(decode_version(&json!(encode_version(1_763_800_000_000_000))), Some(1_763_800_000_000_000));
         assert_eq!(decode_version(&json!(42)), Some(42));
         assert_eq!(decode_version(&json!("12")), None);
