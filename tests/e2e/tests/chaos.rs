@@ -307,3 +307,42 @@ fn replicas_converge_to_the_last_acknowledged_write_through_join_drain_and_kill(
     }
     println!("checked {} ids ({unknown} with an unacknowledged last write: {refused:?})", model.len());
 }
+
+/// A node away past `--reassign-after` is replaced: its shards are filled on the others from
+/// the surviving replicas, it leaves the map, and every document is on RF nodes again.
+#[test]
+fn a_node_down_past_reassign_after_has_its_shards_re_replicated() {
+    let args = ["--repair-settle-ms", "500", "--retire-grace-ms", "500", "--reassign-after", "2"];
+    let mesh = Mesh::start_with(MeshSpec { nodes: 3, rf: 2, shards: 8, groups: 1 }, &args);
+    let answer = mesh.client.json("POST", "/indexes", &json!({"uid": INDEX, "primaryKey": "id"}));
+    assert_eq!(mesh.client.wait_task(answer.body["taskUid"].as_u64().expect("a task"))["status"], "succeeded");
+    let docs: Vec<Value> = (0..300).map(|id| Value::Object(doc(id, 0))).collect();
+    let task = mesh.client.write_and_wait("POST", &format!("/indexes/{INDEX}/documents"), "application/json", Value::Array(docs).to_string().as_bytes());
+    assert_eq!(task["status"], "succeeded", "{task}");
+
+    mesh.kill_node(2);
+    // Writes while it is away: they must end up on the new owners too.
+    let more: Vec<Value> = (300..400).map(|id| Value::Object(doc(id, 1))).collect();
+    let answer = mesh.client.json("POST", &format!("/indexes/{INDEX}/documents"), &Value::Array(more));
+    assert_eq!(answer.status, 202, "RF 2 with one node away still takes writes: {answer:?}");
+    mesh.wait_status("node2 is reassigned and leaves", STEP_TIMEOUT, |s| Mesh::node_status(s, "node2").is_none());
+
+    let map = mesh.served_map();
+    let placement = IndexPlacement::compute(&map, INDEX);
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let copies = loop {
+        let copies = [stored(&mesh.nodes[0]), stored(&mesh.nodes[1])];
+        if copies.iter().all(|c| c.len() == 400) || Instant::now() > deadline {
+            break copies;
+        }
+        thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(placement.owners_of(0).len(), 2);
+    for id in 0..400u64 {
+        for (n, held) in copies.iter().enumerate() {
+            let mut got = held.get(&id).cloned().unwrap_or_else(|| panic!("id {id} missing on node{n}"));
+            wire::strip_bookkeeping(&mut got);
+            assert_eq!(got, doc(id, u64::from(id >= 300)), "id {id} on node{n}");
+        }
+    }
+}
