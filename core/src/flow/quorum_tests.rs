@@ -232,3 +232,71 @@ fn writes_are_stamped_routes_and_reads_are_not() {
     assert!(classify(Method::Post, "/indexes/m/documents/delete-batch").is_stamped());
     assert!(!classify(Method::Post, "/indexes/m/search").is_stamped());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Node i: 0 up, 1 down, 2 recovering; roles mostly active, some joining or leaving.
+    fn cluster(states: &[u8], roles: &[u8], rf: u32, quorum: u32) -> Arc<ShardMap> {
+        map_with(states.len(), rf, quorum, |m| {
+            for (i, node) in m.nodes.iter_mut().enumerate() {
+                node.state = match states[i] {
+                    1 => NodeState::Down,
+                    2 => NodeState::Recovering,
+                    _ => NodeState::Up,
+                };
+                node.role = match roles.get(i) {
+                    Some(1) => NodeRole::Joining,
+                    Some(2) => NodeRole::Leaving,
+                    _ => NodeRole::Active,
+                };
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// A write either is refused with nothing sent, or reaches, for every touched shard,
+        /// at least the quorum of its write owners — and never a down node.
+        #[test]
+        fn a_write_is_refused_whole_or_reaches_a_quorum_of_every_shard(
+            states in proptest::collection::vec(0u8..3, 2..7),
+            roles in proptest::collection::vec(0u8..4, 0..7),
+            rf in 1u32..3,
+            quorum in 1u32..3,
+            ids in proptest::collection::btree_set(0u32..500, 1..40),
+        ) {
+            let m = cluster(&states, &roles, rf, quorum);
+            let body = Value::Array(ids.iter().map(|i| json!({"id": i})).collect());
+            if m.nodes.iter().all(|n| n.state != NodeState::Up) {
+                // No node to probe the index on: refused at once.
+                let mut flow = for_request(m.clone(), stamped("POST", "/indexes/movies/documents"));
+                let Next::Respond(r) = flow.start() else { return Err(TestCaseError::fail("a refusal expected")) };
+                prop_assert_eq!(r.status, 503);
+                return Ok(());
+            }
+            let (_, next) = write_round(&m, body);
+            let p = IndexPlacement::compute(&m, "movies");
+            match next {
+                Next::Respond(r) => {
+                    let body = body_json(&r);
+                    prop_assert_eq!(body["code"].as_str(), Some("miroir_write_quorum_unavailable"));
+                }
+                Next::Send(calls) => {
+                    prop_assert!(calls.iter().all(|c| m.nodes[node_of(c)].state.takes_writes()));
+                    for id in &ids {
+                        let shard = p.shard_of(&id.to_string());
+                        let reached = p.write_owners_of(shard).iter().filter(|&&n| calls.iter().any(|c| {
+                            node_of(c) == n && docs_of(c).iter().any(|d| d["id"] == *id)
+                        })).count();
+                        prop_assert!(reached >= quorum as usize, "id {} reached {} owners", id, reached);
+                        prop_assert!(calls.iter().all(|c| !docs_of(c).iter().any(|d| d["id"] == *id) || p.write_owners_of(shard).contains(&node_of(c))));
+                    }
+                }
+                Next::Wait => prop_assert!(false, "a write round or a refusal expected"),
+            }
+        }
+    }
+}
