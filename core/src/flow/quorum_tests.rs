@@ -111,6 +111,10 @@ fn a_failed_owner_within_the_quorum_is_acknowledged_and_missed() {
     let (mut flow, next) = write_round(&m, docs(50));
     let writes = calls(next);
     let replies: Vec<Reply> = writes.iter().map(|c| if node_of(c) == 1 { reply(503, json!({})) } else { accepted(9) }).collect();
+    let mut other = write_round(&m, docs(50));
+    let other_calls = calls(other.1);
+    let odd: Vec<Reply> = other_calls.iter().map(|c| if node_of(c) == 2 { reply(202, json!({"no": "task"})) } else { accepted(9) }).collect();
+    assert_eq!(record_of(&calls(other.0.on_replies(odd))[0]).missed, vec!["node2".to_string()], "a 202 without a task is missed");
     let register = calls(flow.on_replies(replies));
     let record = record_of(&register[0]);
     assert_eq!(record.missed, vec!["node1".to_string()]);

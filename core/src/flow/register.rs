@@ -68,16 +68,17 @@ impl TaskDraft {
     }
 
     /// Adds the node tasks of a write round (`replies[i]` answers `parts[i]`) and returns
-    /// the nodes whose every call was accepted. A node that did not answer (or answered
-    /// 5xx) is left out, for the quorum to judge; any other refusal (a 4xx, which every
-    /// node would give alike) is the client's answer.
+    /// the nodes whose every call was accepted. A node that did not answer, answered 5xx
+    /// or answered without a task is left out, for the quorum to judge; any other refusal
+    /// (a 4xx, which every node would give alike) is the client's answer.
     pub fn accept_writes(&mut self, map: &ShardMap, parts: &[Part], replies: Vec<Reply>) -> Result<BTreeSet<usize>, Response> {
         let mut failed = BTreeSet::new();
         let mut tasks = Vec::new();
         for (part, reply) in parts.iter().zip(&replies) {
             match node_task_uid(reply) {
                 Some(task_uid) => tasks.push((part, task_uid)),
-                None if reply.is_unavailable() => {
+                // No answer, a 5xx, or a success without a task: the node missed it.
+                None if reply.is_unavailable() || reply.status < 300 => {
                     failed.insert(part.node);
                 }
                 None => return Err(Response::relay(reply.clone())),
