@@ -73,7 +73,7 @@ impl Decision {
 
 /// The version a stored document carries; 0 when it has none (written before stamps).
 pub fn version_of(doc: &Doc) -> u64 {
-    doc.get(VERSION_FIELD).and_then(Value::as_u64).unwrap_or(0)
+    doc.get(VERSION_FIELD).and_then(miroir_core::wire::decode_version).unwrap_or(0)
 }
 
 /// Decides the fixes. `tombstone(id)` gives the version of the last delete by id;

@@ -139,3 +139,11 @@ fn a_recent_id_with_a_suspect_copy_blocks_the_shard() {
     let d = decide("id", &[a.clone(), replica("c", false, true, a.docs.clone())], no_tombstones, no_suspects, 100);
     assert_eq!((d.unsettled, d.blocked), (1, 0));
 }
+
+#[test]
+fn stored_stamps_are_decoded_as_the_filter_encodes_them() {
+    let stamped = |v: u64| json!({"id": 1, "_miroir_version": miroir_core::wire::encode_version(v)}).as_object().cloned().unwrap();
+    assert_eq!(version_of(&stamped(1_795_371_523_050_331)), 1_795_371_523_050_331);
+    let d = decide("id", &[replica("a", true, true, vec![stamped(20)]), replica("b", true, true, vec![stamped(9)])], no_tombstones, no_suspects, LATER);
+    assert_eq!(d.fixes[1].put, vec![stamped(20)], "the higher encoded stamp wins");
+}
