@@ -57,8 +57,8 @@ pub struct Decision {
     pub unsettled: usize,
     /// Ids every replica agrees on (or holds no copy of).
     pub agreed: Vec<String>,
-    /// Recent ids the replicas disagree on, or with a suspect copy: the shard is not in
-    /// sync until they settled and were compared.
+    /// Recent ids on which a non-authoritative replica differs from an authoritative one,
+    /// or with a suspect copy: the shard is not in sync until they settled and were compared.
     pub blocked: usize,
     /// Distinct ids compared.
     pub ids: usize,
@@ -101,9 +101,11 @@ pub fn decide(
         let newest = copies.iter().flatten().map(|d| version_of(d)).chain(tomb).max().unwrap_or(0);
         if newest >= settled_before {
             decision.unsettled += 1;
-            let first = copies[0];
-            let disagree = copies.iter().any(|c| *c != first);
-            decision.blocked += usize::from(disagree || (0..replicas.len()).any(|r| suspect(id, r)));
+            // Authoritative replicas that disagree only lag (each took every write); a
+            // non-authoritative one may hold a partial copy the write path never completes.
+            let reference = copies.iter().zip(replicas).find(|(_, r)| r.authoritative).map_or(copies[0], |(c, _)| *c);
+            let partial = copies.iter().zip(replicas).any(|(c, r)| !r.authoritative && *c != reference);
+            decision.blocked += usize::from(partial || (0..replicas.len()).any(|r| suspect(id, r)));
             continue;
         }
         let winner = winner(replicas, copies, any_authoritative, |r| suspect(id, r));

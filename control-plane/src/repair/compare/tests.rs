@@ -147,3 +147,11 @@ fn stored_stamps_are_decoded_as_the_filter_encodes_them() {
     let d = decide("id", &[replica("a", true, true, vec![stamped(20)]), replica("b", true, true, vec![stamped(9)])], no_tombstones, no_suspects, LATER);
     assert_eq!(d.fixes[1].put, vec![stamped(20)], "the higher encoded stamp wins");
 }
+
+#[test]
+fn authoritative_replicas_that_only_lag_on_a_recent_id_do_not_block() {
+    let a = replica("a", true, true, vec![doc(1, 500, "applied")]);
+    let b = replica("b", true, true, vec![doc(1, 400, "still queued")]);
+    let d = decide("id", &[a, b], no_tombstones, no_suspects, 100);
+    assert_eq!((d.unsettled, d.blocked, d.changes()), (1, 0, 0));
+}
