@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,6 +29,12 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route(&format!("{TASKS_REGISTRY_PATH}/{{uid}}"), get(get_task))
         .with_state(registry)
 }
+
+/// Told about every registered record before the registration is answered, so the
+/// control plane learns a write's missed nodes and tombstones before the client's 202
+/// (see `repair::Repairer::on_record`). Added to the router as an `Extension`.
+#[derive(Clone)]
+pub struct RecordHook(pub Arc<dyn Fn(TaskRecord) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>);
 
 /// An error answer: Meilisearch's `{message, code, type, link}` with its status.
 #[derive(Debug)]
@@ -56,13 +62,20 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "available"}))
 }
 
-async fn register_task(State(registry): State<Arc<Registry>>, body: Bytes) -> Result<(StatusCode, Json<TaskRecord>), ApiError> {
+async fn register_task(
+    State(registry): State<Arc<Registry>>,
+    hook: Option<Extension<RecordHook>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<TaskRecord>), ApiError> {
     let record: TaskRecord = serde_json::from_slice(&body)
         .map_err(|e| bad_request(Code::BadRequest, format!("invalid task record: {e}")))?;
     // Registering fsyncs: keep it off the async workers.
     let stored = tokio::task::spawn_blocking(move || registry.register(record))
         .await
         .map_err(|e| ApiError(MeiliError::new(Code::Internal, format!("task registration panicked: {e}"))))??;
+    if let Some(Extension(hook)) = hook {
+        (hook.0)(stored.clone()).await;
+    }
     Ok((StatusCode::CREATED, Json(stored)))
 }
 

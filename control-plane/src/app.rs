@@ -17,6 +17,8 @@ use crate::api;
 use crate::control::{ControlError, Controller};
 use crate::metrics::Metrics;
 use crate::registry::{Mirror, Registry, RegistryError};
+use crate::repair::tombstones::Tombstones;
+use crate::repair::{RepairConfig, Repairer};
 use crate::signals::Shutdown;
 use crate::state::store::{FileStore, Store, StoreError};
 use crate::state::ClusterState;
@@ -46,6 +48,9 @@ pub struct Config {
     pub probe_interval: Option<Duration>,
     /// The nodes' master key, passed to the filter in the shard map (see `ShardMap::node_key`).
     pub node_key: Option<String>,
+    /// The rebalancer and repairer (issue 6); `None` runs neither. Its `data_dir` is
+    /// replaced by this config's.
+    pub repair: Option<RepairConfig>,
 }
 
 impl Config {
@@ -62,6 +67,7 @@ impl Config {
             reset: false,
             probe_interval: Some(Duration::from_secs(1)),
             node_key: None,
+            repair: Some(RepairConfig::new(PathBuf::new())),
         }
     }
 }
@@ -99,6 +105,7 @@ pub struct App {
     server: JoinHandle<io::Result<()>>,
     xds: Option<JoinHandle<Result<(), XdsError>>>,
     prober: Option<JoinHandle<()>>,
+    repairer: Option<(Arc<Repairer>, JoinHandle<()>)>,
 }
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), AppError> {
@@ -155,8 +162,28 @@ impl App {
         let until_stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let admin_state = AdminState { controller: controller.clone(), envoys: envoys.clone(), metrics: metrics.clone(), token: token.clone() };
-        let router = api::router(registry.clone()).merge(admin::router(admin_state));
+        let repairer = config.repair.clone().map(|mut repair| {
+            repair.data_dir = config.data_dir.clone();
+            let tombstones = Tombstones::from_records(&registry.page(None, usize::MAX).results);
+            Arc::new(Repairer::new(repair, tombstones, metrics.clone()))
+        });
+        let admin_state = AdminState {
+            controller: controller.clone(),
+            envoys: envoys.clone(),
+            metrics: metrics.clone(),
+            token: token.clone(),
+            repairer: repairer.clone(),
+        };
+        let mut tasks = api::router(registry.clone());
+        if let Some(repairer) = &repairer {
+            let (repairer, controller) = (repairer.clone(), controller.clone());
+            let hook = api::RecordHook(Arc::new(move |record| {
+                let (repairer, controller) = (repairer.clone(), controller.clone());
+                Box::pin(async move { repairer.on_record(&controller, &record).await })
+            }));
+            tasks = tasks.layer(axum::Extension(hook));
+        }
+        let router = tasks.merge(admin::router(admin_state));
         let http_stop = until_stopped(stopped.clone());
         let server = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(http_stop).await });
 
@@ -171,8 +198,12 @@ impl App {
             None => (None, None),
         };
         let prober = config.probe_interval.map(|interval| tokio::spawn(crate::prober::run(controller.clone(), interval)));
+        let repairer = repairer.map(|r| {
+            let task = tokio::spawn(crate::repair::rebalancer::run(r.clone(), controller.clone(), envoys.clone()));
+            (r, task)
+        });
         tracing::info!(%addr, version = controller.state().version, "control plane listening");
-        Ok(App { addr, xds_addr, registry, controller, envoys, metrics, token, stop, server, xds, prober })
+        Ok(App { addr, xds_addr, registry, controller, envoys, metrics, token, stop, server, xds, prober, repairer })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -193,6 +224,11 @@ impl App {
 
     pub fn envoys(&self) -> &Envoys {
         &self.envoys
+    }
+
+    /// The rebalancer's shared state, when it runs.
+    pub fn repairer(&self) -> Option<&Arc<Repairer>> {
+        self.repairer.as_ref().map(|(r, _)| r)
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -219,6 +255,9 @@ impl App {
         let _ = self.stop.send(true);
         if let Some(prober) = self.prober {
             prober.abort();
+        }
+        if let Some((_, task)) = self.repairer {
+            task.abort();
         }
         if let Some(xds) = self.xds {
             // ADS streams never end on their own: give them a moment, then cut them.

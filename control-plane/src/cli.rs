@@ -61,6 +61,59 @@ pub enum Command {
         admin: AdminArgs,
         rf: u32,
     },
+    /// Set the write quorum: per shard, write owners that must accept a write.
+    WriteQuorum {
+        #[command(flatten)]
+        admin: AdminArgs,
+        quorum: u32,
+    },
+    /// Follow the rebalancer with a progress bar until every shard is in sync and no
+    /// node is joining, leaving or recovering.
+    Rebalance {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// First ask for a full anti-entropy pass over every shard of every index.
+        #[arg(long)]
+        repair: bool,
+        /// Print the progress once instead of following it.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// The rebalancer and repairer (`serve` and `dev`).
+#[derive(Debug, Args, Clone)]
+pub struct RepairArgs {
+    /// Documents per second the rebalancer may write (copies and deletes); 0: no limit.
+    #[arg(long, default_value_t = 0)]
+    pub rebalance_rate: u32,
+    /// Seconds a node may stay down before its shards are re-replicated on other nodes.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub reassign_after: u64,
+    /// A write younger than this (ms) is left to the write path by anti-entropy.
+    #[arg(long, default_value_t = 3000, value_name = "MS")]
+    pub repair_settle_ms: u64,
+    /// After every Envoy holds a new map, how long (ms) before old copies are deleted.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub retire_grace_ms: u64,
+    /// Run no rebalancer (nodes added stay joining, recovering nodes stay recovering).
+    #[arg(long)]
+    pub no_rebalance: bool,
+}
+
+impl RepairArgs {
+    pub fn config(&self, master_key: Option<String>) -> Option<crate::repair::RepairConfig> {
+        if self.no_rebalance {
+            return None;
+        }
+        let mut config = crate::repair::RepairConfig::new(PathBuf::new());
+        config.master_key = master_key;
+        config.rate = (self.rebalance_rate > 0).then_some(self.rebalance_rate);
+        config.reassign_after = Duration::from_secs(self.reassign_after);
+        config.settle = Duration::from_millis(self.repair_settle_ms);
+        config.retire_grace = Duration::from_millis(self.retire_grace_ms);
+        Some(config)
+    }
 }
 
 /// Where the control plane's admin API is, and its token.
@@ -144,6 +197,11 @@ pub struct ServeArgs {
     /// Milliseconds between health probes of the nodes; 0 disables them.
     #[arg(long, default_value_t = 1000)]
     pub probe_interval_ms: u64,
+    /// The nodes' master key: the rebalancer reads and writes them directly.
+    #[arg(long, env = "MIROIR_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    #[command(flatten)]
+    pub repair: RepairArgs,
     /// Keep the state in etcd (comma-separated client URLs) and elect one leader among
     /// the replicas; without it the state is the local state.json.
     #[arg(long, value_delimiter = ',')]
@@ -173,6 +231,10 @@ impl ServeArgs {
         for (id, address, group) in &self.nodes {
             let change = crate::state::Change::AddNode { id: id.clone(), address: address.clone(), group: *group };
             state = state.apply(&change)?.unwrap_or(state);
+        }
+        // The flags' nodes are the cluster as it starts: none of them joins.
+        for node in &mut state.nodes {
+            node.joining = false;
         }
         Ok(state)
     }
@@ -256,6 +318,8 @@ pub struct DevArgs {
     /// The admin API's token; default: a random one, written to <data-dir>/admin-token.
     #[arg(long, env = "MIROIR_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub repair: RepairArgs,
 }
 
 impl DevArgs {
@@ -263,7 +327,6 @@ impl DevArgs {
         launcher::Options {
             topology: self.topology.topology(),
             meili_bin: self.meili_bin,
-            master_key: self.master_key,
             data_dir: self.data_dir,
             envoy_bin: self.envoy_bin,
             filter_wasm: self.filter_wasm,
@@ -271,6 +334,8 @@ impl DevArgs {
             startup_timeout: Duration::from_secs(self.startup_timeout),
             xds_port: self.xds_port,
             admin_token: self.admin_token,
+            repair: self.repair.config(self.master_key.clone()),
+            master_key: self.master_key,
         }
     }
 }

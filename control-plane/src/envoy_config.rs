@@ -116,6 +116,8 @@ impl Topology {
                 group: self.node_group(i),
                 draining: false,
                 down: false,
+                joining: false,
+                recovering: false,
             })
             .collect();
         Ok(state)
@@ -129,13 +131,14 @@ impl Topology {
             replication_factor: self.replication_factor,
             default_shards: self.shards,
             nodes: (0..self.nodes)
-                .map(|i| Node { id: Self::node_id(i), cluster: Self::node_cluster(i), group: self.node_group(i), state: NodeState::Up })
+                .map(|i| Node { id: Self::node_id(i), cluster: Self::node_cluster(i), group: self.node_group(i), state: NodeState::Up, role: Default::default() })
                 .collect(),
             indexes: BTreeMap::new(),
             control_cluster: CONTROL_CLUSTER.into(),
             timeout_ms: CALL_TIMEOUT_MS,
             payload_limit_bytes: DEFAULT_PAYLOAD_LIMIT_BYTES,
             node_key: None,
+            write_quorum: 1,
         };
         map.validate().map_err(EnvoyConfigError::ShardMap)?;
         Ok(map)

@@ -17,6 +17,8 @@ pub mod launcher;
 pub mod metrics;
 pub mod prober;
 pub mod registry;
+pub mod rebalance_cli;
+pub mod repair;
 pub mod signals;
 pub mod state;
 pub mod xds;

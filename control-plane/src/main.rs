@@ -71,6 +71,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.filter_wasm = args.filter_wasm.clone();
     config.initial = args.initial_state()?;
     config.probe_interval = (args.probe_interval_ms > 0).then(|| std::time::Duration::from_millis(args.probe_interval_ms));
+    config.repair = args.repair.config(args.master_key.clone());
     if args.etcd.is_empty() {
         App::start(config).await?.run_until_signal(&mut shutdown).await?;
     } else {
@@ -121,6 +122,10 @@ fn admin_cli(command: Command) -> anyhow::Result<()> {
         Command::Replication { admin, rf } => {
             print_changed(&client(&admin)?.send("PUT", &format!("{A}/replication"), Some(json!({"rf": rf})))?)?
         }
+        Command::WriteQuorum { admin, quorum } => {
+            print_changed(&client(&admin)?.send("PUT", &format!("{A}/write-quorum"), Some(json!({"quorum": quorum})))?)?
+        }
+        Command::Rebalance { admin, repair, no_wait } => miroir::rebalance_cli::follow(&client(&admin)?, repair, no_wait)?,
         Command::Serve(_) | Command::Dev(_) | Command::EnvoyConfig(_) => unreachable!("handled by run"),
     }
     Ok(())

@@ -22,6 +22,12 @@ pub struct Metrics {
     /// 0 green, 1 yellow, 2 red.
     pub cluster_health: Gauge,
     pub leader: Gauge,
+    /// Rebalancing and repair (see `repair/`).
+    pub repair_copied: Counter,
+    pub repair_deleted: Counter,
+    pub repair_passes: Counter,
+    pub repair_shards_pending: Gauge,
+    pub repair_cleaned: Counter,
 }
 
 impl Default for Metrics {
@@ -37,6 +43,11 @@ impl Default for Metrics {
             node_up: Family::default(),
             cluster_health: Gauge::default(),
             leader: Gauge::default(),
+            repair_copied: Counter::default(),
+            repair_deleted: Counter::default(),
+            repair_passes: Counter::default(),
+            repair_shards_pending: Gauge::default(),
+            repair_cleaned: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("xds_pushes", "xDS responses sent, by type", metrics.pushes.clone());
@@ -48,6 +59,11 @@ impl Default for Metrics {
         registry.register("node_up", "1 when a Meilisearch node serves reads", metrics.node_up.clone());
         registry.register("cluster_health", "0 green, 1 yellow, 2 red", metrics.cluster_health.clone());
         registry.register("leader", "1 when this replica leads", metrics.leader.clone());
+        registry.register("repair_documents_copied", "Documents anti-entropy wrote to a replica", metrics.repair_copied.clone());
+        registry.register("repair_documents_deleted", "Documents anti-entropy deleted from a replica", metrics.repair_deleted.clone());
+        registry.register("repair_passes", "Anti-entropy passes over one shard", metrics.repair_passes.clone());
+        registry.register("repair_shards_pending", "Shards the rebalancer still has to bring in sync", metrics.repair_shards_pending.clone());
+        registry.register("repair_documents_cleaned", "Documents removed from nodes that no longer own their shard", metrics.repair_cleaned.clone());
         Metrics { registry, ..metrics }
     }
 }

@@ -3,9 +3,9 @@
 //! Run: `cargo bench -p miroir-core --bench split`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use miroir_core::batch::{split, PayloadFormat, PrimaryKeyInput};
+use miroir_core::batch::{split, PayloadFormat, PrimaryKeyInput, SplitPlan};
 use miroir_core::placement::IndexPlacement;
-use miroir_core::shard_map::{Node, NodeState, ShardMap};
+use miroir_core::shard_map::{Node, NodeRole, NodeState, ShardMap};
 use serde_json::{json, Value};
 
 fn rows(limit: usize) -> Vec<Value> {
@@ -33,12 +33,13 @@ fn bench(c: &mut Criterion) {
         version: 1,
         replication_factor: 2,
         default_shards: 16,
-        nodes: (0..3).map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up }).collect(),
+        nodes: (0..3).map(|i| Node { id: format!("node{i}"), cluster: format!("c{i}"), group: 0, state: NodeState::Up, role: NodeRole::Active }).collect(),
         indexes: Default::default(),
         control_cluster: "control".into(),
         timeout_ms: 1000,
         payload_limit_bytes: u64::MAX,
         node_key: None,
+        write_quorum: 1,
     };
     let placement = IndexPlacement::compute(&map, "packages");
     let json_body = Value::from(docs.clone()).to_string().into_bytes();
@@ -61,7 +62,7 @@ fn bench(c: &mut Criterion) {
     ] {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::new(name, body.len()), body, |b, body| {
-            b.iter(|| split(body, format, key, &placement, 3).expect("valid batch"))
+            b.iter(|| split(body, format, key, SplitPlan { placement: &placement, nodes: 3, version: 1_763_800_000_000_000 }).expect("valid batch"))
         });
     }
     group.finish();

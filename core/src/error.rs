@@ -79,6 +79,7 @@ codes! {
     MiroirUnsupportedRoute => ("miroir_unsupported_route", 501, InvalidRequest),
     MiroirNodeUnavailable => ("miroir_node_unavailable", 503, System),
     MiroirShardsUnavailable => ("miroir_shards_unavailable", 503, System),
+    MiroirWriteQuorumUnavailable => ("miroir_write_quorum_unavailable", 503, System),
     MiroirInvalidConfig => ("miroir_invalid_config", 500, Internal),
 }
 

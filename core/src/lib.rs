@@ -20,6 +20,7 @@ pub mod similar;
 pub mod task;
 pub mod tasks_query;
 pub mod timestamp;
+pub mod version;
 pub mod wire;
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::shard_map::ShardMap;
+use crate::shard_map::{NodeRole, ShardMap};
 
 /// The logical shard of a document, from its canonical id (see [`crate::id`]).
 pub fn shard_of(canonical_id: &str, shards: u32) -> u32 {
@@ -28,9 +28,15 @@ pub fn weight(index: &str, shard: u32, node_id: &str) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexPlacement {
     pub shards: u32,
-    /// `owners[shard]`: indexes into `ShardMap::nodes`, group by group (ascending
-    /// group), best-ranked first within a group.
+    /// `owners[shard]`: the shard's replicas over the serving set (active + leaving
+    /// nodes) — where reads go. Indexes into `ShardMap::nodes`, group by group
+    /// (ascending group), best-ranked first within a group.
     pub owners: Vec<Vec<usize>>,
+    /// `write_owners[shard]`: owners over the serving set united with owners over the
+    /// target set (active + joining), same order. Equals `owners` when no node joins
+    /// or leaves; during a rebalance it also holds the shard's future owners, so they
+    /// miss no write while the rebalancer fills them.
+    pub write_owners: Vec<Vec<usize>>,
 }
 
 impl IndexPlacement {
@@ -38,34 +44,54 @@ impl IndexPlacement {
         let shards = map.shards_of(index);
         let groups = map.groups();
         let rf = map.replication_factor as usize;
-        let owners = (0..shards)
-            .map(|shard| {
-                let mut owners = Vec::with_capacity(rf * groups.len());
-                for group in &groups {
-                    let mut ranked: Vec<(u64, usize)> = map
-                        .nodes
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, n)| n.group == *group)
-                        .map(|(i, n)| (weight(index, shard, &n.id), i))
-                        .collect();
-                    // Highest weight first; ties (never seen in practice) by node order.
-                    ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                    owners.extend(ranked.into_iter().take(rf).map(|(_, i)| i));
-                }
-                owners
-            })
-            .collect();
-        IndexPlacement { shards, owners }
+        let mut owners = Vec::with_capacity(shards as usize);
+        let mut write_owners = Vec::with_capacity(shards as usize);
+        for shard in 0..shards {
+            let mut read = Vec::with_capacity(rf * groups.len());
+            let mut write = Vec::with_capacity(rf * groups.len());
+            for group in &groups {
+                let mut ranked: Vec<(u64, usize)> = map
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.group == *group)
+                    .map(|(i, n)| (weight(index, shard, &n.id), i))
+                    .collect();
+                // Highest weight first; ties (never seen in practice) by node order.
+                ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let top = |member: fn(NodeRole) -> bool| {
+                    ranked.iter().filter(move |(_, i)| member(map.nodes[*i].role)).take(rf).map(|&(_, i)| i)
+                };
+                let serving: Vec<usize> = top(NodeRole::serving).collect();
+                let target: Vec<usize> = top(NodeRole::target).collect();
+                // The union in rank order: walk the ranking, keep members of either.
+                write.extend(ranked.iter().map(|&(_, i)| i).filter(|i| serving.contains(i) || target.contains(i)));
+                read.extend(serving);
+            }
+            owners.push(read);
+            write_owners.push(write);
+        }
+        IndexPlacement { shards, owners, write_owners }
     }
 
     pub fn shard_of(&self, canonical_id: &str) -> u32 {
         shard_of(canonical_id, self.shards)
     }
 
-    /// Every node holding `shard`, in all groups.
+    /// Every node serving `shard` (reads), in all groups.
     pub fn owners_of(&self, shard: u32) -> &[usize] {
         self.owners.get(shard as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every node a write to `shard` goes to (state permitting), in all groups.
+    pub fn write_owners_of(&self, shard: u32) -> &[usize] {
+        self.write_owners.get(shard as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Replicas a document has once every rebalance is done: `replication_factor`
+    /// per group. Node counts (stats, task details) are divided by it.
+    pub fn copies(&self) -> usize {
+        self.owners.iter().map(Vec::len).max().unwrap_or(1).max(1)
     }
 
     /// The shards a node holds, ascending.

@@ -131,6 +131,12 @@ impl Route {
         }
     }
 
+    /// Writes by document: they carry a version stamp (documents) or leave tombstones
+    /// at one (deletions by id).
+    pub fn is_stamped(&self) -> bool {
+        matches!(self, Route::DocumentsWrite { .. } | Route::DocumentDelete { .. } | Route::DocumentsDeleteBatch { .. })
+    }
+
     /// Every name [`Route::kind`] gives.
     pub const KINDS: [&'static str; 9] =
         ["read_one", "write_documents", "read_document", "delete_documents", "broadcast", "stats", "search", "browse", "unsupported"];

@@ -38,6 +38,9 @@ pub struct ShardMap {
     /// out. `None`: every call carries the client's `Authorization`, unchecked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_key: Option<String>,
+    /// Per shard, how many write owners must accept a write before it is acknowledged.
+    #[serde(default = "default_write_quorum")]
+    pub write_quorum: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,16 +55,61 @@ pub struct Node {
     pub group: u32,
     #[serde(default)]
     pub state: NodeState,
+    /// Where the node stands in a rebalance: which placement (serving or target) counts it.
+    #[serde(default)]
+    pub role: NodeRole,
 }
 
+/// Whether a node answers, as the control plane last saw it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum NodeState {
     /// Serves reads and writes.
     #[default]
     Up,
-    /// Known dead: no reads go to it.
+    /// Known dead: neither reads nor writes go to it (writes to its shards are missed).
     Down,
+    /// Back from down and being repaired: takes writes, serves no reads, is no copy source.
+    Recovering,
+}
+
+impl NodeState {
+    /// Writes (and deletes) are sent to it.
+    pub fn takes_writes(self) -> bool {
+        matches!(self, NodeState::Up | NodeState::Recovering)
+    }
+
+    /// Reads may be served by it.
+    pub fn serves_reads(self) -> bool {
+        self == NodeState::Up
+    }
+}
+
+/// A node's part in placement. The serving set C (active + leaving) decides `owners`
+/// (reads); the target set T (active + joining) is where shards are moving to. Writes
+/// go to the owners under both, so a joining node is filled while a leaving one is
+/// still complete.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NodeRole {
+    #[default]
+    Active,
+    /// Being filled by the rebalancer: takes writes for its target shards, serves no reads.
+    Joining,
+    /// Being drained: still serves its shards until their new owners are filled.
+    Leaving,
+}
+
+impl NodeRole {
+    /// Member of the serving set C.
+    pub fn serving(self) -> bool {
+        matches!(self, NodeRole::Active | NodeRole::Leaving)
+    }
+
+    /// Member of the target set T.
+    pub fn target(self) -> bool {
+        matches!(self, NodeRole::Active | NodeRole::Joining)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +126,9 @@ fn default_timeout_ms() -> u64 {
 }
 fn default_payload_limit() -> u64 {
     DEFAULT_PAYLOAD_LIMIT_BYTES
+}
+fn default_write_quorum() -> u32 {
+    1
 }
 
 impl ShardMap {
@@ -96,6 +147,9 @@ impl ShardMap {
         }
         if self.replication_factor == 0 {
             return bad("replicationFactor must be at least 1".into());
+        }
+        if self.write_quorum == 0 {
+            return bad("writeQuorum must be at least 1".into());
         }
         if self.default_shards == 0 || self.indexes.values().any(|i| i.shards == 0) {
             return bad("an index needs at least one shard".into());
@@ -118,5 +172,29 @@ impl ShardMap {
         groups.sort_unstable();
         groups.dedup();
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rebalance_fields_parse_with_defaults() {
+        let old = br#"{"version": 1, "replicationFactor": 2, "controlCluster": "c",
+                       "nodes": [{"id": "a", "cluster": "ca"}, {"id": "b", "cluster": "cb", "state": "down"}]}"#;
+        let map = ShardMap::from_json(old).unwrap();
+        assert_eq!(map.write_quorum, 1);
+        assert!(map.nodes.iter().all(|n| n.role == NodeRole::Active));
+        let new = br#"{"version": 2, "replicationFactor": 2, "controlCluster": "c", "writeQuorum": 2,
+                       "nodes": [{"id": "a", "cluster": "ca", "state": "recovering", "role": "joining"},
+                                 {"id": "b", "cluster": "cb", "role": "leaving"}]}"#;
+        let map = ShardMap::from_json(new).unwrap();
+        assert_eq!(map.write_quorum, 2);
+        assert_eq!((map.nodes[0].state, map.nodes[0].role), (NodeState::Recovering, NodeRole::Joining));
+        assert!(map.nodes[0].state.takes_writes() && !map.nodes[0].state.serves_reads());
+        assert_eq!(map.nodes[1].role, NodeRole::Leaving);
+        let zero = br#"{"version": 1, "replicationFactor": 1, "controlCluster": "c", "writeQuorum": 0, "nodes": [{"id": "a", "cluster": "ca"}]}"#;
+        assert!(ShardMap::from_json(zero).is_err());
     }
 }

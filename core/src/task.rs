@@ -29,10 +29,28 @@ pub struct TaskRecord {
     /// How many nodes hold each document: node counts are divided by it.
     #[serde(default = "one")]
     pub copies: u32,
+    /// Ids of write owners that did not take the write: their call failed (no answer,
+    /// 5xx, no task) or they were `down` and skipped. The control plane marks them
+    /// down and repairs them; it learns this before the client gets its 202.
+    #[serde(default)]
+    pub missed: Vec<String>,
+    /// For deletions by id: the deleted ids and the delete's version stamp, so
+    /// anti-entropy never brings an older copy of them back.
+    #[serde(default)]
+    pub tombstones: Option<Tombstones>,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// Ids deleted at a version (the delete's stamp).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tombstones {
+    pub version: u64,
+    /// Canonical ids (see [`crate::id`]): the string form a node keys documents by.
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +61,11 @@ pub struct NodeTask {
     /// Bookkeeping Miroir adds (e.g. its own settings): counts toward status only.
     #[serde(default)]
     pub hidden: bool,
+    /// Documents (or ids) the call carried: node counts are scaled by the client's
+    /// count over the sum of these, so a replica down or a copy not sent keeps the
+    /// task's counts right. 0 (records without it, broadcasts): divide by `copies`.
+    #[serde(default)]
+    pub documents: u64,
 }
 
 /// The summary a write answers with (HTTP 202), as Meilisearch shapes it.
@@ -98,10 +121,10 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
             }
         }
     }
-    let copies = u64::from(record.copies.max(1));
+    let scale = count_scale(record);
     for v in details.values_mut() {
         if let (Some(n), true) = (v.as_u64(), finished) {
-            *v = json!(n / copies);
+            *v = json!(scale(n));
         }
     }
     // Counts Miroir knew at enqueue time are not divided.
@@ -120,6 +143,18 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     let finished_at = if finished { finished_at } else { None };
     let duration = if finished { duration } else { Value::Null };
     view(record, status, details, Value::Null, started.as_deref(), finished_at.as_deref(), duration)
+}
+
+/// Turns a sum of node counts into the client's count: scaled by the documents the
+/// client sent over the copies the counted node tasks carried, or divided by `copies`.
+fn count_scale(record: &TaskRecord) -> impl Fn(u64) -> u64 {
+    let carried: u64 = record.node_tasks.iter().filter(|t| !t.hidden).map(|t| t.documents).sum();
+    let sent = ["receivedDocuments", "providedIds"].iter().find_map(|k| record.details.get(*k)?.as_u64());
+    let copies = u64::from(record.copies.max(1));
+    move |n: u64| match sent {
+        Some(sent) if carried > 0 => ((u128::from(n) * u128::from(sent) + u128::from(carried) / 2) / u128::from(carried)) as u64,
+        _ => n / copies,
+    }
 }
 
 /// Earliest start, latest finish and the last finisher's duration.
@@ -168,12 +203,14 @@ mod tests {
             kind: "documentAdditionOrUpdate".into(),
             enqueued_at: "2026-01-01T00:00:00Z".into(),
             node_tasks: vec![
-                NodeTask { node: "node0".into(), task_uid: 3, hidden: false },
-                NodeTask { node: "node1".into(), task_uid: 9, hidden: false },
+                NodeTask { node: "node0".into(), task_uid: 3, hidden: false, documents: 0 },
+                NodeTask { node: "node1".into(), task_uid: 9, hidden: false, documents: 0 },
             ],
             error: None,
             details: [("receivedDocuments".to_string(), json!(10))].into_iter().collect(),
             copies: 2,
+            missed: Vec::new(),
+            tombstones: None,
         }
     }
 
@@ -194,12 +231,38 @@ mod tests {
     }
 
     #[test]
+    fn counts_stay_right_when_a_replica_carried_no_copy() {
+        // RF 2, 10 documents, but one replica of 4 of them was down: 16 copies sent.
+        let mut r = record();
+        r.node_tasks[0].documents = 10;
+        r.node_tasks[1].documents = 6;
+        let done = combine(&r, &[node("succeeded", 10), node("succeeded", 6)]);
+        assert_eq!(done["details"]["indexedDocuments"], 10);
+        // The task of the down replica's part is left out by the reader: still right.
+        r.node_tasks.truncate(1);
+        assert_eq!(combine(&r, &[node("succeeded", 10)])["details"]["indexedDocuments"], 10);
+    }
+
+    #[test]
     fn a_failed_node_task_fails_the_task_with_its_error() {
         let mut failed = node("failed", 0);
         failed["error"] = json!({"code": "internal"});
         let v = combine(&record(), &[node("succeeded", 8), failed]);
         assert_eq!(v["status"], "failed");
         assert_eq!(v["error"]["code"], "internal");
+    }
+
+    #[test]
+    fn records_without_the_rebalance_fields_still_parse() {
+        let old = json!({"uid": 1, "indexUid": "m", "type": "documentDeletion", "nodeTasks": []});
+        let r: TaskRecord = serde_json::from_value(old).unwrap();
+        assert!(r.missed.is_empty());
+        assert_eq!(r.tombstones, None);
+        let new = json!({"indexUid": "m", "type": "documentDeletion", "nodeTasks": [], "missed": ["node1"],
+                         "tombstones": {"version": 17, "ids": ["a", "42"]}});
+        let r: TaskRecord = serde_json::from_value(new).unwrap();
+        assert_eq!(r.missed, vec!["node1".to_string()]);
+        assert_eq!(r.tombstones, Some(Tombstones { version: 17, ids: vec!["a".into(), "42".into()] }));
     }
 
     #[test]

@@ -270,7 +270,7 @@ mod tests {
             index_uid: Some(index.into()),
             kind: kind.into(),
             enqueued_at: at.into(),
-            node_tasks: vec![NodeTask { node: "node0".into(), task_uid: uid, hidden: false }],
+            node_tasks: vec![NodeTask { node: "node0".into(), task_uid: uid, hidden: false, documents: 0 }],
             error: None,
             details: Default::default(),
             copies: 1,

@@ -19,7 +19,45 @@ pub const TASKS_REGISTRY_PATH: &str = "/_miroir/tasks";
 
 /// Reserved document field holding the write's version stamp (issue 6: replicas of a
 /// shard converge on the highest version). Hidden from clients like [`SHARD_FIELD`].
+/// Stored as [`encode_version`]'s string, read back with [`decode_version`].
 pub const VERSION_FIELD: &str = "_miroir_version";
+
+/// The hexadecimal digits of a stored version: sixteen ASCII characters Meilisearch's
+/// tokenizer takes as separators, in code point order.
+///
+/// Why not a JSON number: Meilisearch indexes numbers as words, so a stamp such as
+/// 1763800000000000 would make a query `17` (a prefix) match every document. A string
+/// of separators yields no word at all: no query matches it, no ranking rule sees it.
+/// Checked against Meilisearch 1.50 one by one (each alone is a placeholder query, and
+/// `word c` with matching strategy `all` finds documents without `c`); `< = > | ~ ^` are
+/// words there and `_ - & # @ '` are the likeliest `nonSeparatorTokens`, so none is used.
+/// ASCII keeps a stored stamp at 14 bytes; none needs escaping in JSON. Fixed width and
+/// code point order keep string order equal to number order.
+pub const VERSION_DIGITS: [char; 16] = ['!', '%', '(', ')', '*', ',', '.', '/', ':', ';', '?', '[', ']', '`', '{', '}'];
+
+/// Digits of an encoded version: 16^14 > 2^53.
+pub const VERSION_WIDTH: usize = 14;
+
+/// A version stamp as stored in [`VERSION_FIELD`].
+pub fn encode_version(version: u64) -> String {
+    (0..VERSION_WIDTH).rev().map(|i| VERSION_DIGITS[((version >> (4 * i)) & 0xf) as usize]).collect()
+}
+
+/// The version stamp of a stored [`VERSION_FIELD`] value (also accepts a plain number).
+pub fn decode_version(value: &serde_json::Value) -> Option<u64> {
+    if let Some(n) = value.as_u64() {
+        return Some(n);
+    }
+    let text = value.as_str()?;
+    let mut version: u64 = 0;
+    let mut digits = 0;
+    for c in text.chars() {
+        let digit = VERSION_DIGITS.iter().position(|d| *d == c)? as u64;
+        version = version.checked_mul(16)?.checked_add(digit)?;
+        digits += 1;
+    }
+    (digits > 0).then_some(version)
+}
 
 /// Every reserved field Miroir adds to stored documents.
 pub const BOOKKEEPING_FIELDS: [&str; 2] = [SHARD_FIELD, VERSION_FIELD];
@@ -33,5 +71,32 @@ pub fn is_bookkeeping(field: &str) -> bool {
 pub fn strip_bookkeeping(document: &mut serde_json::Map<String, serde_json::Value>) {
     for field in BOOKKEEPING_FIELDS {
         document.shift_remove(field);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn versions_encode_to_fixed_width_separator_strings() {
+        assert_eq!(encode_version(0), "!".repeat(VERSION_WIDTH));
+        assert_eq!(encode_version(0x1f), format!("{}%}}", "!".repeat(VERSION_WIDTH - 2)));
+        assert_eq!(decode_version(&json!(encode_version(1_763_800_000_000_000))), Some(1_763_800_000_000_000));
+        assert_eq!(decode_version(&json!(42)), Some(42));
+        assert_eq!(decode_version(&json!("12")), None);
+        assert_eq!(decode_version(&json!("")), None);
+        assert!(VERSION_DIGITS.windows(2).all(|w| w[0] < w[1]), "code point order");
+    }
+
+    proptest! {
+        #[test]
+        fn encoding_round_trips_and_keeps_order(a in 0u64..(1 << 53), b in 0u64..(1 << 53)) {
+            let (ea, eb) = (encode_version(a), encode_version(b));
+            prop_assert_eq!(decode_version(&serde_json::Value::String(ea.clone())), Some(a));
+            prop_assert_eq!(ea.cmp(&eb), a.cmp(&b));
+        }
     }
 }

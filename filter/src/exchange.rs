@@ -1,11 +1,14 @@
 //! One client request: runs its core flow round by round.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, RequestInfo, Response, Target};
 use miroir_core::route::{classify, Method};
+use miroir_core::version::VersionClock;
 use miroir_core::wire::{DEGRADED_HEADER, DEGRADED_POLICY_HEADER};
 use miroir_core::{Code, MeiliError, ShardMap};
 use proxy_wasm::hostcalls;
@@ -19,6 +22,7 @@ pub struct Exchange {
     /// Envoy's id for this request: a per-request seed for spreading reads.
     context_id: u32,
     metrics: Metrics,
+    clock: Rc<Cell<VersionClock>>,
     flow: Option<Box<dyn Flow>>,
     authorization: Option<String>,
     /// Dispatch token → position of its call in the current round.
@@ -28,8 +32,20 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32, metrics: Metrics) -> Exchange {
-        Exchange { map, context_id, metrics, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32, metrics: Metrics, clock: Rc<Cell<VersionClock>>) -> Exchange {
+        Exchange { map, context_id, metrics, clock, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+    }
+
+    /// The next version stamp: the gateway's clock in microseconds, strictly increasing.
+    fn stamp(&self) -> u64 {
+        // Through the host call: the SDK's own getter panics where it errs. No clock
+        // still gives a stamp above the last one.
+        let now = hostcalls::get_current_time().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+        let now_us = now.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        let mut clock = self.clock.get();
+        let version = clock.stamp(now_us);
+        self.clock.set(clock);
+        version
     }
 
     fn run(&mut self, mut next: Next) {
@@ -159,16 +175,20 @@ impl HttpContext for Exchange {
             self.respond(Response::error(&err));
             return Action::Pause;
         };
-        let request = RequestInfo {
+        let mut request = RequestInfo {
             method: request_header(":method").unwrap_or_default(),
             path: request_header(":path").unwrap_or_default(),
             content_type: request_header("content-type"),
             seed: u64::from(self.context_id),
             fail_when_degraded: request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
             authorization: request_header("authorization"),
+            version: 0,
         };
         self.authorization = request.authorization.clone();
         let route = classify(Method::parse(&request.method), &request.path);
+        if route.is_stamped() {
+            request.version = self.stamp();
+        }
         self.metrics.request(route.kind());
         let mut flow = flow::for_route(map, route, request);
         let next = flow.start();

@@ -7,20 +7,25 @@
 mod exchange;
 mod metrics;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 
+use miroir_core::version::VersionClock;
 use miroir_core::ShardMap;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None, metrics: metrics::Metrics::default() }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None, metrics: metrics::Metrics::default(), clock: Rc::default() }) });
 }}
 
 struct Root {
     map: Option<Arc<ShardMap>>,
     metrics: metrics::Metrics,
+    /// This filter instance's version stamps (one VM, one thread: shared by its requests).
+    clock: Rc<Cell<VersionClock>>,
 }
 
 impl Context for Root {}
@@ -50,7 +55,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id, self.metrics.clone())))
+        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id, self.metrics.clone(), self.clock.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

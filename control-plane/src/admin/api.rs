@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::views;
 use crate::control::{ControlError, Controller};
 use crate::metrics::Metrics;
+use crate::repair::Repairer;
 use crate::state::store::StoreError;
 use crate::state::{Change, ChangeError};
 use crate::xds::resources::READY_PATH;
@@ -28,6 +29,8 @@ pub struct AdminState {
     pub envoys: Envoys,
     pub metrics: Arc<Metrics>,
     pub token: Arc<str>,
+    /// The rebalancer, when it runs.
+    pub repairer: Option<Arc<Repairer>>,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -44,6 +47,8 @@ pub fn router(state: AdminState) -> Router {
         .route(&format!("{ADMIN_PREFIX}/indexes"), get(indexes))
         .route(&format!("{ADMIN_PREFIX}/indexes/{{uid}}"), put(set_index).delete(remove_index))
         .route(&format!("{ADMIN_PREFIX}/replication"), put(set_replication))
+        .route(&format!("{ADMIN_PREFIX}/write-quorum"), put(set_write_quorum))
+        .route(&format!("{ADMIN_PREFIX}/rebalance"), get(rebalance).post(start_repair))
         .route("/_cluster/health", get(es_health))
         .route("/_cluster/nodes", get(es_nodes))
         .route("/indexes/{uid}/_shards", get(es_shards))
@@ -125,7 +130,62 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 type Answer = Result<Json<Value>, AdminError>;
 
 fn status_value(s: &AdminState) -> Value {
-    views::status(&s.controller.state(), &s.envoys.snapshot(), s.controller.leader().as_deref())
+    let mut status = views::status(&s.controller.state(), &s.envoys.snapshot(), s.controller.leader().as_deref());
+    status["writeQuorum"] = json!(s.controller.state().write_quorum);
+    status["rebalance"] = rebalance_value(s);
+    status
+}
+
+fn rebalance_value(s: &AdminState) -> Value {
+    s.repairer.as_ref().map_or(Value::Null, |r| {
+        let progress = r.progress();
+        let mut value = serde_json::to_value(&progress).unwrap_or(Value::Null);
+        value["settled"] = json!(progress.settled());
+        value
+    })
+}
+
+async fn rebalance(State(s): State<AdminState>) -> Answer {
+    if s.repairer.is_none() {
+        return Err(AdminError::new(StatusCode::NOT_FOUND, "miroir_rebalancer_off", "This control plane runs no rebalancer."));
+    }
+    Ok(Json(rebalance_value(&s)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RepairRequest {
+    #[serde(default)]
+    repair: bool,
+}
+
+/// `{"repair": true}` asks for a full anti-entropy pass over every shard; without it,
+/// only a round now. Answers the progress.
+async fn start_repair(State(s): State<AdminState>, bytes: axum::body::Bytes) -> Answer {
+    let RepairRequest { repair } = if bytes.is_empty() { RepairRequest::default() } else { body(&bytes)? };
+    if s.controller.leader().is_some() {
+        return Err(ControlError::NotLeader(s.controller.leader().unwrap_or_default()).into());
+    }
+    let Some(repairer) = &s.repairer else {
+        return Err(AdminError::new(StatusCode::NOT_FOUND, "miroir_rebalancer_off", "This control plane runs no rebalancer."));
+    };
+    if repair {
+        repairer.request_full_repair();
+    } else {
+        repairer.kick();
+    }
+    Ok(Json(rebalance_value(&s)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Quorum {
+    quorum: u32,
+}
+
+async fn set_write_quorum(State(s): State<AdminState>, bytes: axum::body::Bytes) -> Answer {
+    let Quorum { quorum } = body(&bytes)?;
+    apply(&s, Change::SetWriteQuorum { quorum }).await
 }
 
 async fn apply(s: &AdminState, change: Change) -> Answer {
@@ -183,7 +243,9 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
 
 async fn add_node(State(s): State<AdminState>, bytes: axum::body::Bytes) -> Answer {
     let NewNode { id, address, group } = body(&bytes)?;
-    apply(&s, Change::AddNode { id, address, group }).await
+    // Without a rebalancer nothing would ever fill a joining node: it serves at once.
+    let change = if s.repairer.is_some() { Change::AddNode { id, address, group } } else { Change::AddActiveNode { id, address, group } };
+    apply(&s, change).await
 }
 
 async fn remove_node(State(s): State<AdminState>, Path(id): Path<String>) -> Answer {
@@ -274,7 +336,7 @@ mod tests {
         let store = Arc::new(FileStore::new(dir));
         let control = vec![HostPort::parse("127.0.0.1:7701").unwrap()];
         let controller = Controller::new(initial, store, control, metrics.clone(), watch::channel(None).1).unwrap();
-        router(AdminState { controller: Arc::new(controller), envoys: Envoys::new(metrics.clone()), metrics, token: "secret".into() })
+        router(AdminState { controller: Arc::new(controller), envoys: Envoys::new(metrics.clone()), metrics, token: "secret".into(), repairer: None })
     }
 
     async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, Value) {
@@ -321,6 +383,7 @@ mod tests {
         let (_, shards) = call(&app, "GET", "/indexes/movies/_shards", key, "").await;
         assert_eq!(shards["shards"].as_array().unwrap().len(), 2);
         let (_, health) = call(&app, "GET", "/_cluster/health", key, "").await;
+        // This API runs no rebalancer, so n1 serves at once (with one, it would join first).
         assert_eq!((health["status"].as_str(), health["number_of_nodes"].as_u64()), (Some("green"), Some(2)));
         let (_, map) = call(&app, "GET", "/_miroir/admin/map", key, "").await;
         assert_eq!(map["version"], 3);

@@ -3,7 +3,7 @@
 
 pub mod api;
 pub mod client;
-mod views;
+pub mod views;
 
 pub use api::{router, AdminState};
 pub use views::render_status;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use miroir_core::shard_map::NodeState;
 use serde_json::{json, Value};
 
 use crate::state::ClusterState;
@@ -18,7 +17,8 @@ pub fn node(state: &ClusterState, id: &str) -> Value {
         "cluster": n.cluster(),
         "draining": n.draining,
         "down": n.down,
-        "state": if n.map_state() == NodeState::Up { "up" } else { "down" },
+        "state": n.map_state(),
+        "role": n.role(),
     })
 }
 
@@ -87,10 +87,9 @@ pub fn render_status(status: &Value) -> String {
         h["activeShards"], h["underReplicatedShards"], h["unavailableShards"], status["replicationFactor"]
     ));
     for n in status["nodes"].as_array().into_iter().flatten() {
-        let flags = match (n["draining"].as_bool(), n["down"].as_bool()) {
-            (Some(true), Some(true)) => " (draining, failing health checks)",
-            (Some(true), _) => " (draining)",
-            (_, Some(true)) => " (failing health checks)",
+        let flags = match n["role"].as_str() {
+            Some("joining") => " (joining: being filled)",
+            Some("leaving") => " (leaving: being emptied)",
             _ => "",
         };
         out.push_str(&format!(
@@ -101,6 +100,9 @@ pub fn render_status(status: &Value) -> String {
             n["state"].as_str().unwrap_or("?"),
             flags
         ));
+    }
+    if let Some(r) = status.get("rebalance").filter(|r| r.is_object()) {
+        out.push_str(&render_rebalance(r));
     }
     let indexes = status["indexes"].as_object().filter(|i| !i.is_empty());
     if let Some(indexes) = indexes {
@@ -125,6 +127,29 @@ pub fn render_status(status: &Value) -> String {
             acked("routes"),
             e["streams"],
         ));
+    }
+    out
+}
+
+/// The rebalancer's progress in one paragraph.
+pub fn render_rebalance(r: &Value) -> String {
+    let done = r["shardsDone"].as_array().map_or(0, Vec::len);
+    let waiting: Vec<&str> = r["waiting"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut out = format!(
+        "\nrebalance: {}   shards {done}/{} in sync   copied {}  deleted {}  cleaned {}  compared {}  ({:.0} docs/s)\n",
+        r["phase"].as_str().filter(|p| !p.is_empty()).unwrap_or("idle"),
+        r["shardsTotal"],
+        r["documentsCopied"],
+        r["documentsDeleted"],
+        r["documentsCleaned"],
+        r["documentsCompared"],
+        r["rate"].as_f64().unwrap_or(0.0),
+    );
+    if !waiting.is_empty() {
+        out.push_str(&format!("  waiting: {}\n", waiting.join(", ")));
+    }
+    if let Some(e) = r["lastError"].as_str() {
+        out.push_str(&format!("  last error: {e}\n"));
     }
     out
 }

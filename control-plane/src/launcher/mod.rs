@@ -47,6 +47,8 @@ pub struct Options {
     pub xds_port: u16,
     /// The admin API's token; `None` makes one, written to `<data-dir>/admin-token`.
     pub admin_token: Option<String>,
+    /// The rebalancer's settings (its master key is the nodes'); `None` runs none.
+    pub repair: Option<crate::repair::RepairConfig>,
 }
 
 /// Envoy's node id in `miroir dev`.
@@ -100,6 +102,7 @@ pub async fn run(options: Options, shutdown: &mut Shutdown) -> Result<(), Launch
     config.initial = t.initial_state()?;
     config.reset = true;
     config.node_key = plan.options.master_key.clone();
+    config.repair = plan.options.repair.clone();
     let control = App::start(config).await?;
     if plan.options.admin_token.is_none() {
         let path = plan.data_dir.join("admin-token");

@@ -8,7 +8,7 @@ pub mod store;
 
 use std::collections::BTreeMap;
 
-use miroir_core::shard_map::{IndexConfig, Node, NodeState, ShardMap, DEFAULT_SHARDS};
+use miroir_core::shard_map::{IndexConfig, Node, NodeRole, NodeState, ShardMap, DEFAULT_SHARDS};
 use miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,13 @@ pub struct ClusterState {
     /// The nodes' master key, handed to the filter for its own calls; never stored.
     #[serde(skip)]
     pub node_key: Option<String>,
+    /// Per shard, write owners that must accept a write before it is acknowledged.
+    #[serde(default = "one")]
+    pub write_quorum: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,12 +50,19 @@ pub struct NodeSpec {
     pub address: String,
     #[serde(default)]
     pub group: u32,
-    /// Drained by an operator: kept in placement (it still gets writes), no reads.
+    /// Drained by an operator (or gone past `--reassign-after`): the map's `role:
+    /// leaving`. It serves its shards until their new owners are filled, then goes.
     #[serde(default)]
     pub draining: bool,
-    /// Failing its health checks, as the control plane's prober saw it.
+    /// Failing its health checks, or it missed a write (a task record named it).
     #[serde(default)]
     pub down: bool,
+    /// Added to a running cluster and not yet filled: the map's `role: joining`.
+    #[serde(default)]
+    pub joining: bool,
+    /// Back from down, being repaired: takes writes, serves no reads.
+    #[serde(default)]
+    pub recovering: bool,
 }
 
 impl NodeSpec {
@@ -57,12 +71,25 @@ impl NodeSpec {
         cluster_name(&self.id)
     }
 
-    /// Whether reads may go to it: the map's `state`.
+    /// The map's `state`: whether reads and writes may go to it.
     pub fn map_state(&self) -> NodeState {
-        if self.draining || self.down {
+        if self.down {
             NodeState::Down
+        } else if self.recovering {
+            NodeState::Recovering
         } else {
             NodeState::Up
+        }
+    }
+
+    /// The map's `role`: which placement counts it.
+    pub fn role(&self) -> NodeRole {
+        if self.draining {
+            NodeRole::Leaving
+        } else if self.joining {
+            NodeRole::Joining
+        } else {
+            NodeRole::Active
         }
     }
 }
@@ -76,11 +103,20 @@ pub fn cluster_name(node_id: &str) -> String {
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Change {
     AddNode { id: String, address: String, #[serde(default)] group: u32 },
+    /// A node that serves at once: what adding means when no rebalancer runs (its
+    /// shards are then the operator's to fill).
+    AddActiveNode { id: String, address: String, #[serde(default)] group: u32 },
     RemoveNode { id: String },
     Drain { id: String },
     Undrain { id: String },
-    /// From the health prober: `down` is what it saw.
+    /// From the health prober (or a task record naming a missed node): `down` is what
+    /// it saw. A down node that answers again becomes recovering, not up.
     SetDown { id: String, down: bool },
+    /// The rebalancer filled a joining node: it becomes active.
+    Activate { id: String },
+    /// The repairer brought a recovering node in sync: it serves reads again.
+    Recovered { id: String },
+    SetWriteQuorum { quorum: u32 },
     SetIndex { uid: String, shards: u32 },
     RemoveIndex { uid: String },
     SetReplicationFactor { rf: u32 },
@@ -111,6 +147,7 @@ impl ClusterState {
             timeout_ms: CALL_TIMEOUT_MS,
             payload_limit_bytes: DEFAULT_PAYLOAD_LIMIT_BYTES,
             node_key: None,
+            write_quorum: 1,
         }
     }
 
@@ -141,7 +178,16 @@ impl ClusterState {
                 if let Some(other) = self.nodes.iter().find(|n| n.address == *address) {
                     return Err(ChangeError::Conflict(format!("node `{}` already has address {address}", other.id)));
                 }
-                self.nodes.push(NodeSpec { id: id.clone(), address: address.clone(), group: *group, draining: false, down: false });
+                // The first node has nothing to be filled from; later ones join empty.
+                let joining = !self.nodes.is_empty();
+                self.nodes.push(NodeSpec { id: id.clone(), address: address.clone(), group: *group, draining: false, down: false, joining, recovering: false });
+                Ok(true)
+            }
+            Change::AddActiveNode { id, address, group } => {
+                self.apply_in_place(&Change::AddNode { id: id.clone(), address: address.clone(), group: *group })?;
+                if let Some(node) = self.nodes.last_mut() {
+                    node.joining = false;
+                }
                 Ok(true)
             }
             Change::RemoveNode { id } => {
@@ -152,9 +198,39 @@ impl ClusterState {
                 self.nodes.remove(at);
                 Ok(true)
             }
-            Change::Drain { id } => self.set_flag(id, |n| &mut n.draining, true),
+            Change::Drain { id } => {
+                if self.node(id).is_some_and(|n| n.joining) {
+                    return Err(ChangeError::Conflict(format!("`{id}` is still joining (it holds no complete shard): remove it instead")));
+                }
+                self.set_flag(id, |n| &mut n.draining, true)
+            }
             Change::Undrain { id } => self.set_flag(id, |n| &mut n.draining, false),
-            Change::SetDown { id, down } => self.set_flag(id, |n| &mut n.down, *down),
+            Change::SetDown { id, down: true } => {
+                let at = self.position(id)?;
+                let node = &mut self.nodes[at];
+                let changed = !node.down || node.recovering;
+                (node.down, node.recovering) = (true, false);
+                Ok(changed)
+            }
+            Change::SetDown { id, down: false } => {
+                let at = self.position(id)?;
+                let node = &mut self.nodes[at];
+                let changed = node.down;
+                if changed {
+                    (node.down, node.recovering) = (false, true);
+                }
+                Ok(changed)
+            }
+            Change::Activate { id } => self.set_flag(id, |n| &mut n.joining, false),
+            Change::Recovered { id } => self.set_flag(id, |n| &mut n.recovering, false),
+            Change::SetWriteQuorum { quorum } => {
+                if *quorum == 0 {
+                    return Err(ChangeError::Invalid("the write quorum must be at least 1".into()));
+                }
+                let changed = self.write_quorum != *quorum;
+                self.write_quorum = *quorum;
+                Ok(changed)
+            }
             Change::SetIndex { uid, shards } => {
                 check_id(uid)?;
                 if *shards == 0 {
@@ -200,13 +276,14 @@ impl ClusterState {
             nodes: self
                 .nodes
                 .iter()
-                .map(|n| Node { id: n.id.clone(), cluster: n.cluster(), group: n.group, state: n.map_state() })
+                .map(|n| Node { id: n.id.clone(), cluster: n.cluster(), group: n.group, state: n.map_state(), role: n.role() })
                 .collect(),
             indexes: self.indexes.iter().map(|(uid, shards)| (uid.clone(), IndexConfig { shards: *shards })).collect(),
             control_cluster: CONTROL_CLUSTER.into(),
             timeout_ms: self.timeout_ms,
             payload_limit_bytes: self.payload_limit_bytes,
             node_key: self.node_key.clone(),
+            write_quorum: self.write_quorum,
         })
     }
 }

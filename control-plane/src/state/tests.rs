@@ -1,7 +1,10 @@
 use super::*;
 
+/// A node of an established cluster (not joining: these tests are not about moves).
 fn add(state: &ClusterState, id: &str, port: u16, group: u32) -> ClusterState {
-    state.apply(&Change::AddNode { id: id.into(), address: format!("127.0.0.1:{port}"), group }).unwrap().unwrap()
+    let mut next = state.apply(&Change::AddNode { id: id.into(), address: format!("127.0.0.1:{port}"), group }).unwrap().unwrap();
+    next.nodes.last_mut().unwrap().joining = false;
+    next
 }
 
 fn three_nodes() -> ClusterState {
@@ -21,7 +24,8 @@ fn every_change_that_does_something_is_one_version_more() {
     assert_eq!(s.apply(&Change::SetDown { id: "n0".into(), down: false }).unwrap(), None);
     let map = drained.shard_map().unwrap();
     assert_eq!(map.version, 4);
-    assert_eq!(map.nodes[1].state, NodeState::Down);
+    assert_eq!(map.nodes[1].role, NodeRole::Leaving, "a drained node leaves; it serves until its shards moved");
+    assert_eq!(map.nodes[1].state, NodeState::Up);
     assert_eq!(map.nodes[1].cluster, "meili_n1");
 }
 
@@ -61,7 +65,7 @@ fn health_is_green_yellow_red_as_elasticsearch_defines_it() {
     assert_eq!(report.status, ClusterHealth::Yellow);
     assert!(report.under_replicated_shards > 0 && report.unavailable_shards == 0, "{report:?}");
     // Two of three down with RF 2: some shard lives only on them.
-    let s = s.apply(&Change::Drain { id: "n1".into() }).unwrap().unwrap();
+    let s = s.apply(&Change::SetDown { id: "n1".into(), down: true }).unwrap().unwrap();
     assert_eq!(s.health().status, ClusterHealth::Red);
     let copies = s.shard_copies("movies");
     assert!(copies.iter().all(|c| c.nodes.len() == 2 && c.expected == 2));
@@ -83,4 +87,32 @@ fn the_state_round_trips_through_json() {
     assert_eq!(serde_json::from_str::<ClusterState>(&json).unwrap(), s);
     let change: Change = serde_json::from_str(r#"{"op":"addNode","id":"n3","address":"h:1"}"#).unwrap();
     assert_eq!(change, Change::AddNode { id: "n3".into(), address: "h:1".into(), group: 0 });
+}
+
+#[test]
+fn nodes_join_leave_fail_and_recover_through_their_map_role_and_state() {
+    let s = three_nodes();
+    let s = s.apply(&Change::AddNode { id: "n3".into(), address: "127.0.0.1:7713".into(), group: 0 }).unwrap().unwrap();
+    assert_eq!(s.shard_map().unwrap().nodes[3].role, NodeRole::Joining, "a node added to a running cluster joins empty");
+    assert!(matches!(s.apply(&Change::Drain { id: "n3".into() }), Err(ChangeError::Conflict(_))), "nothing to drain from a joining node");
+    let s = s.apply(&Change::Activate { id: "n3".into() }).unwrap().unwrap();
+    assert_eq!(s.shard_map().unwrap().nodes[3].role, NodeRole::Active);
+    // Down, then answering again: recovering (writes, no reads) until repaired.
+    let s = s.apply(&Change::SetDown { id: "n0".into(), down: true }).unwrap().unwrap();
+    assert_eq!(s.shard_map().unwrap().nodes[0].state, NodeState::Down);
+    let s = s.apply(&Change::SetDown { id: "n0".into(), down: false }).unwrap().unwrap();
+    assert_eq!(s.shard_map().unwrap().nodes[0].state, NodeState::Recovering);
+    assert_eq!(s.apply(&Change::SetDown { id: "n0".into(), down: false }).unwrap(), None, "a recovering node is not up yet");
+    let s = s.apply(&Change::Recovered { id: "n0".into() }).unwrap().unwrap();
+    assert_eq!(s.shard_map().unwrap().nodes[0].state, NodeState::Up);
+    // The write quorum reaches the map.
+    assert!(matches!(s.apply(&Change::SetWriteQuorum { quorum: 0 }), Err(ChangeError::Invalid(_))));
+    let s = s.apply(&Change::SetWriteQuorum { quorum: 2 }).unwrap().unwrap();
+    assert_eq!(s.shard_map().unwrap().write_quorum, 2);
+}
+
+#[test]
+fn a_node_added_without_a_rebalancer_serves_at_once() {
+    let s = three_nodes().apply(&Change::AddActiveNode { id: "n3".into(), address: "127.0.0.1:7713".into(), group: 0 }).unwrap().unwrap();
+    assert_eq!((s.version, s.shard_map().unwrap().nodes[3].role), (4, NodeRole::Active));
 }

@@ -21,7 +21,7 @@ pub struct Control {
 pub fn state(count: u16, base_port: u16, rf: u32) -> ClusterState {
     let mut state = ClusterState::empty(rf, 4);
     for i in 0..count {
-        let change = miroir::state::Change::AddNode { id: format!("node{i}"), address: format!("127.0.0.1:{}", base_port + i), group: 0 };
+        let change = miroir::state::Change::AddActiveNode { id: format!("node{i}"), address: format!("127.0.0.1:{}", base_port + i), group: 0 };
         state = state.apply(&change).unwrap().unwrap();
     }
     state
@@ -35,6 +35,9 @@ impl Control {
         config.admin_token = Some(TOKEN.into());
         config.initial = initial;
         config.probe_interval = Some(Duration::from_millis(300));
+        // These tests are about configuration reaching Envoy over stand-in nodes that
+        // hold no data: no rebalancer (nodes added serve at once, drained ones stay).
+        config.repair = None;
         let app = rt.block_on(App::start(config)).unwrap();
         Control { rt, app: Some(app) }
     }

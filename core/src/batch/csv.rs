@@ -1,17 +1,17 @@
 //! CSV payloads. Meilisearch types a column by its header (`price:number`,
 //! `active:boolean`, else string) and refuses a value that does not parse: the id is
-//! read the same way, and each node gets the same rows plus a `_miroir_shard:number`
-//! column, written with the client's delimiter.
+//! read the same way, and each node gets the same rows plus `_miroir_shard:number` and
+//! `_miroir_version` (a string: see [`crate::wire::encode_version`]) columns, written
+//! with the client's delimiter.
 
 use csv::{ReaderBuilder, WriterBuilder};
 use serde_json::Value;
 
 use super::primary_key::{infer, missing_id, KeySource, PrimaryKeyInput};
-use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, SplitBatch};
+use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, SplitBatch, SplitPlan, Targets};
 use crate::error::{Code, MeiliError};
 use crate::id::canonical_id;
-use crate::placement::IndexPlacement;
-use crate::wire::SHARD_FIELD;
+use crate::wire::{encode_version, is_bookkeeping, SHARD_FIELD, VERSION_FIELD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColumnType {
@@ -61,19 +61,14 @@ fn malformed(detail: &str) -> MeiliError {
     MeiliError::new(Code::MalformedPayload, format!("The `csv` payload provided is malformed: `{detail}`."))
 }
 
-pub(super) fn split(
-    body: &[u8],
-    delimiter: u8,
-    key: PrimaryKeyInput<'_>,
-    placement: &IndexPlacement,
-    nodes: usize,
-) -> Result<SplitBatch, BatchError> {
+pub(super) fn split(body: &[u8], delimiter: u8, key: PrimaryKeyInput<'_>, plan: SplitPlan<'_>) -> Result<SplitBatch, BatchError> {
+    let (placement, nodes) = (plan.placement, plan.nodes);
     let payload = |e: csv::Error| BatchError::Payload(malformed(&e.to_string()));
     let mut reader = ReaderBuilder::new().delimiter(delimiter).from_reader(body);
     let headers = reader.headers().map_err(payload)?.clone();
     let columns: Vec<(&str, ColumnType)> = headers.iter().map(column).collect();
-    if columns.iter().any(|(name, _)| *name == SHARD_FIELD) {
-        return Err(reserved_field_error());
+    if let Some((name, _)) = columns.iter().find(|(name, _)| is_bookkeeping(name)) {
+        return Err(reserved_field_error(name));
     }
 
     let mut task_error = FirstTaskError::default();
@@ -96,7 +91,8 @@ pub(super) fn split(
     // A nested key names a CSV column as a whole: cells are never objects.
     let key_column = key.as_deref().and_then(|k| columns.iter().position(|(n, _)| *n == k));
 
-    let copies = placement.owners.first().map_or(1, Vec::len).max(1);
+    let copies = placement.copies();
+    let mut targets = Targets::new(&plan);
     let mut out = NodeOutputs::new(nodes, body.len() * copies / nodes.max(1) + 64);
     let mut writers: Vec<_> = out
         .bodies
@@ -105,6 +101,8 @@ pub(super) fn split(
         .collect();
     let mut header_out = headers.as_byte_record().clone();
     header_out.push_field(format!("{SHARD_FIELD}:number").as_bytes());
+    header_out.push_field(VERSION_FIELD.as_bytes());
+    let version_cell = encode_version(plan.version);
     for w in &mut writers {
         w.write_byte_record(&header_out).map_err(payload)?;
     }
@@ -142,9 +140,10 @@ pub(super) fn split(
         };
         shard_cell.clear();
         shard_cell.push_str(&shard.to_string());
-        for &node in placement.owners_of(shard) {
-            if let (Some(w), Some(count)) = (writers.get_mut(node), out.per_node.get_mut(node)) {
-                w.write_record(record.iter().chain(std::iter::once(shard_cell.as_str()))).map_err(payload)?;
+        for &slot in targets.of(shard) {
+            if let (Some(w), Some(count)) = (writers.get_mut(slot), out.per_node.get_mut(slot)) {
+                let bookkeeping = [shard_cell.as_str(), version_cell.as_str()];
+                w.write_record(record.iter().chain(bookkeeping)).map_err(payload)?;
                 *count += 1;
             }
         }
@@ -161,6 +160,7 @@ pub(super) fn split(
         documents,
         bodies,
         per_node: out.per_node,
+        shards: targets.shards(),
         content_type: "text/csv",
     })
 }

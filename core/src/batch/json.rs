@@ -1,8 +1,8 @@
 //! JSON (array or single object) and NDJSON payloads.
 //!
 //! Each document is taken as raw text and scanned once for its id; the text itself is
-//! forwarded unchanged but for the shard field inserted after its opening brace, so a
-//! node parses exactly what the client sent. Nodes get NDJSON whatever the client sent:
+//! forwarded unchanged but for the shard and version fields inserted after its opening
+//! brace, so a node parses exactly what the client sent. Nodes get NDJSON whatever the client sent:
 //! Meilisearch only validates an NDJSON payload, where it rewrites a JSON array.
 
 use std::fmt;
@@ -13,24 +13,22 @@ use serde_json::{Map, Value};
 
 use super::members::each_member;
 use super::primary_key::{flat_id, infer, nested_id, KeySource, PrimaryKeyInput};
-use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, PayloadFormat, SplitBatch};
+use super::{bookkeeping_members, reserved_field_error, BatchError, FirstTaskError, NodeOutputs, PayloadFormat, SplitBatch, SplitPlan, Targets};
 use crate::error::{Code, MeiliError};
 use crate::placement::IndexPlacement;
-use crate::wire::SHARD_FIELD;
+use crate::wire::is_bookkeeping;
 
-pub(super) fn split(
-    body: &[u8],
-    format: PayloadFormat,
-    key: PrimaryKeyInput<'_>,
-    placement: &IndexPlacement,
-    nodes: usize,
-) -> Result<SplitBatch, BatchError> {
-    let copies = placement.owners.first().map_or(1, Vec::len).max(1);
+pub(super) fn split(body: &[u8], format: PayloadFormat, key: PrimaryKeyInput<'_>, plan: SplitPlan<'_>) -> Result<SplitBatch, BatchError> {
+    let placement = plan.placement;
+    let copies = placement.copies();
+    let nodes = plan.nodes;
     let mut splitter = Splitter {
         task_error: FirstTaskError::default(),
         key: None,
         infer: false,
         placement,
+        targets: Targets::new(&plan),
+        openings: (0..placement.shards).map(|shard| format!("{{{}", bookkeeping_members(shard, plan.version))).collect(),
         out: NodeOutputs::new(nodes, body.len() * copies / nodes.max(1) + 2),
         documents: 0,
     };
@@ -46,7 +44,7 @@ pub(super) fn split(
     if let Some(error) = splitter.task_error.0 {
         return Err(BatchError::Task { error, documents: splitter.documents });
     }
-    let Splitter { key, mut out, documents, .. } = splitter;
+    let Splitter { key, mut out, documents, targets, .. } = splitter;
     for b in out.bodies.iter_mut().filter(|b| b.is_empty()) {
         // A node refuses an empty payload (`missing_payload`); a blank line is zero documents.
         b.push(b'\n');
@@ -56,6 +54,7 @@ pub(super) fn split(
         documents,
         bodies: out.bodies,
         per_node: out.per_node,
+        shards: targets.shards(),
         content_type: "application/x-ndjson",
     })
 }
@@ -65,6 +64,9 @@ struct Splitter<'p> {
     key: Option<String>,
     infer: bool,
     placement: &'p IndexPlacement,
+    targets: Targets,
+    /// Per shard: `{` and the bookkeeping members every stored document opens with.
+    openings: Vec<String>,
     out: NodeOutputs,
     documents: usize,
 }
@@ -85,16 +87,18 @@ impl Splitter<'_> {
         }
         let key = self.key.as_deref().unwrap_or("");
         let flat = !key.contains('.');
-        let mut reserved = false;
+        let mut reserved = None;
         let mut id_value = None;
         each_member(text, |name, raw| {
-            reserved |= name == SHARD_FIELD;
+            if reserved.is_none() && is_bookkeeping(name) {
+                reserved = Some(name.to_string());
+            }
             if flat && name == key && id_value.is_none() {
                 id_value = Some(raw);
             }
         });
-        if reserved {
-            return Err(reserved_field_error());
+        if let Some(field) = reserved {
+            return Err(reserved_field_error(&field));
         }
         if self.task_error.0.is_some() || self.key.is_none() {
             return Ok(()); // the task fails anyway: keep checking syntax only
@@ -110,15 +114,12 @@ impl Splitter<'_> {
         };
         let shard = self.placement.shard_of(&id);
         let rest = text.trim_start().strip_prefix('{').unwrap_or(text);
-        for &node in self.placement.owners_of(shard) {
-            let (Some(body), Some(count)) = (self.out.bodies.get_mut(node), self.out.per_node.get_mut(node)) else {
+        let opening = self.openings.get(shard as usize).map_or("{", String::as_str);
+        for &slot in self.targets.of(shard) {
+            let (Some(body), Some(count)) = (self.out.bodies.get_mut(slot), self.out.per_node.get_mut(slot)) else {
                 continue;
             };
-            body.extend_from_slice(b"{\"");
-            body.extend_from_slice(SHARD_FIELD.as_bytes());
-            body.extend_from_slice(b"\":");
-            body.extend_from_slice(shard.to_string().as_bytes());
-            body.push(b',');
+            body.extend_from_slice(opening.as_bytes());
             body.extend_from_slice(rest.as_bytes());
             body.push(b'\n');
             *count += 1;

@@ -9,6 +9,12 @@ fn map(nodes: usize, rf: u32) -> ShardMap {
     ShardMap { payload_limit_bytes: 1000, ..crate::testing::shard_map(nodes, rf, 1) }
 }
 
+const VERSION: u64 = 1_763_800_000_123_456;
+
+fn plan(placement: &IndexPlacement, nodes: usize) -> SplitPlan<'_> {
+    SplitPlan { placement, nodes, version: VERSION }
+}
+
 fn known(key: &str) -> PrimaryKeyInput<'_> {
     PrimaryKeyInput { index: Some(key), requested: None }
 }
@@ -40,7 +46,7 @@ fn node_docs_with(split: &SplitBatch, delimiter: u8) -> Vec<Vec<Value>> {
 }
 
 fn split_json(body: &str, key: PrimaryKeyInput<'_>, m: &ShardMap) -> Result<SplitBatch, BatchError> {
-    split(body.as_bytes(), PayloadFormat::Json, key, &IndexPlacement::compute(m, "idx"), m.nodes.len())
+    split(body.as_bytes(), PayloadFormat::Json, key, plan(&IndexPlacement::compute(m, "idx"), m.nodes.len()))
 }
 
 #[test]
@@ -59,6 +65,7 @@ fn each_document_goes_to_exactly_its_owners_with_its_shard() {
             assert_eq!(here.len(), usize::from(owner), "doc {i} on node {n}");
             if owner {
                 assert_eq!(here[0][crate::wire::SHARD_FIELD], shard);
+                assert_eq!(crate::wire::decode_version(&here[0][crate::wire::VERSION_FIELD]), Some(VERSION));
                 assert_eq!(here[0]["title"], format!("t{i}"));
             }
         }
@@ -78,7 +85,7 @@ fn integer_one_and_string_one_go_to_the_same_nodes() {
 fn ndjson_and_single_objects_are_documents() {
     let m = map(3, 1);
     let p = IndexPlacement::compute(&m, "idx");
-    let nd = split(b"{\"id\":1}\n\n{\"id\":2}\n", PayloadFormat::Ndjson, known("id"), &p, 3).unwrap();
+    let nd = split(b"{\"id\":1}\n\n{\"id\":2}\n", PayloadFormat::Ndjson, known("id"), plan(&p, 3)).unwrap();
     assert_eq!(nd.documents, 2);
     assert_eq!(node_docs(&nd).iter().map(Vec::len).sum::<usize>(), 2);
     let one = split_json(r#" {"id": "x"} "#, known("id"), &m).unwrap();
@@ -90,7 +97,7 @@ fn csv_keeps_rows_and_adds_the_shard_column() {
     let m = map(3, 3);
     let p = IndexPlacement::compute(&m, "idx");
     let body = b"id:number;title;price:number\n1;\"a;b\";2.5\n2;c;\n";
-    let out = split(body, PayloadFormat::Csv { delimiter: b';' }, PrimaryKeyInput::default(), &p, 3).unwrap();
+    let out = split(body, PayloadFormat::Csv { delimiter: b';' }, PrimaryKeyInput::default(), plan(&p, 3)).unwrap();
     assert_eq!(out.primary_key.as_deref(), Some("id"));
     assert_eq!(out.documents, 2);
     let docs = &node_docs_with(&out, b';')[0];
@@ -98,9 +105,10 @@ fn csv_keeps_rows_and_adds_the_shard_column() {
     assert_eq!(docs[0]["title"], "a;b");
     assert_eq!(docs[0]["id:number"], "1");
     assert_eq!(docs[0]["_miroir_shard:number"], p.shard_of("1").to_string());
-    let bad = split(b"id,n:number\n1,abc\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), &p, 3);
+    assert_eq!(docs[0]["_miroir_version"], crate::wire::encode_version(VERSION));
+    let bad = split(b"id,n:number\n1,abc\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&p, 3));
     assert!(matches!(bad, Err(BatchError::Payload(e)) if e.code == Code::MalformedPayload));
-    let ragged = split(b"id,a\n1\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), &p, 3);
+    let ragged = split(b"id,a\n1\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&p, 3));
     assert!(matches!(ragged, Err(BatchError::Payload(e)) if e.code == Code::MalformedPayload));
 }
 
@@ -134,6 +142,10 @@ fn bad_ids_fail_the_task_and_bad_syntax_fails_the_request() {
     assert_eq!(task_code(split_json(r#"[{"title": "x"}]"#, PrimaryKeyInput::default(), &m)), Code::IndexPrimaryKeyNoCandidateFound);
     assert_eq!(payload_code(split_json("", known("id"), &m)), Code::MissingPayload);
     assert_eq!(payload_code(split_json(r#"[{"id": 1, "_miroir_shard": 3}]"#, known("id"), &m)), Code::MiroirReservedField);
+    assert_eq!(payload_code(split_json(r#"[{"id": 1, "_miroir_version": 3}]"#, known("id"), &m)), Code::MiroirReservedField);
+    let csv = |body: &[u8]| split(body, PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&IndexPlacement::compute(&m, "idx"), 3));
+    assert_eq!(payload_code(csv(b"id,_miroir_version:number\n1,2\n")), Code::MiroirReservedField);
+    assert_eq!(payload_code(csv(b"id,_miroir_shard\n1,2\n")), Code::MiroirReservedField);
 }
 
 #[test]
@@ -149,7 +161,7 @@ fn text_after_a_json_array_is_ignored_as_meilisearch_does() {
 fn refusals_match_recorded_meilisearch_answers() {
     let m = map(3, 2);
     let p = IndexPlacement::compute(&m, "idx");
-    let refusal = |body: &[u8], format| match split(body, format, known("id"), &p, 3) {
+    let refusal = |body: &[u8], format| match split(body, format, known("id"), plan(&p, 3)) {
         Err(BatchError::Payload(e)) => (e.code, e.message),
         other => panic!("expected a refusal, got {other:?}"),
     };
@@ -170,7 +182,7 @@ fn an_empty_batch_on_an_index_without_key_succeeds_without_one() {
     let p = IndexPlacement::compute(&m, "idx");
     let out = split_json("[]", PrimaryKeyInput::default(), &m).unwrap();
     assert_eq!((out.primary_key, out.documents), (None, 0));
-    let csv = split(b"title\n", PayloadFormat::Csv { delimiter: b',' }, PrimaryKeyInput::default(), &p, 3).unwrap();
+    let csv = split(b"title\n", PayloadFormat::Csv { delimiter: b',' }, PrimaryKeyInput::default(), plan(&p, 3)).unwrap();
     assert_eq!((csv.primary_key, csv.documents), (None, 0));
 }
 
@@ -198,9 +210,11 @@ proptest! {
         let out = split_json(&Value::Array(docs.clone()).to_string(), known("id"), &m).unwrap();
         let copies = (rf as usize).min(nodes);
         let mut seen: Vec<Value> = node_docs(&out).into_iter().flatten().map(|mut d| {
-            d.as_object_mut().unwrap().shift_remove(crate::wire::SHARD_FIELD);
-            d
-        }).collect();
+            let doc = d.as_object_mut().unwrap();
+            prop_assert_eq!(doc.get(crate::wire::VERSION_FIELD).and_then(crate::wire::decode_version), Some(VERSION));
+            crate::wire::strip_bookkeeping(doc);
+            Ok(d)
+        }).collect::<Result<_, TestCaseError>>()?;
         prop_assert_eq!(seen.len(), docs.len() * copies);
         seen.sort_by_key(|d| d.to_string());
         seen.dedup();
@@ -208,4 +222,52 @@ proptest! {
         expected.sort_by_key(|d| d.to_string());
         prop_assert_eq!(seen, expected);
     }
+}
+
+/// A map where `node` joins: it takes writes for its future shards, apart.
+fn joining(nodes: usize, rf: u32, node: usize) -> ShardMap {
+    let mut m = map(nodes, rf);
+    m.nodes[node].role = crate::shard_map::NodeRole::Joining;
+    m
+}
+
+#[test]
+fn a_joining_node_gets_its_future_documents_in_a_part_of_its_own() {
+    let m = joining(4, 2, 3);
+    let p = IndexPlacement::compute(&m, "idx");
+    let docs: Vec<Value> = (0..300).map(|i| json!({"id": i})).collect();
+    let out = split_json(&Value::Array(docs).to_string(), known("id"), &m).unwrap();
+    assert_eq!(out.bodies.len(), 8);
+    assert_eq!(out.per_node[3], 0, "a joining node serves nothing");
+    let parts = node_docs(&out);
+    for i in 0..300 {
+        let shard = p.shard_of(&i.to_string());
+        let on = |slot: usize| parts[slot].iter().filter(|d| d["id"] == i).count();
+        for n in 0..4 {
+            let (serving, target) = (p.owners_of(shard).contains(&n), p.write_owners_of(shard).contains(&n));
+            assert_eq!(on(n), usize::from(serving), "doc {i} serving part of node {n}");
+            assert_eq!(on(4 + n), usize::from(target && !serving), "doc {i} target part of node {n}");
+        }
+    }
+    assert!(out.per_node[7] > 0);
+    assert_eq!(out.part_of(7), (3, true));
+    assert_eq!(out.part_of(2), (2, false));
+    let mut touched: Vec<u32> = (0..300).map(|i| p.shard_of(&i.to_string())).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    assert_eq!(out.shards, touched);
+}
+
+#[test]
+fn csv_rows_carry_the_version_column_for_joining_nodes_too() {
+    let m = joining(3, 1, 2);
+    let p = IndexPlacement::compute(&m, "idx");
+    let body: String = std::iter::once("id:number,t\n".to_string()).chain((0..50).map(|i| format!("{i},x\n"))).collect();
+    let out = split(body.as_bytes(), PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&p, 3)).unwrap();
+    let parts = node_docs(&out);
+    assert!(!parts[5].is_empty(), "the joining node's part holds its future shards");
+    for d in parts.iter().flatten() {
+        assert_eq!(crate::wire::decode_version(&d["_miroir_version"]), Some(VERSION));
+    }
+    assert_eq!(parts.iter().take(3).map(Vec::len).sum::<usize>(), 50, "RF 1: one serving copy each");
 }

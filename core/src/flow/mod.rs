@@ -16,6 +16,7 @@ mod browse;
 mod delete_batch;
 mod fields;
 mod point;
+mod quorum;
 mod multi_search;
 mod register;
 mod search;
@@ -158,6 +159,9 @@ pub struct RequestInfo {
     pub fail_when_degraded: bool,
     /// The client's `Authorization` header.
     pub authorization: Option<String>,
+    /// The write's version stamp (see [`crate::version`]), for routes that
+    /// [`Route::is_stamped`]; 0 otherwise.
+    pub version: u64,
 }
 
 /// The flow serving a request.
@@ -210,12 +214,15 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
             Box::new(similar::Similar::new(map, index, request))
         }
         Route::MultiSearch => Box::new(multi_search::MultiSearch::new(map, req.seed, req.fail_when_degraded)),
-        Route::DocumentsWrite { index, mode } => {
-            Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
-        }
+        Route::DocumentsWrite { index, mode } => Box::new(write::DocumentsWrite::new(
+            map,
+            write::WriteRequest { index, mode, query, content_type: req.content_type, version: req.version },
+        )),
         Route::DocumentGet { index, id } => Box::new(point::DocumentGet::new(map, &index, &id, &query)),
-        Route::DocumentDelete { index, id } => Box::new(point::DocumentDelete::new(map, &index, &id)),
-        Route::DocumentsDeleteBatch { index } => Box::new(delete_batch::DeleteBatch::new(map, index, req.content_type)),
+        Route::DocumentDelete { index, id } => Box::new(point::DocumentDelete::new(map, &index, &id, req.version)),
+        Route::DocumentsDeleteBatch { index } => {
+            Box::new(delete_batch::DeleteBatch::new(map, index, req.content_type, req.version))
+        }
         Route::Broadcast { index, kind, settings } => Box::new(broadcast::Broadcast::new(
             map,
             broadcast::Request { method, path: req.path, content_type: req.content_type },
@@ -257,9 +264,13 @@ impl Flow for Fixed {
     }
 }
 
-/// Nodes that may serve reads, in map order.
+/// Nodes that may serve reads: up ones, serving nodes first (a joining node may not
+/// have every index yet), in map order.
 fn live_nodes(map: &ShardMap) -> Vec<usize> {
-    map.nodes.iter().enumerate().filter(|(_, n)| n.state == NodeState::Up).map(|(i, _)| i).collect()
+    let up = |serving: bool| {
+        map.nodes.iter().enumerate().filter(move |(_, n)| n.state == NodeState::Up && n.role.serving() == serving).map(|(i, _)| i)
+    };
+    up(true).chain(up(false)).collect()
 }
 
 fn unavailable(what: &str) -> MeiliError {
@@ -291,3 +302,5 @@ fn first_refusal(replies: Vec<Reply>, what: &str) -> Response {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod quorum_tests;

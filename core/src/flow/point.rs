@@ -1,16 +1,18 @@
 //! One document by id: read from one live replica of its shard, or deleted on every
-//! replica of its shard.
+//! write owner of its shard that is not down (leaving a tombstone at the delete's stamp).
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::register::{registered, TaskDraft};
+use super::quorum::{self, Owners};
+use super::register::{refused_after_registering, registered, Part, TaskDraft, WriteScope};
 use super::{encode_segment, unavailable, Call, Flow, Next, Reply, Response, Target};
+use crate::error::MeiliError;
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::{NodeState, ShardMap};
-use crate::wire::SHARD_FIELD;
+use crate::task::Tombstones;
 
 /// `GET /indexes/{uid}/documents/{id}`.
 pub(super) struct DocumentGet {
@@ -51,7 +53,7 @@ impl Flow for DocumentGet {
             Some(r) if r.is_unavailable() => self.next_call(),
             Some(r) if r.status == 200 => match r.json() {
                 Some(mut doc) => {
-                    strip_shard_field(&mut doc);
+                    strip_bookkeeping(&mut doc);
                     Next::Respond(Response::json(200, &doc))
                 }
                 None => Next::Respond(Response::relay(r)),
@@ -62,50 +64,74 @@ impl Flow for DocumentGet {
     }
 }
 
-/// Removes Miroir's bookkeeping field from a document before a client sees it.
-pub fn strip_shard_field(doc: &mut Value) {
+/// Removes Miroir's bookkeeping fields from a document before a client sees it.
+pub fn strip_bookkeeping(doc: &mut Value) {
     if let Some(obj) = doc.as_object_mut() {
-        obj.shift_remove(SHARD_FIELD);
+        crate::wire::strip_bookkeeping(obj);
     }
 }
 
 /// `DELETE /indexes/{uid}/documents/{id}`.
 pub(super) struct DocumentDelete {
     map: Arc<ShardMap>,
+    index: String,
     path: String,
-    owners: Vec<usize>,
+    placement: IndexPlacement,
+    shard: u32,
+    owners: Owners,
+    parts: Vec<Part>,
     draft: TaskDraft,
-    registering: bool,
+    stage: DeleteStage,
+}
+
+enum DeleteStage {
+    Deleting,
+    Registering,
+    RegisteringRefused(MeiliError),
 }
 
 impl DocumentDelete {
-    pub fn new(map: Arc<ShardMap>, index: &str, id: &str) -> DocumentDelete {
+    pub fn new(map: Arc<ShardMap>, index: &str, id: &str, version: u64) -> DocumentDelete {
         let placement = IndexPlacement::compute(&map, index);
-        let owners = placement.owners_of(placement.shard_of(id)).to_vec();
-        let draft = TaskDraft::new(Some(index.to_string()), "documentDeletion", owners.len()).detail("providedIds", json!(1));
+        let shard = placement.shard_of(id);
+        let owners = quorum::owners(&map, &placement, &[shard]);
+        let mut draft = TaskDraft::new(Some(index.to_string()), "documentDeletion", placement.copies()).detail("providedIds", json!(1));
+        draft.record.tombstones = Some(Tombstones { version, ids: vec![id.to_string()] });
         let path = format!("/indexes/{}/documents/{}", encode_segment(index), encode_segment(id));
-        DocumentDelete { map, path, owners, draft, registering: false }
+        let serving = placement.owners_of(shard);
+        let parts = owners.reachable.iter().map(|&node| Part { node, hidden: !serving.contains(&node), documents: 1 }).collect();
+        DocumentDelete { map, index: index.to_string(), path, placement, shard, owners, parts, draft, stage: DeleteStage::Deleting }
     }
 }
 
 impl Flow for DocumentDelete {
     fn start(&mut self) -> Next {
+        if let Err(e) = quorum::check_before(&self.map, &self.placement, &[self.shard], &self.index) {
+            return e.into();
+        }
         let calls = self
-            .owners
+            .parts
             .iter()
-            .map(|&n| Call { method: Method::Delete, ..Call::get(Target::Node(n), self.path.clone()) })
+            .map(|p| Call { method: Method::Delete, ..Call::get(Target::Node(p.node), self.path.clone()) })
             .collect();
         Next::Send(calls)
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
-        if self.registering {
-            return registered(replies);
+        match std::mem::replace(&mut self.stage, DeleteStage::Registering) {
+            DeleteStage::Registering => return registered(replies),
+            DeleteStage::RegisteringRefused(e) => return refused_after_registering(&e),
+            DeleteStage::Deleting => {}
         }
-        if let Err(refusal) = self.draft.accept(&self.map, &self.owners, replies, false) {
-            return Next::Respond(refusal);
+        let accepted = match self.draft.accept_writes(&self.map, &self.parts, replies) {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Next::Respond(refusal),
+        };
+        let shards = [self.shard];
+        let scope = WriteScope { map: &self.map, placement: &self.placement, shards: &shards, index: &self.index };
+        if let Err(e) = self.draft.settle(&scope, &self.owners, &accepted) {
+            self.stage = DeleteStage::RegisteringRefused(e);
         }
-        self.registering = true;
         self.draft.register()
     }
 }

@@ -1,5 +1,7 @@
-//! `GET /indexes/{uid}/stats`: every node's stats summed, each document counted once
-//! (a document lives on `copies` nodes), Miroir's shard field left out.
+//! `GET /indexes/{uid}/stats`: the serving nodes' stats summed, each document counted
+//! once (a document lives on `copies` serving nodes), Miroir's bookkeeping fields left
+//! out. A joining node holds partial copies while the rebalancer fills it: it is not
+//! asked (its documents are counted on the nodes still serving them).
 
 use std::sync::Arc;
 
@@ -8,24 +10,29 @@ use serde_json::{json, Map, Value};
 use super::{encode_segment, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::placement::IndexPlacement;
 use crate::shard_map::ShardMap;
-use crate::wire::SHARD_FIELD;
+use crate::wire::is_bookkeeping;
 
 pub(super) struct IndexStats {
     path: String,
-    nodes: usize,
+    /// Serving nodes (active or leaving); `None` when one is down (its documents could
+    /// not be counted).
+    nodes: Option<Vec<usize>>,
     copies: u64,
 }
 
 impl IndexStats {
     pub fn new(map: Arc<ShardMap>, index: &str) -> IndexStats {
-        let copies = IndexPlacement::compute(&map, index).owners.first().map_or(1, Vec::len) as u64;
-        IndexStats { path: format!("/indexes/{}/stats", encode_segment(index)), nodes: map.nodes.len(), copies }
+        let copies = IndexPlacement::compute(&map, index).copies() as u64;
+        let serving = map.nodes.iter().enumerate().filter(|(_, n)| n.role.serving());
+        let nodes = serving.map(|(i, n)| n.state.serves_reads().then_some(i)).collect();
+        IndexStats { path: format!("/indexes/{}/stats", encode_segment(index)), nodes, copies }
     }
 }
 
 impl Flow for IndexStats {
     fn start(&mut self) -> Next {
-        Next::Send((0..self.nodes).map(|n| Call::get(Target::Node(n), self.path.clone())).collect())
+        let Some(nodes) = &self.nodes else { return unavailable("these stats").into() };
+        Next::Send(nodes.iter().map(|&n| Call::get(Target::Node(n), self.path.clone())).collect())
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
@@ -48,7 +55,7 @@ pub fn merge_index_stats(answers: &[Value], copies: u64) -> Value {
     for answer in answers {
         let Some(distribution) = answer.get("fieldDistribution").and_then(Value::as_object) else { continue };
         for (field, count) in distribution {
-            if field == SHARD_FIELD {
+            if is_bookkeeping(field) {
                 continue;
             }
             let total = fields.get(field).and_then(Value::as_u64).unwrap_or(0) + count.as_u64().unwrap_or(0);
@@ -77,9 +84,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn documents_are_counted_once_and_the_shard_field_is_hidden() {
+    fn documents_are_counted_once_and_the_bookkeeping_fields_are_hidden() {
         let node = |docs: u64| json!({"numberOfDocuments": docs, "rawDocumentDbSize": docs * 100, "avgDocumentSize": 100,
-            "isIndexing": false, "fieldDistribution": {"id": docs, "title": docs, SHARD_FIELD: docs}});
+            "isIndexing": false, "fieldDistribution": {"id": docs, "title": docs, "_miroir_shard": docs, "_miroir_version": docs}});
         let merged = merge_index_stats(&[node(10), node(6), node(4)], 2);
         assert_eq!(merged["numberOfDocuments"], 10);
         assert_eq!(merged["rawDocumentDbSize"], 1000);

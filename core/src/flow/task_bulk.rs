@@ -106,7 +106,7 @@ impl TaskCancel {
         for (node, reply) in nodes.iter().zip(&replies) {
             let Some(n) = self.map.nodes.get(*node) else { continue };
             match uid(reply) {
-                Some(task_uid) => self.draft.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: false }),
+                Some(task_uid) => self.draft.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: false, documents: 0 }),
                 None => missed.push(n.id.clone()),
             }
         }
@@ -164,11 +164,11 @@ mod tests {
 
     fn record(uid: u64, hidden_too: bool) -> TaskRecord {
         let mut node_tasks = vec![
-            NodeTask { node: "node0".into(), task_uid: uid * 10, hidden: false },
-            NodeTask { node: "node1".into(), task_uid: uid * 10 + 1, hidden: false },
+            NodeTask { node: "node0".into(), task_uid: uid * 10, hidden: false, documents: 0 },
+            NodeTask { node: "node1".into(), task_uid: uid * 10 + 1, hidden: false, documents: 0 },
         ];
         if hidden_too {
-            node_tasks.push(NodeTask { node: "node0".into(), task_uid: uid * 10 + 2, hidden: true });
+            node_tasks.push(NodeTask { node: "node0".into(), task_uid: uid * 10 + 2, hidden: true, documents: 0 });
         }
         TaskRecord {
             uid,

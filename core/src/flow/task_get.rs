@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
-use crate::shard_map::ShardMap;
+use crate::shard_map::{NodeState, ShardMap};
 use crate::task::{combine, TaskRecord};
 use crate::wire::TASKS_REGISTRY_PATH;
 
@@ -59,12 +59,19 @@ impl Flow for TaskGet {
 }
 
 impl TaskGet {
-    fn ask_nodes(&mut self, record: TaskRecord) -> Next {
+    fn ask_nodes(&mut self, mut record: TaskRecord) -> Next {
         if record.node_tasks.is_empty() {
             // A task Miroir failed itself: a node still judges the client's key.
             let Some(&node) = super::live_nodes(&self.map).first() else { return unavailable("the task").into() };
             self.record = Some(record);
             return Next::Send(vec![Call::get(Target::Node(node), "/tasks?limit=1".into())]);
+        }
+        // A node down (or gone from the map) cannot say how its task went; the write
+        // was acknowledged by a quorum and the repairer brings the node in line, so
+        // the task is judged on the nodes that can answer — unless none can.
+        let reachable = |node: &str| self.map.nodes.iter().any(|n| n.id == node && n.state != NodeState::Down);
+        if record.node_tasks.iter().any(|t| reachable(&t.node)) {
+            record.node_tasks.retain(|t| reachable(&t.node));
         }
         let calls = record
             .node_tasks
@@ -106,5 +113,37 @@ mod tests {
         let shown = failed_by_miroir(Reply { status: 200, body: br#"{"results":[]}"#.to_vec() });
         assert_eq!(shown.status, 200);
         assert_eq!(serde_json::from_slice::<Value>(&shown.body).unwrap()["status"], "failed");
+    }
+
+    fn record() -> TaskRecord {
+        serde_json::from_value(json!({"uid": 3, "indexUid": "m", "type": "documentAdditionOrUpdate", "nodeTasks": [
+            {"node": "node0", "taskUid": 1}, {"node": "node1", "taskUid": 2}]})).unwrap()
+    }
+
+    fn ask(map: ShardMap) -> (TaskGet, Vec<Call>) {
+        let mut flow = TaskGet::new(Arc::new(map), "3");
+        let Next::Send(calls) = flow.on_replies(vec![Reply { status: 200, body: serde_json::to_vec(&record()).unwrap() }]) else { panic!() };
+        (flow, calls)
+    }
+
+    #[test]
+    fn a_down_node_does_not_hold_a_task_back() {
+        let mut map = crate::testing::shard_map(2, 2, 1);
+        map.nodes[1].state = NodeState::Down;
+        let (mut flow, calls) = ask(map);
+        assert_eq!(calls.len(), 1);
+        let done = json!({"status": "succeeded", "details": {}});
+        let Next::Respond(r) = flow.on_replies(vec![Reply { status: 200, body: done.to_string().into_bytes() }]) else { panic!() };
+        assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap()["status"], "succeeded");
+    }
+
+    #[test]
+    fn with_every_node_down_the_task_is_not_called_done() {
+        let mut map = crate::testing::shard_map(2, 2, 1);
+        map.nodes.iter_mut().for_each(|n| n.state = NodeState::Down);
+        let (mut flow, calls) = ask(map);
+        assert_eq!(calls.len(), 2);
+        let Next::Respond(r) = flow.on_replies(vec![Reply::default(), Reply::default()]) else { panic!() };
+        assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap()["status"], "enqueued");
     }
 }

@@ -219,8 +219,8 @@ mod tests {
             kind: "documentAdditionOrUpdate".into(),
             enqueued_at: "2026-01-01T00:00:00Z".into(),
             node_tasks: vec![
-                NodeTask { node: "node0".into(), task_uid: node_uid, hidden: false },
-                NodeTask { node: "node1".into(), task_uid: node_uid + 100, hidden: false },
+                NodeTask { node: "node0".into(), task_uid: node_uid, hidden: false, documents: 0 },
+                NodeTask { node: "node1".into(), task_uid: node_uid + 100, hidden: false, documents: 0 },
             ],
             error: None,
             details: Default::default(),

@@ -8,42 +8,42 @@ use crate::shard_map::NodeState;
 use crate::task::TaskRecord;
 use crate::wire::SHARD_FIELD;
 
-fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
+pub(super) fn map(nodes: usize, rf: u32) -> Arc<ShardMap> {
     Arc::new(crate::testing::shard_map(nodes, rf, 1))
 }
 
-fn request(method: &str, path: &str, content_type: Option<&str>) -> RequestInfo {
+pub(super) fn request(method: &str, path: &str, content_type: Option<&str>) -> RequestInfo {
     RequestInfo { method: method.into(), path: path.into(), content_type: content_type.map(str::to_string), ..Default::default() }
 }
 
-fn reply(status: u16, body: Value) -> Reply {
+pub(super) fn reply(status: u16, body: Value) -> Reply {
     Reply { status, body: body.to_string().into_bytes() }
 }
 
-fn accepted(uid: u64) -> Reply {
+pub(super) fn accepted(uid: u64) -> Reply {
     reply(202, json!({"taskUid": uid, "status": "enqueued"}))
 }
 
-fn calls(next: Next) -> Vec<Call> {
+pub(super) fn calls(next: Next) -> Vec<Call> {
     match next {
         Next::Send(calls) => calls,
         other => panic!("expected calls, got {other:?}"),
     }
 }
 
-fn response(next: Next) -> Response {
+pub(super) fn response(next: Next) -> Response {
     match next {
         Next::Respond(r) => r,
         other => panic!("expected a response, got {other:?}"),
     }
 }
 
-fn body_json(r: &Response) -> Value {
+pub(super) fn body_json(r: &Response) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
 /// The registry's answer to a registration call: the record with a uid.
-fn registry_answer(call: &Call, uid: u64) -> Reply {
+pub(super) fn registry_answer(call: &Call, uid: u64) -> Reply {
     let mut record: TaskRecord = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
     record.uid = uid;
     record.enqueued_at = "2026-11-22T00:00:00Z".into();

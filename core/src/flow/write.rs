@@ -3,17 +3,20 @@
 //!
 //! Rounds: probe the index on a live node (its primary key; the probe also meets the
 //! node's auth check first, as Meilisearch checks auth before the payload) while the
-//! body streams in; validate and split the whole batch; on a new index make the
-//! shard field filterable; send the parts; register one task.
+//! body streams in; validate, stamp and split the whole batch; check the write quorum
+//! (nothing is sent if a shard has too few owners taking writes); on a new index make
+//! the shard field filterable; send the parts to every write owner not down; register
+//! one task naming the owners that missed it; answer its summary, or the quorum error.
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::settings::bookkeeping_patch;
-use super::register::{registered, TaskDraft};
+use super::quorum::{self, Owners};
+use super::register::{refused_after_registering, registered, Part, TaskDraft, WriteScope};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
-use crate::batch::{split, BatchError, PayloadFormat, PrimaryKeyInput, SplitBatch};
+use crate::batch::{split, BatchError, PayloadFormat, PrimaryKeyInput, SplitBatch, SplitPlan};
 use crate::error::{Code, MeiliError};
 use crate::placement::IndexPlacement;
 use crate::route::{query_param, Method, WriteMode};
@@ -33,6 +36,8 @@ enum Stage {
     Bookkeeping(SplitBatch),
     Writing,
     Registering,
+    /// Registering a write that missed its quorum; then the error is the answer.
+    RegisteringRefused(MeiliError),
 }
 
 pub(super) struct DocumentsWrite {
@@ -44,12 +49,44 @@ pub(super) struct DocumentsWrite {
     body: Option<Vec<u8>>,
     stage: Stage,
     draft: TaskDraft,
+    /// This write's version stamp.
+    version: u64,
+    placement: Option<IndexPlacement>,
+    /// Shards the batch touches, and their write owners.
+    shards: Vec<u32>,
+    owners: Owners,
+    /// The calls of the writing round.
+    parts: Vec<Part>,
+}
+
+/// The client request, as the write flow needs it.
+pub(super) struct WriteRequest {
+    pub index: String,
+    pub mode: WriteMode,
+    pub query: String,
+    pub content_type: Option<String>,
+    pub version: u64,
 }
 
 impl DocumentsWrite {
-    pub fn new(map: Arc<ShardMap>, index: String, mode: WriteMode, query: String, content_type: Option<String>) -> Self {
+    pub fn new(map: Arc<ShardMap>, req: WriteRequest) -> Self {
+        let WriteRequest { index, mode, query, content_type, version } = req;
         let draft = TaskDraft::new(Some(index.clone()), "documentAdditionOrUpdate", 1);
-        DocumentsWrite { map, index, mode, query, content_type, body: None, stage: Stage::Probing { tried: 0 }, draft }
+        DocumentsWrite {
+            map,
+            index,
+            mode,
+            query,
+            content_type,
+            body: None,
+            stage: Stage::Probing { tried: 0 },
+            draft,
+            version,
+            placement: None,
+            shards: Vec::new(),
+            owners: Owners::default(),
+            parts: Vec::new(),
+        }
     }
 
     fn probe(&mut self, tried: usize) -> Next {
@@ -83,9 +120,19 @@ impl DocumentsWrite {
         };
         let key = PrimaryKeyInput { index: index_key, requested: requested.as_deref() };
         let placement = IndexPlacement::compute(&self.map, &self.index);
-        self.draft.record.copies = placement.owners.first().map_or(1, Vec::len) as u32;
+        self.draft.record.copies = placement.copies() as u32;
         let missing = *state == IndexState::Missing;
-        match split(body, format, key, &placement, self.map.nodes.len()) {
+        let plan = SplitPlan { placement: &placement, nodes: self.map.nodes.len(), version: self.version };
+        let result = split(body, format, key, plan);
+        if let Ok(batch) = &result {
+            if let Err(e) = quorum::check_before(&self.map, &placement, &batch.shards, &self.index) {
+                return e.into();
+            }
+            self.owners = quorum::owners(&self.map, &placement, &batch.shards);
+            self.shards = batch.shards.clone();
+        }
+        self.placement = Some(placement);
+        match result {
             Err(BatchError::Payload(e)) => e.into(),
             Err(BatchError::Task { error, documents }) => {
                 // A node would accept the payload and fail the task: so does Miroir,
@@ -101,7 +148,7 @@ impl DocumentsWrite {
                 self.body = None;
                 if missing {
                     let path = format!("/indexes/{}/settings", encode_segment(&self.index));
-                    let calls = self.all_nodes().map(|n| Call::json(Target::NodeAsMiroir(n), Method::Patch, path.clone(), bookkeeping_patch())).collect();
+                    let calls = self.writable_nodes().into_iter().map(|n| Call::json(Target::NodeAsMiroir(n), Method::Patch, path.clone(), bookkeeping_patch())).collect();
                     self.stage = Stage::Bookkeeping(batch);
                     Next::Send(calls)
                 } else {
@@ -111,12 +158,14 @@ impl DocumentsWrite {
         }
     }
 
-    fn all_nodes(&self) -> impl Iterator<Item = usize> {
-        0..self.map.nodes.len()
+    /// Nodes that take writes (not down), in map order.
+    fn writable_nodes(&self) -> Vec<usize> {
+        self.map.nodes.iter().enumerate().filter(|(_, n)| n.state.takes_writes()).map(|(i, _)| i).collect()
     }
 
-    /// Sends every node its part; nodes without documents get an empty one so that
-    /// every node has the index with the same primary key.
+    /// Sends every node not down its part; nodes without documents get an empty one so
+    /// that every node has the index with the same primary key. A rebalance target's
+    /// documents travel in a part of their own, hidden from the task's counts.
     fn write(&mut self, batch: SplitBatch) -> Next {
         let mut query: Vec<(String, String)> =
             form_urlencoded::parse(self.query.as_bytes()).filter(|(k, _)| k != "primaryKey").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -132,20 +181,38 @@ impl DocumentsWrite {
             WriteMode::Replace => Method::Post,
             WriteMode::Update => Method::Put,
         };
-        let calls = batch
-            .bodies
-            .into_iter()
-            .enumerate()
-            .map(|(n, body)| Call {
-                target: Target::Node(n),
-                method,
-                path: path.clone(),
-                content_type: Some(batch.content_type.to_string()),
-                body: Some(body),
-            })
-            .collect();
+        let nodes = self.map.nodes.len();
+        let writable = self.writable_nodes();
+        let content_type = batch.content_type;
+        let counts = batch.per_node.clone();
+        let mut bodies: Vec<Option<Vec<u8>>> = batch.bodies.into_iter().map(Some).collect();
+        let mut calls = Vec::new();
+        self.parts.clear();
+        for node in writable {
+            let (serving, extra) = (counts.get(node).copied().unwrap_or(0), counts.get(nodes + node).copied().unwrap_or(0));
+            for (slot, hidden, documents, send) in [(node, false, serving, serving > 0 || extra == 0), (nodes + node, true, extra, extra > 0)] {
+                let Some(body) = bodies.get_mut(slot).and_then(Option::take).filter(|_| send) else { continue };
+                calls.push(Call { target: Target::Node(node), method, path: path.clone(), content_type: Some(content_type.to_string()), body: Some(body) });
+                self.parts.push(Part { node, hidden, documents: documents as u64 });
+            }
+        }
         self.stage = Stage::Writing;
         Next::Send(calls)
+    }
+
+    /// The write round's replies: node tasks, missed owners, the quorum; then register.
+    fn written(&mut self, replies: Vec<Reply>) -> Next {
+        let accepted = match self.draft.accept_writes(&self.map, &self.parts, replies) {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Next::Respond(refusal),
+        };
+        let Some(placement) = self.placement.as_ref() else { return Next::Wait };
+        let scope = WriteScope { map: &self.map, placement, shards: &self.shards, index: &self.index };
+        self.stage = match self.draft.settle(&scope, &self.owners, &accepted) {
+            Ok(()) => Stage::Registering,
+            Err(e) => Stage::RegisteringRefused(e),
+        };
+        self.draft.register()
     }
 }
 
@@ -211,21 +278,15 @@ impl Flow for DocumentsWrite {
                 self.proceed()
             }
             Stage::Bookkeeping(batch) => {
-                let nodes: Vec<usize> = self.all_nodes().collect();
+                let nodes = self.writable_nodes();
                 if let Err(refusal) = self.draft.accept(&self.map, &nodes, replies, true) {
                     return Next::Respond(refusal);
                 }
                 self.write(batch)
             }
-            Stage::Writing => {
-                let nodes: Vec<usize> = self.all_nodes().collect();
-                if let Err(refusal) = self.draft.accept(&self.map, &nodes, replies, false) {
-                    return Next::Respond(refusal);
-                }
-                self.stage = Stage::Registering;
-                self.draft.register()
-            }
+            Stage::Writing => self.written(replies),
             Stage::Registering => registered(replies),
+            Stage::RegisteringRefused(e) => refused_after_registering(&e),
             Stage::Probed(state) => {
                 self.stage = Stage::Probed(state);
                 Next::Wait

@@ -108,3 +108,97 @@ proptest! {
         prop_assert!(before.difference(&after).all(|(_, _, n)| *n == gone_id));
     }
 }
+
+/// The map with `node` given `role`.
+fn with_role(mut m: ShardMap, node: usize, role: crate::shard_map::NodeRole) -> ShardMap {
+    m.nodes[node].role = role;
+    m
+}
+
+#[test]
+fn a_joining_node_appears_only_in_write_owners() {
+    use crate::shard_map::NodeRole;
+    let m = with_role(map(4, 2, 1), 3, NodeRole::Joining);
+    let p = IndexPlacement::compute(&m, "movies");
+    let before = IndexPlacement::compute(&map(3, 2, 1), "movies");
+    let after = IndexPlacement::compute(&with_role(map(4, 2, 1), 3, NodeRole::Active), "movies");
+    let mut joined = 0;
+    for shard in 0..p.shards {
+        assert!(!p.owners_of(shard).contains(&3), "a joining node serves no reads");
+        assert_eq!(p.owners_of(shard), before.owners_of(shard), "reads stay where they were");
+        let future = after.owners_of(shard);
+        assert!(future.iter().all(|n| p.write_owners_of(shard).contains(n)), "future owners get every write");
+        joined += usize::from(p.write_owners_of(shard).contains(&3));
+    }
+    assert!(joined > 0, "the new node is a target for some shards");
+}
+
+#[test]
+fn a_leaving_node_keeps_serving_while_its_successors_take_writes() {
+    use crate::shard_map::NodeRole;
+    let m = with_role(map(4, 2, 1), 1, NodeRole::Leaving);
+    let p = IndexPlacement::compute(&m, "movies");
+    let full = IndexPlacement::compute(&map(4, 2, 1), "movies");
+    let mut without = map(4, 2, 1);
+    without.nodes.remove(1);
+    let gone = IndexPlacement::compute(&without, "movies");
+    for shard in 0..p.shards {
+        assert_eq!(p.owners_of(shard), full.owners_of(shard), "reads unchanged until the leaver is removed");
+        // Owners after removal (indexes shift past the removed node).
+        let future: Vec<usize> = gone.owners_of(shard).iter().map(|&n| if n >= 1 { n + 1 } else { n }).collect();
+        assert!(future.iter().all(|n| p.write_owners_of(shard).contains(n)));
+    }
+}
+
+fn roles() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0u8..6, 2..10)
+}
+
+/// Active mostly, some joining (1) and leaving (2), some down (5).
+fn map_with(roles: &[u8], rf: u32, groups: u32) -> ShardMap {
+    use crate::shard_map::{NodeRole, NodeState};
+    let mut m = map(roles.len(), rf, groups);
+    for (node, r) in m.nodes.iter_mut().zip(roles) {
+        node.role = match r {
+            1 => NodeRole::Joining,
+            2 => NodeRole::Leaving,
+            _ => NodeRole::Active,
+        };
+        if *r == 5 {
+            node.state = NodeState::Down;
+        }
+    }
+    m
+}
+
+proptest! {
+    #[test]
+    fn write_owners_contain_owners_without_duplicates(roles in roles(), rf in 1u32..4, groups in 1u32..3) {
+        let m = map_with(&roles, rf, groups);
+        let p = IndexPlacement::compute(&m, "idx");
+        for shard in 0..p.shards {
+            let w = p.write_owners_of(shard);
+            prop_assert!(p.owners_of(shard).iter().all(|n| w.contains(n)));
+            let mut dedup = w.to_vec();
+            dedup.sort_unstable();
+            dedup.dedup();
+            prop_assert_eq!(dedup.len(), w.len());
+            // Group by group, ascending.
+            prop_assert!(w.windows(2).all(|p| m.nodes[p[0]].group <= m.nodes[p[1]].group));
+            // Reads never go to a joining node.
+            prop_assert!(p.owners_of(shard).iter().all(|&n| m.nodes[n].role.serving()));
+        }
+    }
+
+    #[test]
+    fn without_joining_or_leaving_nodes_write_owners_are_owners(states in proptest::collection::vec(any::<bool>(), 1..10), rf in 1u32..4) {
+        let mut m = map(states.len(), rf, 1);
+        for (node, down) in m.nodes.iter_mut().zip(states) {
+            if down {
+                node.state = crate::shard_map::NodeState::Down;
+            }
+        }
+        let p = IndexPlacement::compute(&m, "idx");
+        prop_assert_eq!(&p.owners, &p.write_owners);
+    }
+}

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::fields::{self, FacetKey};
 use super::settings::{FacetOrder, MergeSettings};
 use crate::error::{Code, MeiliError};
-use crate::wire::SHARD_FIELD;
+use crate::wire::is_bookkeeping;
 
 /// Up to this many candidates, milli counts alphabetically ordered facets document by
 /// document, ordering numbers by their text; above it, by facet levels, numerically.
@@ -138,13 +138,13 @@ fn remove_rejected(
     }
 }
 
-/// Sorted facet names present in any node's `field`, the shard field left out.
+/// Sorted facet names present in any node's `field`, Miroir's bookkeeping fields left out.
 fn facet_names<'a>(answers: &[&'a Map<String, Value>], field: &str) -> Option<Vec<&'a String>> {
     let maps: Vec<&Map<String, Value>> = answers.iter().filter_map(|a| a.get(field)?.as_object()).collect();
     if maps.is_empty() {
         return None;
     }
-    let mut names: Vec<&String> = maps.iter().flat_map(|m| m.keys()).filter(|k| *k != SHARD_FIELD).collect();
+    let mut names: Vec<&String> = maps.iter().flat_map(|m| m.keys()).filter(|k| !is_bookkeeping(k)).collect();
     names.sort();
     names.dedup();
     Some(names)

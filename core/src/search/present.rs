@@ -1,4 +1,4 @@
-//! What the client sees of a hit: no shard field, no attribute added for the merge,
+//! What the client sees of a hit: no bookkeeping field (shard, version), no attribute added for the merge,
 //! ranking scores only if asked, and (federated) the client's query number.
 //!
 //! A hit still in the node's text is edited as text when only top-level keys go (the
@@ -16,7 +16,7 @@ use super::details::Name;
 use super::fields;
 use super::query::SearchQuery;
 use crate::error::MeiliError;
-use crate::wire::SHARD_FIELD;
+use crate::wire::{is_bookkeeping, strip_bookkeeping, BOOKKEEPING_FIELDS};
 
 /// A hit ready for the client's answer.
 pub enum Shown {
@@ -42,7 +42,7 @@ impl Shown {
 
 /// Presents one hit. `query_position` rewrites `_federation.queriesPosition`.
 pub fn present(hit: Hit, query: &SearchQuery, added: &[String], query_position: Option<usize>) -> Result<Shown, MeiliError> {
-    let only_shard = added.iter().all(|a| a == SHARD_FIELD);
+    let only_shard = added.iter().all(|a| is_bookkeeping(a));
     if let (Hit::Raw(raw), true) = (&hit, only_shard) {
         let drop = Drop { score: !query.shows_ranking_score(), details: !query.shows_ranking_score_details() };
         if let Some(text) = edit_text(raw.get(), drop, query_position) {
@@ -66,12 +66,12 @@ pub fn present_hit(mut hit: Map<String, Value>, query: &SearchQuery, added: &[St
     if !query.shows_ranking_score_details() {
         hit.shift_remove("_rankingScoreDetails");
     }
-    hit.shift_remove(SHARD_FIELD);
+    strip_bookkeeping(&mut hit);
     if let Some(Value::Object(matches)) = hit.get_mut("_matchesPosition") {
-        matches.shift_remove(SHARD_FIELD);
+        strip_bookkeeping(matches);
     }
     if let Some(Value::Object(formatted)) = hit.get_mut("_formatted") {
-        formatted.shift_remove(SHARD_FIELD);
+        strip_bookkeeping(formatted);
         for attr in added {
             fields::remove_path(formatted, attr);
         }
@@ -119,10 +119,10 @@ fn edit_text(text: &str, drop: Drop, query_position: Option<usize>) -> Option<St
     out.push('{');
     for (key, value) in entries {
         let value = match key.as_ref() {
-            SHARD_FIELD => continue,
+            name if is_bookkeeping(name) => continue,
             "_rankingScore" if drop.score => continue,
             "_rankingScoreDetails" if drop.details => continue,
-            "_formatted" | "_matchesPosition" if value.get().contains(SHARD_FIELD) => {
+            "_formatted" | "_matchesPosition" if BOOKKEEPING_FIELDS.iter().any(|f| value.get().contains(f)) => {
                 Cow::Owned(edit_text(value.get(), Drop { score: false, details: false }, None)?)
             }
             FEDERATION_FIELD if query_position.is_some() => {

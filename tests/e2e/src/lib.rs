@@ -9,12 +9,14 @@ pub mod corpus;
 pub mod fidelity;
 pub mod http;
 pub mod mesh;
+pub mod mesh_ops;
 pub mod ports;
 pub mod queries;
 pub mod ties;
 
 pub use http::{Answer, Client};
 pub use mesh::{Mesh, MeshSpec, SingleNode};
+pub use mesh_ops::Gateway;
 
 /// The master key every test deployment uses.
 pub const MASTER_KEY: &str = "miroir-e2e-master-key";

@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use miroir_core::placement::IndexPlacement;
-use miroir_core::shard_map::{Node, NodeState, ShardMap};
+use miroir_core::shard_map::{Node, NodeRole, NodeState, ShardMap};
 
 use crate::{binaries, ports, Client, MASTER_KEY};
 
@@ -33,11 +33,22 @@ pub struct Mesh {
     pub nodes: Vec<Client>,
     /// Envoy's admin interface, e.g. for `/stats`.
     pub envoy_admin: String,
+    /// The control plane's HTTP API (admin API, registry, metrics).
+    pub control: String,
     process: Child,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
+    /// Ports reserved for this mesh: xDS, a second gateway (listener, admin), two more nodes.
+    pub(crate) node_base: u16,
+    pub(crate) xds_port: u16,
+    pub(crate) spare_base: u16,
+    /// Processes the test started besides `miroir dev` (restarted or added nodes, gateways).
+    pub(crate) extra: std::sync::Mutex<Vec<Child>>,
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
+/// Nodes a mesh can add beyond its spec (see `mesh_ops`).
+pub const SPARE_NODES: u16 = 2;
+
+pub(crate) fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("miroir-e2e-{}-{name}-{}", std::process::id(), ports::free_block(1)));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch directory");
@@ -45,7 +56,7 @@ fn scratch_dir(name: &str) -> PathBuf {
 }
 
 /// Sends SIGTERM, then SIGKILL if the process has not exited in time.
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     // SAFETY: kill(2) on a pid we own; no memory is touched.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
@@ -61,7 +72,7 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn wait_healthy(client: &Client, child: &mut Child, what: &str, log: &std::path::Path) {
+pub(crate) fn wait_healthy(client: &Client, child: &mut Child, what: &str, log: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -79,9 +90,16 @@ fn wait_healthy(client: &Client, child: &mut Child, what: &str, log: &std::path:
 
 impl Mesh {
     pub fn start(spec: MeshSpec) -> Mesh {
+        Mesh::start_with(spec, &[])
+    }
+
+    /// As [`Mesh::start`], with more `miroir dev` flags (e.g. the rebalancer's).
+    pub fn start_with(spec: MeshSpec, extra_args: &[&str]) -> Mesh {
         let dir = scratch_dir("mesh");
-        let base = ports::free_block(spec.nodes as u16 + 3);
+        let base = ports::free_block(spec.nodes as u16 + SPARE_NODES + 6);
         let (port, control, admin, node_base) = (base, base + 1, base + 2, base + 3);
+        let xds_port = node_base + spec.nodes as u16 + SPARE_NODES;
+        let spare_base = xds_port + 1;
         let log_path = dir.join("miroir-dev.log");
         let log = std::fs::File::create(&log_path).expect("create the launcher log");
         let mut process = Command::new(binaries::miroir())
@@ -96,7 +114,8 @@ impl Mesh {
             .arg("--filter-wasm")
             .arg(binaries::filter_wasm())
             .args(["--node-base-port", &node_base.to_string(), "--control-port", &control.to_string()])
-            .args(["--envoy-admin-port", &admin.to_string()])
+            .args(["--envoy-admin-port", &admin.to_string(), "--xds-port", &xds_port.to_string()])
+            .args(extra_args)
             .stdout(Stdio::from(log.try_clone().expect("log handle")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -107,7 +126,8 @@ impl Mesh {
             .map(|i| Client::new(format!("http://127.0.0.1:{}", node_base + i as u16), MASTER_KEY))
             .collect();
         let envoy_admin = format!("http://127.0.0.1:{admin}");
-        Mesh { spec, client, nodes, envoy_admin, process, dir }
+        let control = format!("http://127.0.0.1:{control}");
+        Mesh { spec, client, nodes, envoy_admin, control, process, dir, node_base, xds_port, spare_base, extra: Default::default() }
     }
 
     /// The shard map the launcher pushes, rebuilt here: the test computes placement
@@ -123,6 +143,7 @@ impl Mesh {
                     cluster: format!("meili_node{i}"),
                     group: i as u32 % self.spec.groups,
                     state: NodeState::Up,
+                    role: NodeRole::Active,
                 })
                 .collect(),
             indexes: Default::default(),
@@ -130,6 +151,7 @@ impl Mesh {
             timeout_ms: 30_000,
             payload_limit_bytes: miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES,
             node_key: Some(MASTER_KEY.into()),
+            write_quorum: 1,
         }
     }
 
@@ -175,6 +197,9 @@ impl Mesh {
 
 impl Drop for Mesh {
     fn drop(&mut self) {
+        for child in self.extra.get_mut().unwrap_or_else(|e| e.into_inner()).iter_mut() {
+            stop(child);
+        }
         stop(&mut self.process);
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -7,6 +7,7 @@ use miroir_e2e::{corpus, Answer, Client, Mesh, MeshSpec, SingleNode};
 use serde_json::{json, Value};
 
 const SHARD_FIELD: &str = miroir_core::wire::SHARD_FIELD;
+const VERSION_FIELD: &str = miroir_core::wire::VERSION_FIELD;
 
 fn create_index(client: &Client, uid: &str, primary_key: Option<&str>) {
     let answer = client.json("POST", "/indexes", &json!({"uid": uid, "primaryKey": primary_key}));
@@ -246,6 +247,59 @@ fn nodes_can_enumerate_one_shard_and_clients_never_see_the_shard_field() {
     assert_eq!(got, expected);
     let one = mesh.client.get("/indexes/books/documents/7");
     assert_eq!(one.body, json!({"id": 7, "title": "book 7"}));
+}
+
+/// `_miroir_version` of every replica of `id` on the nodes.
+fn stored_versions(mesh: &Mesh, index: &str, id: &str) -> Vec<u64> {
+    let placement = mesh.placement(index);
+    placement
+        .owners_of(placement.shard_of(id))
+        .iter()
+        .map(|&n| {
+            let doc = mesh.nodes[n].get(&format!("/indexes/{index}/documents/{id}"));
+            assert_eq!(doc.status, 200, "{doc:?}");
+            miroir_core::wire::decode_version(&doc.body[VERSION_FIELD]).expect("every stored document carries its version")
+        })
+        .collect()
+}
+
+#[test]
+fn every_write_stamps_a_rising_version_that_clients_never_see() {
+    let mesh = Mesh::start(MeshSpec::default());
+    create_index(&mesh.client, "stamps", Some("id"));
+    let docs: Vec<Value> = (0..40).map(|i| json!({"id": i, "title": format!("stamp {i}")})).collect();
+    let task = mesh.client.write_and_wait("POST", "/indexes/stamps/documents", "application/json", Value::from(docs).to_string().as_bytes());
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let first = stored_versions(&mesh, "stamps", "5");
+    assert!(first.windows(2).all(|w| w[0] == w[1]), "one write, one stamp on every replica: {first:?}");
+    assert!(first[0] < 1 << 53 && first[0] > 1_600_000_000_000_000, "microseconds since 1970: {first:?}");
+    // A partial update (PUT) and a CSV write each stamp a newer version.
+    let task = mesh.client.write_and_wait("PUT", "/indexes/stamps/documents", "application/json", br#"[{"id": 5, "genre": "x"}]"#);
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let second = stored_versions(&mesh, "stamps", "5");
+    assert!(second.iter().all(|v| *v > first[0]), "{first:?} then {second:?}");
+    let task = mesh.client.write_and_wait("POST", "/indexes/stamps/documents", "text/csv", b"id:number,title\n5,again\n");
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let third = stored_versions(&mesh, "stamps", "5");
+    assert!(third.iter().all(|v| *v > second[0]), "{second:?} then {third:?}");
+    // Clients see neither bookkeeping field: point read, search hits (all their
+    // views), stats.
+    assert_eq!(mesh.client.get("/indexes/stamps/documents/5").body, json!({"id": 5, "title": "again"}));
+    let search = mesh.client.json("POST", "/indexes/stamps/search", &json!({"q": "stamp", "attributesToHighlight": ["*"], "showMatchesPosition": true}));
+    assert_eq!(search.status, 200, "{search:?}");
+    let text = search.body.to_string();
+    assert!(!text.contains(VERSION_FIELD) && !text.contains(SHARD_FIELD), "{text}");
+    // The stamp is no word: a query on its leading digits matches nothing, as on one
+    // node without it (a number would match every document by prefix).
+    let digits = &third[0].to_string()[..4];
+    let search = mesh.client.json("POST", "/indexes/stamps/search", &json!({"q": digits}));
+    assert_eq!(search.body["hits"], json!([]), "q={digits}: {:?}", search.body);
+    let stats = mesh.client.get("/indexes/stamps/stats");
+    assert!(stats.body["fieldDistribution"].get(VERSION_FIELD).is_none(), "{:?}", stats.body);
+    // A client document naming the version field is refused, and nothing is written.
+    let refused = mesh.client.send("POST", "/indexes/stamps/documents", Some("application/json"), Some(br#"[{"id": 99, "_miroir_version": 1}]"#));
+    assert_eq!((refused.status, refused.code()), (400, Some("miroir_reserved_field")));
+    assert_eq!(mesh.client.get("/indexes/stamps/documents/99").status, 404);
 }
 
 #[test]
