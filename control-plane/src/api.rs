@@ -6,22 +6,21 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use miroir_core::task::TaskRecord;
+use miroir_core::tasks_query::TaskQuery;
 use miroir_core::wire::TASKS_REGISTRY_PATH;
 use miroir_core::{Code, MeiliError};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::registry::{Registry, RegistryError};
 
 /// Page size of `GET /_miroir/tasks` when the caller names none, as Meilisearch's `/tasks`.
-pub const DEFAULT_LIMIT: usize = 20;
+pub const DEFAULT_LIMIT: usize = miroir_core::tasks_query::DEFAULT_LIMIT;
 
 pub fn router(registry: Arc<Registry>) -> Router {
     Router::new()
@@ -77,19 +76,12 @@ async fn get_task(State(registry): State<Arc<Registry>>, Path(uid): Path<String>
         .ok_or_else(|| bad_request(Code::TaskNotFound, format!("Task `{uid}` not found.")))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListParams {
-    from: Option<u64>,
-    limit: Option<usize>,
-}
-
-async fn list_tasks(
-    State(registry): State<Arc<Registry>>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(params) = params.map_err(|e| bad_request(Code::BadRequest, e.body_text()))?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    let page = registry.page(params.from, limit);
+/// Pages through the records passing the record-level filters of Meilisearch's
+/// `GET /tasks` query (the filter applies the rest on the combined tasks).
+async fn list_tasks(State(registry): State<Arc<Registry>>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+    let query = TaskQuery::parse(query.as_deref().unwrap_or("")).map_err(ApiError)?;
+    let limit = query.limit;
+    let page = registry.select(query.from, limit, query.reverse, |r| query.matches_record(r));
     Ok(Json(json!({
         "results": page.results,
         "total": page.total,
@@ -174,6 +166,22 @@ mod tests {
         assert_eq!(body["next"], Value::Null);
         let (status, _) = call(&app, "GET", "/_miroir/tasks?limit=many", "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn listing_applies_the_record_filters_and_reverse() {
+        let (_dir, app) = app();
+        for kind in ["indexCreation", "settingsUpdate", "indexCreation", "settingsUpdate", "settingsUpdate"] {
+            call(&app, "POST", "/_miroir/tasks", &RECORD.replace("documentAdditionOrUpdate", kind)).await;
+        }
+        let (status, body) = call(&app, "GET", "/_miroir/tasks?types=settingsUpdate&reverse=true&limit=2", "").await;
+        assert_eq!(status, StatusCode::OK);
+        let uids: Vec<u64> = body["results"].as_array().unwrap().iter().map(|r| r["uid"].as_u64().unwrap()).collect();
+        assert_eq!((uids, body["next"].clone(), body["total"].clone()), (vec![1, 3], json!(4), json!(3)));
+        let (_, body) = call(&app, "GET", "/_miroir/tasks?indexUids=books", "").await;
+        assert_eq!(body["total"], 0);
+        let (status, body) = call(&app, "GET", "/_miroir/tasks?types=fly", "").await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_task_types")));
     }
 
     #[tokio::test]

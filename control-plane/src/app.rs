@@ -44,6 +44,8 @@ pub struct Config {
     pub reset: bool,
     /// How often the nodes are probed; `None` disables the prober.
     pub probe_interval: Option<Duration>,
+    /// The nodes' master key, passed to the filter in the shard map (see `ShardMap::node_key`).
+    pub node_key: Option<String>,
 }
 
 impl Config {
@@ -59,6 +61,7 @@ impl Config {
             initial: ClusterState::default(),
             reset: false,
             probe_interval: Some(Duration::from_secs(1)),
+            node_key: None,
         }
     }
 }
@@ -141,6 +144,8 @@ impl App {
                 initial
             }
         };
+        let mut initial = initial;
+        initial.node_key = config.node_key.clone();
         let metrics = Arc::new(Metrics::default());
         let controller = Arc::new(Controller::new(initial, store, control, metrics.clone(), follower_of)?);
         let envoys = Envoys::new(metrics.clone());

@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// The admin API's bearer token.
     #[arg(long, env = "MIROIR_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: String,
+    /// The nodes' master key: lets Miroir check a client's key before a write fans out,
+    /// and make its own bookkeeping calls whatever the client's key allows.
+    #[arg(long, env = "MIROIR_NODE_KEY", hide_env_values = true)]
+    pub node_key: Option<String>,
     /// How Envoys reach this control plane's HTTP API (the task registry), host:port;
     /// repeat for every replica. Default: --listen.
     #[arg(long = "control-endpoint", value_name = "HOST:PORT")]

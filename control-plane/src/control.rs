@@ -99,7 +99,9 @@ impl Controller {
     }
 
     /// Serves a state another replica wrote (followers watching the shared store).
-    pub fn adopt(&self, state: ClusterState) -> Result<(), ControlError> {
+    pub fn adopt(&self, mut state: ClusterState) -> Result<(), ControlError> {
+        // The node key is never stored: keep this replica's own.
+        state.node_key = self.state().node_key.clone();
         if state.version > self.state().version {
             tracing::info!(version = state.version, "following the shared state");
             self.publish(state)?;

@@ -135,6 +135,7 @@ impl Topology {
             control_cluster: CONTROL_CLUSTER.into(),
             timeout_ms: CALL_TIMEOUT_MS,
             payload_limit_bytes: DEFAULT_PAYLOAD_LIMIT_BYTES,
+            node_key: None,
         };
         map.validate().map_err(EnvoyConfigError::ShardMap)?;
         Ok(map)

@@ -67,6 +67,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.xds_tls = args.xds_tls();
     config.admin_token = Some(args.admin_token.clone());
     config.control_endpoints = args.control_endpoints.clone();
+    config.node_key = args.node_key.clone();
     config.filter_wasm = args.filter_wasm.clone();
     config.initial = args.initial_state()?;
     config.probe_interval = (args.probe_interval_ms > 0).then(|| std::time::Duration::from_millis(args.probe_interval_ms));

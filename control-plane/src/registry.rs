@@ -154,6 +154,21 @@ impl Registry {
         let next = older.next().map(|(uid, _)| *uid);
         Page { results, next, total: state.records.len() }
     }
+
+    /// Up to `limit` records passing `keep` from uid `from` on (default: the newest),
+    /// newest first or, `reverse`, oldest first; `total` counts every record passing.
+    pub fn select(&self, from: Option<u64>, limit: usize, reverse: bool, keep: impl Fn(&TaskRecord) -> bool) -> Page {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let total = state.records.values().filter(|r| keep(r)).count();
+        let mut passing: Box<dyn Iterator<Item = &TaskRecord>> = match (reverse, from) {
+            (false, from) => Box::new(state.records.range(..=from.unwrap_or(u64::MAX)).rev().map(|(_, r)| r)),
+            (true, from) => Box::new(state.records.range(from.unwrap_or(0)..).map(|(_, r)| r)),
+        };
+        let mut passing = passing.by_ref().filter(|r| keep(r));
+        let results: Vec<TaskRecord> = passing.by_ref().take(limit).cloned().collect();
+        let next = passing.next().map(|r| r.uid);
+        Page { results, next, total }
+    }
 }
 
 impl State {

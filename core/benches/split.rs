@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
         control_cluster: "control".into(),
         timeout_ms: 1000,
         payload_limit_bytes: u64::MAX,
+        node_key: None,
     };
     let placement = IndexPlacement::compute(&map, "packages");
     let json_body = Value::from(docs.clone()).to_string().into_bytes();

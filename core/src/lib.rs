@@ -2,7 +2,9 @@
 //! functions over Miroir's own types. No I/O, no proxy-wasm, no tokio: it builds
 //! for `wasm32-wasip1` (inside Envoy) and natively (tests, control plane).
 
+pub mod api;
 pub mod batch;
+pub mod browse;
 pub mod error;
 pub mod fanout;
 pub mod flow;
@@ -14,7 +16,10 @@ pub mod scrub;
 pub mod search;
 pub mod settings;
 pub mod shard_map;
+pub mod similar;
 pub mod task;
+pub mod tasks_query;
+pub mod timestamp;
 pub mod wire;
 
 #[cfg(test)]

@@ -73,9 +73,17 @@ pub enum Route {
     Search { index: String },
     /// Scatter-gather facet search: counts summed per value.
     FacetSearch { index: String },
+    /// Browse documents (`GET .../documents`, `POST .../documents/fetch`): every shard once, one order.
+    Browse { index: String },
+    /// `POST .../fields`: every node's fields united.
+    Fields { index: String },
+    /// `GET`/`POST .../similar`: the reference document's embedding searched on every shard.
+    Similar { index: String },
     /// Several searches in one request, each scatter-gathered.
     MultiSearch,
     Task { uid: String },
+    /// Keys, task list, global stats, experimental features: see [`crate::api`].
+    Api(crate::api::ApiRoute),
     /// Recognised Meilisearch route that Miroir does not serve yet.
     Unsupported { what: String },
 }
@@ -87,6 +95,10 @@ pub enum TaskKind {
     IndexUpdate,
     IndexDeletion,
     SettingsUpdate,
+    /// Delete by filter, clear.
+    DocumentDeletion,
+    /// Edit by function.
+    DocumentEdition,
 }
 
 impl TaskKind {
@@ -96,6 +108,8 @@ impl TaskKind {
             TaskKind::IndexUpdate => "indexUpdate",
             TaskKind::IndexDeletion => "indexDeletion",
             TaskKind::SettingsUpdate => "settingsUpdate",
+            TaskKind::DocumentDeletion => "documentDeletion",
+            TaskKind::DocumentEdition => "documentEdition",
         }
     }
 }
@@ -110,14 +124,16 @@ impl Route {
             Route::DocumentDelete { .. } | Route::DocumentsDeleteBatch { .. } => "delete_documents",
             Route::Broadcast { .. } => "broadcast",
             Route::IndexStats { .. } => "stats",
-            Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch => "search",
+            Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch | Route::Similar { .. } => "search",
+            Route::Browse { .. } | Route::Fields { .. } => "browse",
             Route::Unsupported { .. } => "unsupported",
+            Route::Api(api) => api.kind(),
         }
     }
 
     /// Every name [`Route::kind`] gives.
-    pub const KINDS: [&'static str; 8] =
-        ["read_one", "write_documents", "read_document", "delete_documents", "broadcast", "stats", "search", "unsupported"];
+    pub const KINDS: [&'static str; 9] =
+        ["read_one", "write_documents", "read_document", "delete_documents", "broadcast", "stats", "search", "browse", "unsupported"];
 }
 
 /// Splits `/a/b?x=y` into decoded path segments and the raw query.
@@ -159,12 +175,21 @@ pub fn classify(method: Method, path: &str) -> Route {
         (Post, ["multi-search"]) => Route::MultiSearch,
         (Post, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Replace },
         (Put, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Update },
+        (Get, ["indexes", index, "documents"]) | (Post, ["indexes", index, "documents", "fetch"]) => {
+            Route::Browse { index: (*index).to_string() }
+        }
+        (Post, ["indexes", index, "fields"]) => Route::Fields { index: (*index).to_string() },
+        (Get | Post, ["indexes", index, "similar"]) => Route::Similar { index: (*index).to_string() },
+        (Post, ["indexes", index, "documents", "delete"]) | (Delete, ["indexes", index, "documents"]) => {
+            broadcast(Some(index), TaskKind::DocumentDeletion, SettingsRoute::Other)
+        }
+        (Post, ["indexes", index, "documents", "edit"]) => broadcast(Some(index), TaskKind::DocumentEdition, SettingsRoute::Other),
         (Post, ["indexes", index, "documents", "delete-batch"]) => Route::DocumentsDeleteBatch { index: (*index).to_string() },
         (Get, ["indexes", index, "documents", id]) => Route::DocumentGet { index: (*index).to_string(), id: (*id).to_string() },
         (Delete, ["indexes", index, "documents", id]) => {
             Route::DocumentDelete { index: (*index).to_string(), id: (*id).to_string() }
         }
-        _ => unsupported(),
+        _ => crate::api::classify(method, &s).map(Route::Api).unwrap_or_else(unsupported),
     }
 }
 
@@ -179,7 +204,8 @@ mod tests {
     #[test]
     fn read_only_posts_are_not_writes() {
         assert!(matches!(classify(Method::Post, "/indexes/movies/search"), Route::Search { .. }));
-        assert!(matches!(classify(Method::Post, "/indexes/movies/documents/fetch"), Route::Unsupported { .. }));
+        assert!(matches!(classify(Method::Post, "/indexes/movies/documents/fetch"), Route::Browse { .. }));
+        assert!(matches!(classify(Method::Post, "/indexes/movies/fields"), Route::Fields { .. }));
         assert!(matches!(classify(Method::Post, "/indexes/movies/documents/delete-batch"), Route::DocumentsDeleteBatch { .. }));
     }
 

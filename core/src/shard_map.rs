@@ -33,6 +33,11 @@ pub struct ShardMap {
     /// Largest client payload accepted, as Meilisearch's `--http-payload-size-limit`.
     #[serde(default = "default_payload_limit")]
     pub payload_limit_bytes: u64,
+    /// The nodes' master key, for Miroir's own calls: bookkeeping reads and writes a
+    /// client's key may not allow, and checking a client's key before a write fans
+    /// out. `None`: every call carries the client's `Authorization`, unchecked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,5 +15,6 @@ pub fn shard_map(nodes: usize, rf: u32, groups: u32) -> ShardMap {
         control_cluster: "control".into(),
         timeout_ms: 1000,
         payload_limit_bytes: 1_000_000,
+        node_key: None,
     }
 }

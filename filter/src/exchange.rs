@@ -73,13 +73,16 @@ impl Exchange {
 
     fn dispatch(&self, call: Call) -> Option<u32> {
         let map = self.map.as_ref()?;
-        let cluster = match call.target {
-            Target::Node(i) => map.nodes.get(i)?.cluster.as_str(),
-            Target::Control => map.control_cluster.as_str(),
+        // Miroir's own calls carry the nodes' key when the map has one, else the client's.
+        let own_key = map.node_key.as_ref().map(|k| format!("Bearer {k}"));
+        let (cluster, auth) = match call.target {
+            Target::Node(i) => (map.nodes.get(i)?.cluster.as_str(), self.authorization.as_deref()),
+            Target::NodeAsMiroir(i) => (map.nodes.get(i)?.cluster.as_str(), own_key.as_deref().or(self.authorization.as_deref())),
+            Target::Control => (map.control_cluster.as_str(), None),
         };
         let length = call.body.as_ref().map(|b| b.len().to_string());
         let mut headers = vec![(":method", call.method.as_str()), (":path", call.path.as_str()), (":authority", cluster)];
-        if let (Target::Node(_), Some(auth)) = (call.target, self.authorization.as_deref()) {
+        if let Some(auth) = auth {
             headers.push(("authorization", auth));
         }
         if let Some(ct) = call.content_type.as_deref() {
@@ -162,8 +165,9 @@ impl HttpContext for Exchange {
             content_type: request_header("content-type"),
             seed: u64::from(self.context_id),
             fail_when_degraded: request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
+            authorization: request_header("authorization"),
         };
-        self.authorization = request_header("authorization");
+        self.authorization = request.authorization.clone();
         let route = classify(Method::parse(&request.method), &request.path);
         self.metrics.request(route.kind());
         let mut flow = flow::for_route(map, route, request);

@@ -99,6 +99,7 @@ pub async fn run(options: Options, shutdown: &mut Shutdown) -> Result<(), Launch
     config.filter_wasm = plan.filter_wasm.to_string_lossy().into_owned();
     config.initial = t.initial_state()?;
     config.reset = true;
+    config.node_key = plan.options.master_key.clone();
     let control = App::start(config).await?;
     if plan.options.admin_token.is_none() {
         let path = plan.data_dir.join("admin-token");

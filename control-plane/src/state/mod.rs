@@ -30,6 +30,9 @@ pub struct ClusterState {
     pub indexes: BTreeMap<String, u32>,
     pub timeout_ms: u64,
     pub payload_limit_bytes: u64,
+    /// The nodes' master key, handed to the filter for its own calls; never stored.
+    #[serde(skip)]
+    pub node_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +110,7 @@ impl ClusterState {
             indexes: BTreeMap::new(),
             timeout_ms: CALL_TIMEOUT_MS,
             payload_limit_bytes: DEFAULT_PAYLOAD_LIMIT_BYTES,
+            node_key: None,
         }
     }
 
@@ -202,6 +206,7 @@ impl ClusterState {
             control_cluster: CONTROL_CLUSTER.into(),
             timeout_ms: self.timeout_ms,
             payload_limit_bytes: self.payload_limit_bytes,
+            node_key: self.node_key.clone(),
         })
     }
 }

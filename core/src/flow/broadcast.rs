@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::register::{registered, TaskDraft};
 use super::{encode_segment, Call, Flow, Next, Reply, Target};
+use crate::placement::IndexPlacement;
 use crate::route::{Method, TaskKind};
 use crate::settings::{bookkeeping_patch, rewrite_write, SettingsRoute};
 use crate::shard_map::ShardMap;
@@ -67,7 +68,7 @@ impl Broadcast {
 
     fn settings_calls(&self, index: &str, patch: &[u8]) -> Next {
         let path = format!("/indexes/{}/settings", encode_segment(index));
-        Next::Send(self.nodes.iter().map(|&n| Call::json(Target::Node(n), Method::Patch, path.clone(), patch.to_vec())).collect())
+        Next::Send(self.nodes.iter().map(|&n| Call::json(Target::NodeAsMiroir(n), Method::Patch, path.clone(), patch.to_vec())).collect())
     }
 
     fn probe(&mut self, tried: usize) -> Next {
@@ -75,7 +76,7 @@ impl Broadcast {
             return super::unavailable("this settings change").into();
         };
         self.stage = Stage::Probing { tried: tried + 1 };
-        Next::Send(vec![Call::get(Target::Node(node), format!("/indexes/{}", encode_segment(index)))])
+        Next::Send(vec![Call::get(Target::NodeAsMiroir(node), format!("/indexes/{}", encode_segment(index)))])
     }
 }
 
@@ -96,7 +97,9 @@ impl Flow for Broadcast {
         } else {
             (self.request.method, body)
         };
-        self.draft = Some(TaskDraft::new(self.index.clone(), self.kind.as_str(), self.nodes.len()));
+        // Node counts (an index deletion's `deletedDocuments`) see each document once per replica.
+        let copies = self.index.as_deref().map_or(1, |i| IndexPlacement::compute(&self.map, i).owners.first().map_or(1, Vec::len));
+        self.draft = Some(TaskDraft::new(self.index.clone(), self.kind.as_str(), copies));
         let body = (!body.is_empty()).then_some(body);
         let content_type = match (&self.request.content_type, &body) {
             (None, Some(_)) if method != self.request.method => Some("application/json".to_string()),

@@ -6,15 +6,25 @@
 //! testable natively without Envoy.
 
 mod any_node;
+mod auth;
+mod global_stats;
+mod instance;
+mod keys;
+mod sync_change;
 mod broadcast;
+mod browse;
 mod delete_batch;
+mod fields;
 mod point;
 mod multi_search;
 mod register;
 mod search;
 mod search_params;
+mod similar;
 mod stats;
+mod task_bulk;
 mod task_get;
+mod tasks_list;
 mod write;
 
 use std::sync::Arc;
@@ -33,6 +43,9 @@ use crate::shard_map::{NodeState, ShardMap};
 pub enum Target {
     /// `ShardMap::nodes[i]`.
     Node(usize),
+    /// `ShardMap::nodes[i]`, called with Miroir's own key (the map's `nodeKey`) rather
+    /// than the client's: bookkeeping the client's key may not allow, checked first.
+    NodeAsMiroir(usize),
     /// The control plane (task registry).
     Control,
 }
@@ -142,6 +155,8 @@ pub struct RequestInfo {
     pub seed: u64,
     /// `X-Miroir-Degraded-Policy: fail`: refuse rather than answer without some shards.
     pub fail_when_degraded: bool,
+    /// The client's `Authorization` header.
+    pub authorization: Option<String>,
 }
 
 /// The flow serving a request.
@@ -150,8 +165,16 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
     for_route(map, route, req)
 }
 
-/// The flow serving a request already classified (`route` is `classify` of it).
+/// The flow serving a request already classified (`route` is `classify` of it); a
+/// write is refused before anything reaches a node when the client's key does not allow it.
 pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
+    let need = auth::need_of(&route);
+    let (authorization, content_type) = (req.authorization.clone(), req.content_type.clone());
+    let flow = build(map.clone(), route, req);
+    auth::guard(map, authorization.as_deref(), content_type, need, flow)
+}
+
+fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
     let method = Method::parse(&req.method);
     let (_, query) = split_path(&req.path);
     let query = query.to_string();
@@ -162,6 +185,29 @@ pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn 
         Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
         Route::Search { index } => search_flow(map, index, false, method, req, query),
         Route::FacetSearch { index } => search_flow(map, index, true, method, req, query),
+        Route::Browse { index } => {
+            let request = browse::BrowseRequest {
+                method,
+                path: req.path,
+                query,
+                content_type: req.content_type,
+                seed: req.seed,
+                fail_when_degraded: req.fail_when_degraded,
+            };
+            Box::new(browse::Browse::new(map, index, request))
+        }
+        Route::Fields { index } => Box::new(fields::Fields::new(map, index, req.content_type, req.fail_when_degraded)),
+        Route::Similar { index } => {
+            let request = similar::SimilarRequest {
+                method,
+                path: req.path,
+                query,
+                content_type: req.content_type,
+                seed: req.seed,
+                fail_when_degraded: req.fail_when_degraded,
+            };
+            Box::new(similar::Similar::new(map, index, request))
+        }
         Route::MultiSearch => Box::new(multi_search::MultiSearch::new(map, req.seed, req.fail_when_degraded)),
         Route::DocumentsWrite { index, mode } => {
             Box::new(write::DocumentsWrite::new(map, index, mode, query, req.content_type))
@@ -177,6 +223,7 @@ pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn 
             settings,
         )),
         Route::Task { uid } => Box::new(task_get::TaskGet::new(map, &uid)),
+        Route::Api(api) => instance::flow(map, api, req),
         Route::Unsupported { what } => Box::new(Fixed(Response::error(&MeiliError::new(
             Code::MiroirUnsupportedRoute,
             format!("Miroir does not support `{what}` yet."),
@@ -198,7 +245,7 @@ fn search_flow(map: Arc<ShardMap>, index: String, facets: bool, method: Method, 
 }
 
 /// A flow whose answer is known from the headers.
-struct Fixed(Response);
+pub(super) struct Fixed(pub(super) Response);
 
 impl Flow for Fixed {
     fn start(&mut self) -> Next {

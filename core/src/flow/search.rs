@@ -169,7 +169,7 @@ impl Search {
             };
             self.settings_tried += 1;
             round.push(Slot::Settings);
-            calls.push(Call::get(Target::Node(node), format!("/indexes/{}/settings", encode_segment(&self.index))));
+            calls.push(Call::get(Target::NodeAsMiroir(node), format!("/indexes/{}/settings", encode_segment(&self.index))));
         }
         for (node, shards) in plan.per_node {
             match query.node_body(&shards, &settings) {

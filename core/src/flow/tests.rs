@@ -182,10 +182,10 @@ fn a_delete_batch_sends_each_id_to_its_owners_only() {
 
 #[test]
 fn unsupported_routes_answer_a_named_error() {
-    let mut flow = for_request(map(1, 1), request("POST", "/indexes/movies/similar", Some("application/json")));
+    let mut flow = for_request(map(1, 1), request("POST", "/indexes/movies/compact", Some("application/json")));
     let r = response(flow.start());
     assert_eq!(r.status, 501);
-    assert!(body_json(&r)["message"].as_str().unwrap().contains("POST /indexes/movies/similar"));
+    assert!(body_json(&r)["message"].as_str().unwrap().contains("POST /indexes/movies/compact"));
 }
 
 #[test]

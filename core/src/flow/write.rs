@@ -57,7 +57,7 @@ impl DocumentsWrite {
             return unavailable("this write").into();
         };
         self.stage = Stage::Probing { tried: tried + 1 };
-        Next::Send(vec![Call::get(Target::Node(node), format!("/indexes/{}", encode_segment(&self.index)))])
+        Next::Send(vec![Call::get(Target::NodeAsMiroir(node), format!("/indexes/{}", encode_segment(&self.index)))])
     }
 
     /// Probe and body are both in: validate everything, then start writing.
@@ -101,7 +101,7 @@ impl DocumentsWrite {
                 self.body = None;
                 if missing {
                     let path = format!("/indexes/{}/settings", encode_segment(&self.index));
-                    let calls = self.all_nodes().map(|n| Call::json(Target::Node(n), Method::Patch, path.clone(), bookkeeping_patch())).collect();
+                    let calls = self.all_nodes().map(|n| Call::json(Target::NodeAsMiroir(n), Method::Patch, path.clone(), bookkeeping_patch())).collect();
                     self.stage = Stage::Bookkeeping(batch);
                     Next::Send(calls)
                 } else {

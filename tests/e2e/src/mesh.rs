@@ -129,6 +129,7 @@ impl Mesh {
             control_cluster: "miroir_control".into(),
             timeout_ms: 30_000,
             payload_limit_bytes: miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES,
+            node_key: Some(MASTER_KEY.into()),
         }
     }
 

@@ -167,6 +167,9 @@ impl Code {
         use Code::*;
         match self {
             DocumentNotFound | IndexNotFound | TaskNotFound => StatusCode::NOT_FOUND,
+            Other("api_key_not_found" | "batch_not_found") => StatusCode::NOT_FOUND,
+            Other("api_key_already_exists") => StatusCode::CONFLICT,
+            Other("missing_master_key") => StatusCode::UNAUTHORIZED,
             IndexAlreadyExists => StatusCode::CONFLICT,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
             InvalidApiKey => StatusCode::FORBIDDEN,
@@ -222,6 +225,10 @@ pub enum ApiError {
     /// Any other error: the code and an already formatted message.
     #[error("{1}")]
     Other(Code, String),
+    /// An error answered with another status than its code's (Meilisearch
+    /// answers 400 for `index_not_found` inside a multi-search).
+    #[error("{2}")]
+    WithStatus(StatusCode, Code, String),
 }
 
 impl ApiError {
@@ -248,7 +255,28 @@ impl ApiError {
             ApiError::MalformedPayload(_) => Code::MalformedPayload,
             ApiError::PrimaryKeyAlreadyExists(_) => Code::IndexPrimaryKeyAlreadyExists,
             ApiError::Other(code, _) => *code,
+            ApiError::WithStatus(_, code, _) => *code,
         }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::WithStatus(status, _, _) => *status,
+            other => other.code().status(),
+        }
+    }
+
+    /// The same error (code and status) with `prefix` before its message,
+    /// as Meilisearch's "Inside `.queries[i]`: " context.
+    pub fn prefixed(self, prefix: &str) -> ApiError {
+        let status = self.status();
+        ApiError::WithStatus(status, self.code(), format!("{prefix}{self}"))
+    }
+
+    /// The same error answered with `status`.
+    pub fn with_status(self, status: StatusCode) -> ApiError {
+        ApiError::WithStatus(status, self.code(), self.to_string())
     }
 
     /// The serializable body of this error.
@@ -306,8 +334,7 @@ impl ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let code = self.code();
-        error_response(code.status(), &self.body())
+        error_response(self.status(), &self.body())
     }
 }
 

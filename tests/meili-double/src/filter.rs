@@ -267,7 +267,14 @@ impl Parser {
             items.push(f);
             pos = p;
         }
-        Ok((pos, if items.len() == 1 { items.remove(0) } else { join(items) }))
+        Ok((
+            pos,
+            if items.len() == 1 {
+                items.remove(0)
+            } else {
+                join(items)
+            },
+        ))
     }
 
     fn not(&mut self, pos: usize) -> PResult<Filter> {
@@ -635,6 +642,9 @@ impl Filter {
 
     /// `feature_not_enabled` message for `CONTAINS`, with its position.
     pub fn feature_error(&self) -> Option<String> {
+        if crate::features::contains_filter() {
+            return None;
+        }
         self.contains_keyword().map(|kw| {
             kw.error("Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763")
         })

@@ -41,22 +41,29 @@ pub fn view(index: &Index) -> Value {
 /// `GET /indexes`
 pub async fn list(
     State(state): State<Arc<AppState>>,
+    access: Option<axum::Extension<crate::access::Access>>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|axum::Extension(a)| a).unwrap_or_default();
     let q = QueryParams::parse(raw.as_deref());
     q.check_known(&["offset", "limit"])?;
     let offset = q.usize("offset", Code::InvalidIndexOffset)?.unwrap_or(0);
     let limit = q.usize("limit", Code::InvalidIndexLimit)?.unwrap_or(20);
     let db = state.lock()?;
-    let results: Vec<Value> = db
+    // a key restricted to some indexes lists only those
+    let visible: Vec<&crate::store::Index> = db
         .indexes
         .values()
+        .filter(|i| access.allows(&i.uid))
+        .collect();
+    let results: Vec<Value> = visible
+        .iter()
         .skip(offset)
         .take(limit)
-        .map(view)
+        .map(|i| view(i))
         .collect();
     Ok(Json(
-        json!({"results": results, "offset": offset, "limit": limit, "total": db.indexes.len()}),
+        json!({"results": results, "offset": offset, "limit": limit, "total": visible.len()}),
     ))
 }
 

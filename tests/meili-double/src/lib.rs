@@ -7,24 +7,33 @@
 //! v1.50.0 source and checked against recordings of the real binary
 //! (`fixtures/meili-1.50/`).
 //!
-//! Covered: `/health`, `/version`, master-key auth, indexes (create, list,
-//! get, update primary key, delete), documents (add/replace and update in
+//! Covered: `/health`, `/version`, auth (master key, API keys with actions
+//! and indexes, tenant tokens), `/keys`, indexes (create, list, get, update
+//! primary key, delete, swap/rename), documents (add/replace and update in
 //! JSON, NDJSON and CSV; get, list, fetch, delete by id, batch, filter, clear),
-//! asynchronous tasks processed in order by a background worker (`/tasks`),
-//! settings (whole object and the common sub-routes), stats, search (query
+//! asynchronous tasks processed in order by a background worker (`/tasks`,
+//! cancelation, deletion, `/batches`), settings (whole object and the
+//! sub-routes), stats, `/experimental-features`, `/fields`, search (query
 //! words with prefix and typo tolerance, filters, sort, facets, pagination,
-//! distinct, ranking score and `_rankingScoreDetails`), durability under
-//! `--db-path`, and fault injection (`/_double/faults`). Matching is
-//! simplified; see the README.
+//! distinct, ranking score and `_rankingScoreDetails`), multi-search (plain
+//! and federated), facet search, durability under `--db-path`, and fault
+//! injection (`/_double/faults`). Matching is simplified; see the README.
 
+pub mod access;
 pub mod auth;
+pub mod batches;
 pub mod cli;
 pub mod docid;
 pub mod documents;
 pub mod error;
+pub mod facet_search;
 pub mod faults;
+pub mod features;
+pub mod fields;
 pub mod filter;
 pub mod indexes;
+pub mod keys;
+pub mod multi_search;
 pub mod params;
 pub mod payload;
 pub mod ranking;
@@ -34,8 +43,11 @@ pub mod settings_routes;
 pub mod sort;
 pub mod stats;
 pub mod store;
+pub mod swap;
 pub mod tasks;
+pub mod tenant;
 pub mod text;
+pub mod weighted;
 pub mod worker;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,6 +69,11 @@ pub struct AppState {
     pub master_key: Option<String>,
     pub payload_limit: u64,
     pub faults: Mutex<Vec<faults::Fault>>,
+    /// `/experimental-features` (stored in `<db-path>`, not acted on).
+    pub features: Mutex<serde_json::Map<String, Value>>,
+    pub db_path: std::path::PathBuf,
+    /// API keys (besides the master key).
+    pub keys: Mutex<keys::KeyStore>,
     /// Wakes the worker when a task is enqueued.
     pub wake: Notify,
 }
@@ -65,10 +82,15 @@ impl AppState {
     pub fn new(opt: &cli::Opt) -> std::io::Result<Self> {
         let persistence = Persistence::open(&opt.db_path)?;
         let db = persistence.load()?;
+        let master_key = opt.master_key.clone().filter(|k| !k.is_empty());
+        let keys = keys::KeyStore::open(&opt.db_path, master_key.is_some())?;
         Ok(AppState {
             db: Mutex::new(db),
             persistence,
-            master_key: opt.master_key.clone().filter(|k| !k.is_empty()),
+            master_key,
+            db_path: opt.db_path.clone(),
+            keys: Mutex::new(keys),
+            features: Mutex::new(features::load(&opt.db_path)?),
             payload_limit: opt.http_payload_size_limit,
             faults: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -79,6 +101,12 @@ impl AppState {
         self.db
             .lock()
             .map_err(|_| ApiError::new(Code::Internal, "the double's state lock is poisoned"))
+    }
+
+    pub fn keys(&self) -> ApiResult<MutexGuard<'_, keys::KeyStore>> {
+        self.keys
+            .lock()
+            .map_err(|_| ApiError::new(Code::Internal, "the double's key lock is poisoned"))
     }
 
     /// Registers a task: persists it (with its documents) before answering,
@@ -152,7 +180,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route(
             "/indexes/{uid}/documents/{id}",
-            get(documents::get_one).delete(documents::delete_one),
+            get(documents::get_one)
+                .delete(documents::delete_one)
+                // `POST .../documents/edit` (edit by function) is not modelled
+                .fallback(not_found),
         )
         .route(
             "/indexes/{uid}/settings",
@@ -173,9 +204,33 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(search::search_get).post(search::search_post),
         )
         .route("/indexes/{uid}/stats", get(stats::index_stats_route))
+        .route("/multi-search", post(multi_search::multi_search))
+        .route(
+            "/indexes/{uid}/facet-search",
+            post(facet_search::facet_search),
+        )
         .route("/stats", get(stats::global_stats))
-        .route("/tasks", get(tasks::list_tasks))
-        .route("/tasks/{uid}", get(tasks::get_task))
+        .route("/keys", get(keys::routes::list).post(keys::routes::create))
+        .route(
+            "/keys/{key}",
+            get(keys::routes::get_one)
+                .patch(keys::routes::update)
+                .delete(keys::routes::delete),
+        )
+        .route(
+            "/tasks",
+            get(tasks::routes::list_tasks).delete(tasks::routes::delete_tasks),
+        )
+        .route("/tasks/cancel", post(tasks::routes::cancel_tasks))
+        .route("/tasks/{uid}", get(tasks::routes::get_task))
+        .route("/batches", get(batches::list))
+        .route("/batches/{uid}", get(batches::get_one))
+        .route("/swap-indexes", post(swap::swap_indexes))
+        .route(
+            "/experimental-features",
+            get(features::get).patch(features::patch),
+        )
+        .route("/indexes/{uid}/fields", post(fields::list))
         .route(
             "/_double/faults",
             get(faults::list).post(faults::add).delete(faults::clear),
@@ -187,14 +242,50 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::require_master_key,
+            auth::authenticate,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
 
-async fn not_found() -> axum::http::StatusCode {
-    axum::http::StatusCode::NOT_FOUND
+/// Routes Meilisearch 1.50 serves that the double does not model.
+const UNSUPPORTED: [&str; 14] = [
+    "/dumps",
+    "/snapshots",
+    "/metrics",
+    "/logs",
+    "/network",
+    "/webhooks",
+    "/chats",
+    "/export",
+    "/dynamic-search-rules",
+    "/render-template",
+    "/tasks/compact",
+    "/similar",
+    "/documents/edit",
+    "/compact",
+];
+
+/// Unknown routes: 404 with no body, as Meilisearch; a route Meilisearch
+/// has but the double does not model gets a 501 naming it (never a wrong
+/// answer).
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    let known = UNSUPPORTED.iter().any(|r| {
+        path == *r
+            || path.starts_with(&format!("{r}/"))
+            || (path.starts_with("/indexes/") && path.ends_with(r))
+    });
+    if known {
+        return ApiError::WithStatus(
+            axum::http::StatusCode::NOT_IMPLEMENTED,
+            Code::Other("not_implemented"),
+            format!("`{method} {path}` is not supported by meili-double, the test double of Meilisearch 1.50 (see its README)."),
+        )
+        .into_response();
+    }
+    axum::http::StatusCode::NOT_FOUND.into_response()
 }
 
 /// Starts a node: loads state, spawns the worker, serves until the process ends.

@@ -24,7 +24,7 @@ impl Rank {
     }
 
     /// milli's `Rank::merge`: `inner` refines `outer`.
-    fn merge(mut outer: Rank, inner: Rank) -> Rank {
+    pub fn merge(mut outer: Rank, inner: Rank) -> Rank {
         outer.rank = outer.rank.saturating_sub(1);
         outer.rank *= inner.max;
         outer.max *= inner.max;

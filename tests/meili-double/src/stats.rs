@@ -54,11 +54,16 @@ pub async fn index_stats_route(
 }
 
 /// `GET /stats`
-pub async fn global_stats(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+pub async fn global_stats(
+    State(state): State<Arc<AppState>>,
+    access: Option<axum::Extension<crate::access::Access>>,
+) -> ApiResult<Json<Value>> {
+    let access = access.map(|axum::Extension(a)| a).unwrap_or_default();
     let db = state.lock()?;
     let mut indexes = Map::new();
     let mut used = 0u64;
-    for (uid, index) in &db.indexes {
+    // a key restricted to some indexes sees only those
+    for (uid, index) in db.indexes.iter().filter(|(uid, _)| access.allows(uid)) {
         let stats = index_stats(&db, index);
         used += stats["rawDocumentDbSize"].as_u64().unwrap_or(0);
         indexes.insert(uid.clone(), stats);

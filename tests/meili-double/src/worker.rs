@@ -47,24 +47,50 @@ pub fn process_round(state: &AppState) -> std::io::Result<()> {
     let Ok(mut db) = state.db.lock() else {
         return Err(std::io::Error::other("poisoned state"));
     };
-    let pending: Vec<u32> = db
-        .tasks
-        .values()
-        .filter(|t| t.status == Status::Enqueued)
-        .map(|t| t.uid)
-        .take(1000)
-        .collect();
+    let pending = process_pending(&mut db);
     if pending.is_empty() {
         return Ok(());
-    }
-    for uid in &pending {
-        process_task(&mut db, *uid);
     }
     state.persistence.write_snapshot(&db)?;
     for uid in pending {
         state.persistence.remove_queued(uid);
     }
     Ok(())
+}
+
+/// Processes the tasks enqueued so far (at most 1000): cancelations first,
+/// then deletions, then the rest in uid order, as Meilisearch's scheduler
+/// prioritizes them. Returns the uids it took.
+fn process_pending(db: &mut Db) -> Vec<u32> {
+    // cancelations first, then deletions, then the rest in uid order (as
+    // Meilisearch's scheduler prioritizes them)
+    let mut pending: Vec<(u8, u32)> = db
+        .tasks
+        .values()
+        .filter(|t| t.status == Status::Enqueued)
+        .map(|t| {
+            let rank = match t.kind {
+                TaskKind::TaskCancelation { .. } => 0,
+                TaskKind::TaskDeletion { .. } => 1,
+                _ => 2,
+            };
+            (rank, t.uid)
+        })
+        .take(1000)
+        .collect();
+    pending.sort();
+    let pending: Vec<u32> = pending.into_iter().map(|(_, uid)| uid).collect();
+    for uid in &pending {
+        // a task canceled earlier in this round is not processed
+        if db
+            .tasks
+            .get(uid)
+            .is_some_and(|t| t.status == Status::Enqueued)
+        {
+            process_task(db, *uid);
+        }
+    }
+    pending
 }
 
 /// Errors of the indexing engine carry the index name in Meilisearch's task errors.
@@ -86,7 +112,22 @@ fn process_task(db: &mut Db, uid: u32) {
     let mut details = task.details.clone().unwrap_or_default();
     let documents = db.payloads.remove(&uid).unwrap_or_default();
 
-    let result = apply(db, &index_uid, &kind, documents, &mut details, started);
+    let result = match &kind {
+        TaskKind::TaskCancelation { uids } => {
+            let canceled = cancel(db, uid, uids, started);
+            details.insert("canceledTasks".into(), json!(canceled));
+            Ok(())
+        }
+        TaskKind::TaskDeletion { uids } => {
+            let before = db.tasks.len();
+            db.tasks
+                .retain(|u, t| !(uids.contains(u) && crate::tasks::query::finished(t)));
+            details.insert("deletedTasks".into(), json!(before - db.tasks.len()));
+            Ok(())
+        }
+        TaskKind::IndexSwap { swaps } => crate::swap::apply(db, swaps, uid, started),
+        _ => apply(db, &index_uid, &kind, documents, &mut details, started),
+    };
 
     let finished = OffsetDateTime::now_utc();
     let Some(task) = db.tasks.get_mut(&uid) else {
@@ -111,6 +152,21 @@ fn process_task(db: &mut Db, uid: u32) {
     }
     task.finished_at = Some(finished);
     db.last_update = Some(finished);
+}
+
+/// Cancels the enqueued tasks among `uids`; returns how many.
+fn cancel(db: &mut Db, by: u32, uids: &[u32], now: OffsetDateTime) -> usize {
+    let mut canceled = 0;
+    for u in uids {
+        if let Some(t) = db.tasks.get_mut(u).filter(|t| t.status == Status::Enqueued) {
+            t.status = Status::Canceled;
+            t.canceled_by = Some(by);
+            t.finished_at = Some(now);
+            db.payloads.remove(u);
+            canceled += 1;
+        }
+    }
+    canceled
 }
 
 fn index_mut<'a>(db: &'a mut Db, uid: &str) -> Result<&'a mut Index, ApiError> {
@@ -231,6 +287,10 @@ fn apply(
                 now,
             )
         }
+        // handled by `process_task`
+        TaskKind::TaskCancelation { .. }
+        | TaskKind::TaskDeletion { .. }
+        | TaskKind::IndexSwap { .. } => Ok(()),
     }
 }
 
@@ -315,6 +375,39 @@ mod tests {
         );
         process_task(db, uid);
         uid
+    }
+
+    #[test]
+    fn cancelation_runs_first_and_cancels_enqueued_tasks() {
+        let mut db = Db::default();
+        for uid in 0..3 {
+            let kind = TaskKind::IndexCreation { primary_key: None };
+            db.tasks
+                .insert(uid, Task::new(uid, Some(format!("i{uid}")), kind, None));
+        }
+        let mut details = Map::new();
+        details.insert("canceledTasks".into(), Value::Null);
+        let kind = TaskKind::TaskCancelation { uids: vec![1, 2] };
+        db.tasks.insert(3, Task::new(3, None, kind, Some(details)));
+        db.next_task_uid = 4;
+        process_pending(&mut db);
+        assert_eq!(db.tasks[&3].status, Status::Succeeded);
+        assert_eq!(db.tasks[&3].details.as_ref().unwrap()["canceledTasks"], 2);
+        assert_eq!(db.tasks[&0].status, Status::Succeeded);
+        for uid in [1, 2] {
+            assert_eq!(db.tasks[&uid].status, Status::Canceled);
+            assert_eq!(db.tasks[&uid].canceled_by, Some(3));
+        }
+        assert!(db.indexes.contains_key("i0") && !db.indexes.contains_key("i1"));
+        // deletion removes finished tasks only
+        let kind = TaskKind::TaskDeletion {
+            uids: vec![0, 1, 4],
+        };
+        db.tasks
+            .insert(4, Task::new(4, None, kind, Some(Map::new())));
+        process_pending(&mut db);
+        assert!(!db.tasks.contains_key(&0) && !db.tasks.contains_key(&1));
+        assert!(db.tasks.contains_key(&2) && db.tasks.contains_key(&4));
     }
 
     #[test]

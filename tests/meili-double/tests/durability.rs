@@ -71,3 +71,51 @@ fn state_survives_kill_9_and_restart() {
     drop(server);
     let _ = std::fs::remove_dir_all(&db);
 }
+
+#[test]
+fn keys_and_features_survive_restart() {
+    let db = std::env::temp_dir().join(format!("meili-double-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&db);
+    let uid = "99999999-9999-4999-8999-999999999999";
+    let (default_keys, key) = {
+        let server = Server::start(bin(), &db, &[]);
+        let keys = call(&server, "GET", "/keys", None).json();
+        assert_eq!(keys["total"], 4, "the default keys: {keys}");
+        let body =
+            format!(r#"{{"uid":"{uid}","actions":["search"],"indexes":["*"],"expiresAt":null}}"#);
+        let created = call(&server, "POST", "/keys", Some(&body));
+        assert_eq!(created.status, 201, "{}", created.body);
+        let a = call(
+            &server,
+            "PATCH",
+            "/experimental-features",
+            Some(r#"{"metrics":true}"#),
+        );
+        assert_eq!(a.status, 200);
+        (keys["results"].clone(), created.json()["key"].clone())
+    };
+    let server = Server::start(bin(), &db, &[]);
+    let keys = call(&server, "GET", "/keys", None).json();
+    assert_eq!(keys["total"], 5);
+    // the default keys are not created again, and keep their values
+    for k in default_keys.as_array().unwrap() {
+        let again = call(
+            &server,
+            "GET",
+            &format!("/keys/{}", k["uid"].as_str().unwrap()),
+            None,
+        )
+        .json();
+        assert_eq!(again["key"], k["key"]);
+    }
+    assert_eq!(
+        call(&server, "GET", &format!("/keys/{uid}"), None).json()["key"],
+        key
+    );
+    assert_eq!(
+        call(&server, "GET", "/experimental-features", None).json()["metrics"],
+        true
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&db);
+}

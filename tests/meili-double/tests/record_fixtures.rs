@@ -5,7 +5,8 @@
 //! MEILI_BIN=/path/to/meilisearch cargo test -p meili-double --test record_fixtures -- --ignored
 //! ```
 //!
-//! The binary is started on 127.0.0.1 with a fresh database per scenario.
+//! The binary is started on 127.0.0.1 with a fresh database per scenario;
+//! `SCENARIO=a,b` records only those scenarios.
 
 mod support;
 
@@ -21,8 +22,15 @@ fn record_real_meilisearch() {
     );
     let only = std::env::var("SCENARIO").ok();
     std::fs::create_dir_all(fixtures_dir()).unwrap();
-    for scenario in support::scenarios::all() {
-        if only.as_deref().is_some_and(|o| o != scenario.name) {
+    let scenarios = support::scenarios::all()
+        .into_iter()
+        .chain(support::api_scenarios::all());
+    for scenario in scenarios {
+        // SCENARIO=a,b records only those
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == scenario.name))
+        {
             continue;
         }
         let db = std::env::temp_dir().join(format!(
@@ -39,6 +47,8 @@ fn record_real_meilisearch() {
             body: None,
             auth: "master".into(),
             wait: false,
+            shape_only: false,
+            headers: Vec::new(),
         });
         let mut exchanges = Vec::new();
         for step in scenario.steps {

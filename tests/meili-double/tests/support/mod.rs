@@ -2,7 +2,10 @@
 //! server process guard, the recorded-fixture format and the scenarios.
 #![allow(dead_code)]
 
+pub mod api_scenarios;
+pub mod random;
 pub mod scenarios;
+pub mod tokens;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -152,6 +155,10 @@ impl Server {
             "wrong" => headers.push(("Authorization", "Bearer not-the-key")),
             "basic" => headers.push(("Authorization", "Basic abc")),
             "empty" => headers.push(("Authorization", "Bearer")),
+            other if other.starts_with("bearer:") => {
+                auth_header = format!("Bearer {}", &other["bearer:".len()..]);
+                headers.push(("Authorization", &auth_header));
+            }
             _ => {
                 auth_header = format!("Bearer {MASTER_KEY}");
                 headers.push(("Authorization", &auth_header));
@@ -159,6 +166,9 @@ impl Server {
         }
         if let Some(ct) = &step.content_type {
             headers.push(("Content-Type", ct));
+        }
+        for (k, v) in &step.headers {
+            headers.push((k, v));
         }
         http(
             self.port,
@@ -207,12 +217,20 @@ pub struct Request {
     pub content_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// `master` (default), `none`, `wrong`, `basic`, `empty`.
+    /// `master` (default), `none`, `wrong`, `basic`, `empty`, or
+    /// `bearer:<token>` (an API key or a tenant token).
     #[serde(default = "master")]
     pub auth: String,
     /// Wait for every task to finish after this request.
     #[serde(default)]
     pub wait: bool,
+    /// Compare only the answer's shape (keys, types, lengths), not its
+    /// values: for answers whose content the double simplifies (batches).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shape_only: bool,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 fn master() -> String {
@@ -257,7 +275,11 @@ pub fn body_value(a: &Answer) -> Value {
 }
 
 /// Keys whose values differ between runs (only their type is compared).
-const VOLATILE: [&str; 19] = [
+const VOLATILE: [&str; 23] = [
+    "key",
+    "queryUid",
+    "progressTrace",
+    "internalDatabaseSizes",
     "_rankingScore",
     "enqueuedAt",
     "startedAt",
@@ -293,7 +315,16 @@ fn kind(v: &Value) -> &'static str {
 /// Compares JSON shapes: same keys and value types recursively, same array
 /// lengths, and (unless `SHAPE_ONLY` is set) the same scalar values for
 /// every key but the volatile ones.
+pub fn shape_only_diff(expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    diff(expected, actual, "", false, out)
+}
+
 pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<String>) {
+    let values = std::env::var("SHAPE_ONLY").is_err();
+    diff(expected, actual, path, values, out)
+}
+
+fn diff(expected: &Value, actual: &Value, path: &str, values: bool, out: &mut Vec<String>) {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for k in e.keys() {
@@ -314,7 +345,7 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                                 out.push(format!("{path}.{k}: type {} != {}", kind(ev), kind(av)));
                             }
                         } else {
-                            shape_diff(ev, av, &format!("{path}.{k}"), out);
+                            diff(ev, av, &format!("{path}.{k}"), values, out);
                         }
                     }
                     None => out.push(format!("{path}: missing key `{k}`")),
@@ -326,11 +357,7 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 }
             }
             let (ek, ak): (Vec<&String>, Vec<&String>) = (e.keys().collect(), a.keys().collect());
-            if std::env::var("SHAPE_ONLY").is_err()
-                && e.len() == a.len()
-                && ek != ak
-                && e.keys().all(|k| a.contains_key(k))
-            {
+            if values && e.len() == a.len() && ek != ak && e.keys().all(|k| a.contains_key(k)) {
                 out.push(format!("{path}: key order {ek:?} != {ak:?}"));
             }
         }
@@ -339,7 +366,7 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
                 out.push(format!("{path}: array length {} != {}", e.len(), a.len()));
             }
             for (i, (ev, av)) in e.iter().zip(a.iter()).enumerate() {
-                shape_diff(ev, av, &format!("{path}[{i}]"), out);
+                diff(ev, av, &format!("{path}[{i}]"), values, out);
             }
         }
         (e, a) if kind(e) != kind(a) => {
@@ -351,10 +378,12 @@ pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<St
             // digit differently (visible when serde_json parses floats exactly, as it does
             // in the workspace build where core enables `float_roundtrip`)
             let close = match (e.as_f64(), a.as_f64()) {
-                (Some(x), Some(y)) if !(e.is_i64() || e.is_u64()) => (x - y).abs() <= 1e-14 * x.abs().max(1.0),
+                (Some(x), Some(y)) if !(e.is_i64() || e.is_u64()) => {
+                    (x - y).abs() <= 1e-14 * x.abs().max(1.0)
+                }
                 _ => false,
             };
-            if std::env::var("SHAPE_ONLY").is_err() && e != a && !close {
+            if values && e != a && !close {
                 out.push(format!("{path}: value {e} != {a}"));
             }
         }

@@ -9,11 +9,16 @@ pub struct Scenario {
     pub steps: Vec<Request>,
 }
 
-const JSON: &str = "application/json";
+pub(super) const JSON: &str = "application/json";
 const NDJSON: &str = "application/x-ndjson";
 const CSV: &str = "text/csv";
 
-fn req(method: &str, path: &str, content_type: Option<&str>, body: Option<&str>) -> Request {
+pub(super) fn req(
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Option<&str>,
+) -> Request {
     Request {
         method: method.into(),
         path: path.into(),
@@ -21,28 +26,31 @@ fn req(method: &str, path: &str, content_type: Option<&str>, body: Option<&str>)
         body: body.map(str::to_string),
         auth: "master".into(),
         wait: false,
+        shape_only: false,
+        headers: Vec::new(),
     }
 }
 
-fn get(path: &str) -> Request {
+pub(super) fn get(path: &str) -> Request {
     req("GET", path, None, None)
 }
 
-fn delete(path: &str) -> Request {
+pub(super) fn delete(path: &str) -> Request {
     req("DELETE", path, None, None)
 }
 
-fn send(method: &str, path: &str, body: &str) -> Request {
+pub(super) fn send(method: &str, path: &str, body: &str) -> Request {
     req(method, path, Some(JSON), Some(body))
 }
 
-fn post(path: &str, body: &str) -> Request {
+pub(super) fn post(path: &str, body: &str) -> Request {
     send("POST", path, body)
 }
 
-trait StepExt {
+pub(super) trait StepExt {
     fn wait(self) -> Self;
     fn auth(self, auth: &str) -> Self;
+    fn shape_only(self) -> Self;
 }
 
 impl StepExt for Request {
@@ -54,9 +62,13 @@ impl StepExt for Request {
         self.auth = auth.into();
         self
     }
+    fn shape_only(mut self) -> Self {
+        self.shape_only = true;
+        self
+    }
 }
 
-const MOVIES: &str = r#"[
+pub(super) const MOVIES: &str = r#"[
   {"title": "Carol", "id": 1, "genre": "Drama", "year": 2015, "tags": ["romance", "period"]},
   {"id": 2, "title": "Wonder Woman", "genre": "Action", "year": 2017, "rating": 7.4},
   {"id": "3", "title": "Life of Pi", "genre": "Adventure", "year": 2012, "meta": {"director": "Ang Lee"}},
@@ -64,11 +76,11 @@ const MOVIES: &str = r#"[
   {"id": 5, "title": "Moana", "genre": "Animation", "year": 2016, "rating": null}
 ]"#;
 
-fn with_movies(index: &str) -> Vec<Request> {
+pub(super) fn with_movies(index: &str) -> Vec<Request> {
     vec![post(&format!("/indexes/{index}/documents"), MOVIES).wait()]
 }
 
-const BOOKS: &str = r#"[
+pub(super) const BOOKS: &str = r#"[
   {"id": 1, "title": "The Hobbit", "author": "J. R. R. Tolkien", "genre": "fantasy", "year": 1937, "summary": "A hobbit goes on an adventure with dwarves and a dragon"},
   {"id": 2, "title": "Harry Potter and the Philosopher's Stone", "author": "J. K. Rowling", "genre": "Fantasy", "year": 1997, "summary": "A young wizard discovers his magical heritage"},
   {"id": 3, "title": "Dune", "author": "Frank Herbert", "genre": "scifi", "year": 1965, "summary": "A desert planet and the spice that rules the universe"},

@@ -1,17 +1,15 @@
-//! Tasks: the task model, its Meilisearch JSON views, and the `/tasks` routes.
+//! Tasks: the task model and its Meilisearch JSON views; the `/tasks`
+//! routes and filters are in the submodules.
 
-use std::sync::Arc;
+pub mod query;
+pub mod routes;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::error::{ApiError, ApiResult, Code, ErrorBody};
-use crate::params::QueryParams;
-use crate::AppState;
+use crate::error::ErrorBody;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,6 +81,18 @@ pub enum TaskKind {
         primary_key: Option<String>,
     },
     IndexDeletion,
+    /// Cancels the enqueued tasks among `uids`.
+    TaskCancelation {
+        uids: Vec<u32>,
+    },
+    /// Deletes the finished tasks among `uids`.
+    TaskDeletion {
+        uids: Vec<u32>,
+    },
+    /// Swaps (or renames, `rename`) pairs of indexes.
+    IndexSwap {
+        swaps: Vec<(String, String, bool)>,
+    },
 }
 
 impl TaskKind {
@@ -96,6 +106,9 @@ impl TaskKind {
             TaskKind::IndexCreation { .. } => "indexCreation",
             TaskKind::IndexUpdate { .. } => "indexUpdate",
             TaskKind::IndexDeletion => "indexDeletion",
+            TaskKind::TaskCancelation { .. } => "taskCancelation",
+            TaskKind::TaskDeletion { .. } => "taskDeletion",
+            TaskKind::IndexSwap { .. } => "indexSwap",
         }
     }
 }
@@ -211,201 +224,6 @@ impl Task {
             "type": self.type_name(),
             "enqueuedAt": fmt_time(self.enqueued_at),
         })
-    }
-}
-
-fn parse_uid_list(q: &QueryParams, name: &str, code: Code) -> ApiResult<Option<Vec<u32>>> {
-    let Some(list) = q.list(name) else {
-        return Ok(None);
-    };
-    if list.iter().any(|s| s == "*") {
-        return Ok(None);
-    }
-    list.iter()
-        .map(|s| {
-            s.parse::<u32>().map_err(|_| {
-                ApiError::new(
-                    code,
-                    format!("Invalid value in parameter `{name}`: could not parse `{s}` as a positive integer"),
-                )
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()
-        .map(Some)
-}
-
-fn parse_enum_list(
-    q: &QueryParams,
-    name: &str,
-    accepted: &[&str],
-    code: Code,
-    what: &str,
-) -> ApiResult<Option<Vec<String>>> {
-    let Some(list) = q.list(name) else {
-        return Ok(None);
-    };
-    if list.iter().any(|s| s == "*") {
-        return Ok(None);
-    }
-    let mut out = Vec::new();
-    for s in list {
-        match accepted.iter().find(|a| a.eq_ignore_ascii_case(&s)) {
-            Some(a) => out.push(a.to_string()),
-            None => {
-                let available = accepted
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let plural = if what == "status" {
-                    "statuses"
-                } else {
-                    "types"
-                };
-                return Err(ApiError::new(
-                    code,
-                    format!("Invalid value in parameter `{name}`: `{s}` is not a valid task {what}. Available {plural} are {available}."),
-                ));
-            }
-        }
-    }
-    Ok(Some(out))
-}
-
-const TASK_PARAMS: [&str; 15] = [
-    "limit",
-    "from",
-    "reverse",
-    "batchUids",
-    "uids",
-    "canceledBy",
-    "types",
-    "statuses",
-    "indexUids",
-    "afterEnqueuedAt",
-    "beforeEnqueuedAt",
-    "afterStartedAt",
-    "beforeStartedAt",
-    "afterFinishedAt",
-    "beforeFinishedAt",
-];
-
-/// `GET /tasks`
-pub async fn list_tasks(
-    State(state): State<Arc<AppState>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let q = QueryParams::parse(raw.as_deref());
-    q.check_known(&TASK_PARAMS)?;
-    let limit = q.usize("limit", Code::InvalidTaskLimit)?.unwrap_or(20);
-    let from = q.usize("from", Code::InvalidTaskFrom)?.map(|v| v as u32);
-    let reverse = q
-        .bool("reverse", Code::Other("invalid_task_reverse"))?
-        .unwrap_or(false);
-    let uids = parse_uid_list(&q, "uids", Code::InvalidTaskUids)?;
-    let batch_uids = parse_uid_list(&q, "batchUids", Code::Other("invalid_task_batch_uids"))?;
-    let canceled_by = parse_uid_list(&q, "canceledBy", Code::Other("invalid_task_canceled_by"))?;
-    let statuses = parse_enum_list(
-        &q,
-        "statuses",
-        &STATUSES,
-        Code::InvalidTaskStatuses,
-        "status",
-    )?;
-    let types = parse_enum_list(&q, "types", &TYPES, Code::InvalidTaskTypes, "type")?;
-    let index_uids = match q.list("indexUids") {
-        Some(list) if !list.iter().any(|s| s == "*") => {
-            for uid in &list {
-                crate::indexes::validate_uid(uid).map_err(|e| {
-                    ApiError::new(
-                        Code::InvalidIndexUid,
-                        format!("Invalid value in parameter `indexUids`: {e}"),
-                    )
-                })?;
-            }
-            Some(list)
-        }
-        _ => None,
-    };
-
-    let db = state
-        .db
-        .lock()
-        .map_err(|_| ApiError::new(Code::Internal, "poisoned state"))?;
-    let matching: Vec<&Task> = db
-        .tasks
-        .values()
-        .filter(|t| uids.as_ref().is_none_or(|u| u.contains(&t.uid)))
-        .filter(|t| {
-            batch_uids
-                .as_ref()
-                .is_none_or(|u| t.batch_uid.is_some_and(|b| u.contains(&b)))
-        })
-        .filter(|t| {
-            canceled_by
-                .as_ref()
-                .is_none_or(|u| t.canceled_by.is_some_and(|c| u.contains(&c)))
-        })
-        .filter(|t| {
-            statuses
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|s| s == t.status.name()))
-        })
-        .filter(|t| {
-            types
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|s| s == t.type_name()))
-        })
-        .filter(|t| {
-            index_uids
-                .as_ref()
-                .is_none_or(|s| t.index_uid.as_ref().is_some_and(|i| s.contains(i)))
-        })
-        .collect();
-    let total = matching.len();
-    let mut ordered: Vec<&Task> = if reverse {
-        matching
-            .into_iter()
-            .filter(|t| from.is_none_or(|f| t.uid >= f))
-            .collect()
-    } else {
-        matching
-            .into_iter()
-            .rev()
-            .filter(|t| from.is_none_or(|f| t.uid <= f))
-            .collect()
-    };
-    let next = ordered.get(limit).map(|t| t.uid);
-    ordered.truncate(limit);
-    let results: Vec<Value> = ordered.iter().map(|t| t.view()).collect();
-    let from_out = results.first().and_then(|t| t["uid"].as_u64());
-    Ok(Json(json!({
-        "results": results,
-        "total": total,
-        "limit": limit,
-        "from": from_out,
-        "next": next,
-    })))
-}
-
-/// `GET /tasks/{uid}`
-pub async fn get_task(
-    State(state): State<Arc<AppState>>,
-    Path(uid): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let Ok(uid) = uid.parse::<u32>() else {
-        return Err(ApiError::new(
-            Code::InvalidTaskUids,
-            format!("Task uid `{uid}` is invalid. It should only contain numeric characters."),
-        ));
-    };
-    let db = state
-        .db
-        .lock()
-        .map_err(|_| ApiError::new(Code::Internal, "poisoned state"))?;
-    match db.tasks.get(&uid) {
-        Some(t) => Ok(Json(t.view())),
-        None => Err(ApiError::TaskNotFound(uid as u64)),
     }
 }
 

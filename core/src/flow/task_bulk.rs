@@ -1,0 +1,212 @@
+//! `POST /tasks/cancel`: the client tasks the filters select, canceled on every node
+//! that runs one of their node tasks, as one client task of type `taskCancelation`.
+//!
+//! Rounds: the matching client tasks are gathered as `GET /tasks` gathers them (record
+//! filters in the registry, status and date filters on the combined tasks); each node
+//! gets `POST /tasks/cancel?uids=...` with its unfinished node tasks of those (not
+//! Miroir's hidden bookkeeping tasks: an index must keep its shard settings); the
+//! nodes' cancelation tasks are registered as one client task. `matchedTasks` counts
+//! client tasks; `canceledTasks` is the nodes' count divided by the node count (a
+//! write has one node task per node). A node that does not take the cancelation fails
+//! the client task with an error naming it, though other nodes may cancel theirs.
+//!
+//! `DELETE /tasks` is not served: deleting client tasks needs the registry to forget
+//! records, which it cannot yet; it answers an error naming the route.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::register::TaskDraft;
+use super::tasks_list::TaskList;
+use super::{unavailable, Call, Fixed, Flow, Next, Reply, Response, Target};
+use crate::error::{Code, MeiliError};
+use crate::route::{split_path, Method};
+use crate::shard_map::ShardMap;
+use crate::task::{summary, NodeTask, TaskRecord};
+use crate::tasks_query::TaskQuery;
+
+enum Stage {
+    Gathering,
+    Canceling { nodes: Vec<usize> },
+    Registering,
+}
+
+pub(super) struct TaskCancel {
+    map: Arc<ShardMap>,
+    gather: TaskList,
+    draft: TaskDraft,
+    stage: Stage,
+}
+
+pub(super) struct TaskBulk;
+
+impl TaskBulk {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(map: Arc<ShardMap>, delete: bool, path: &str) -> Box<dyn Flow> {
+        if delete {
+            let refusal = MeiliError::new(Code::MiroirUnsupportedRoute, "Miroir does not support `DELETE /tasks` yet.");
+            return Box::new(Fixed(Response::error(&refusal)));
+        }
+        let (_, query) = split_path(path);
+        match TaskQuery::parse_bulk(query, false) {
+            Err(e) => Box::new(Fixed(Response::error(&e))),
+            Ok(parsed) => {
+                let nodes = map.nodes.len();
+                let filter = format!("?{query}");
+                let draft = TaskDraft::new(None, "taskCancelation", nodes).detail("originalFilter", json!(filter));
+                Box::new(TaskCancel { gather: TaskList::collecting(map.clone(), parsed), map, draft, stage: Stage::Gathering })
+            }
+        }
+    }
+}
+
+/// Per node (position in the map), the unfinished visible node tasks of `matches`.
+fn to_cancel(map: &ShardMap, matches: &[(TaskRecord, Value)]) -> Vec<(usize, Vec<u64>)> {
+    let mut per_node: Vec<(usize, Vec<u64>)> = Vec::new();
+    let unfinished = |v: &Value| matches!(v["status"].as_str(), Some("enqueued" | "processing"));
+    for task in matches.iter().filter(|(_, v)| unfinished(v)).flat_map(|(r, _)| &r.node_tasks).filter(|t| !t.hidden) {
+        let Some(node) = map.nodes.iter().position(|n| n.id == task.node) else { continue };
+        match per_node.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, uids)) => uids.push(task.task_uid),
+            None => per_node.push((node, vec![task.task_uid])),
+        }
+    }
+    per_node
+}
+
+impl TaskCancel {
+    fn cancel(&mut self, matches: Vec<(TaskRecord, Value)>) -> Next {
+        self.draft.record.details.insert("matchedTasks".into(), json!(matches.len()));
+        let per_node = to_cancel(&self.map, &matches);
+        if per_node.is_empty() {
+            self.draft.record.details.insert("canceledTasks".into(), json!(0));
+            return self.register();
+        }
+        let calls = per_node
+            .iter()
+            .map(|(node, uids)| {
+                let list: Vec<String> = uids.iter().map(u64::to_string).collect();
+                Call { method: Method::Post, ..Call::get(Target::Node(*node), format!("/tasks/cancel?uids={}", list.join(","))) }
+            })
+            .collect();
+        self.stage = Stage::Canceling { nodes: per_node.into_iter().map(|(n, _)| n).collect() };
+        Next::Send(calls)
+    }
+
+    fn canceled(&mut self, nodes: Vec<usize>, replies: Vec<Reply>) -> Next {
+        let uid = |r: &Reply| r.json().filter(|_| r.status == 200).and_then(|v| v.get("taskUid")?.as_u64());
+        if replies.iter().all(|r| uid(r).is_none()) {
+            return match replies.into_iter().find(|r| !r.is_unavailable()) {
+                Some(refusal) => Next::Respond(Response::relay(refusal)),
+                None => unavailable("this cancelation").into(),
+            };
+        }
+        let mut missed = Vec::new();
+        for (node, reply) in nodes.iter().zip(&replies) {
+            let Some(n) = self.map.nodes.get(*node) else { continue };
+            match uid(reply) {
+                Some(task_uid) => self.draft.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: false }),
+                None => missed.push(n.id.clone()),
+            }
+        }
+        if !missed.is_empty() {
+            let error = MeiliError::new(
+                Code::MiroirNodeUnavailable,
+                format!("Nodes {} did not take the cancelation; the other nodes may cancel their part.", missed.join(", ")),
+            );
+            self.draft.record.error = Some(error.to_value());
+        }
+        self.register()
+    }
+
+    fn register(&mut self) -> Next {
+        self.stage = Stage::Registering;
+        self.draft.register()
+    }
+}
+
+impl Flow for TaskCancel {
+    fn start(&mut self) -> Next {
+        self.gather.start()
+    }
+
+    fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
+        match std::mem::replace(&mut self.stage, Stage::Gathering) {
+            Stage::Gathering => match self.gather.on_replies(replies) {
+                Next::Respond(r) if r.status == 200 => {
+                    let matches = self.gather.take_collected();
+                    self.cancel(matches)
+                }
+                other => other,
+            },
+            Stage::Canceling { nodes } => self.canceled(nodes, replies),
+            Stage::Registering => {
+                let record = replies
+                    .into_iter()
+                    .next()
+                    .filter(|r| r.status == 200 || r.status == 201)
+                    .and_then(|r| serde_json::from_slice::<TaskRecord>(&r.body).ok());
+                match record {
+                    // Meilisearch answers a cancelation with 200, not 202.
+                    Some(record) => Next::Respond(Response::json(200, &summary(&record))),
+                    None => unavailable("the task registry").into(),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::shard_map;
+
+    fn record(uid: u64, hidden_too: bool) -> TaskRecord {
+        let mut node_tasks = vec![
+            NodeTask { node: "node0".into(), task_uid: uid * 10, hidden: false },
+            NodeTask { node: "node1".into(), task_uid: uid * 10 + 1, hidden: false },
+        ];
+        if hidden_too {
+            node_tasks.push(NodeTask { node: "node0".into(), task_uid: uid * 10 + 2, hidden: true });
+        }
+        TaskRecord {
+            uid,
+            index_uid: Some("movies".into()),
+            kind: "documentAdditionOrUpdate".into(),
+            enqueued_at: "2026-01-01T00:00:00Z".into(),
+            node_tasks,
+            error: None,
+            details: Default::default(),
+            copies: 1,
+        }
+    }
+
+    #[test]
+    fn only_unfinished_visible_node_tasks_are_canceled() {
+        let map = shard_map(2, 1, 1);
+        let matches = vec![(record(1, true), json!({"status": "processing"})), (record(2, false), json!({"status": "succeeded"}))];
+        assert_eq!(to_cancel(&map, &matches), [(0, vec![10]), (1, vec![11])]);
+    }
+
+    #[test]
+    fn the_nodes_cancelations_become_one_client_task() {
+        let map = Arc::new(shard_map(2, 1, 1));
+        let mut flow = TaskCancel {
+            gather: TaskList::collecting(map.clone(), TaskQuery::parse("uids=1").unwrap()),
+            draft: TaskDraft::new(None, "taskCancelation", 2).detail("originalFilter", json!("?uids=1")),
+            map,
+            stage: Stage::Gathering,
+        };
+        let Next::Send(calls) = flow.cancel(vec![(record(1, false), json!({"status": "enqueued"}))]) else { panic!() };
+        assert_eq!(calls[0].path, "/tasks/cancel?uids=10");
+        assert_eq!(calls[0].method, Method::Post);
+        let ok = |uid: u64| Reply { status: 200, body: json!({"taskUid": uid}).to_string().into_bytes() };
+        let Next::Send(register) = flow.on_replies(vec![ok(7), ok(8)]) else { panic!() };
+        let record: TaskRecord = serde_json::from_slice(register[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(record.kind, "taskCancelation");
+        assert_eq!(record.node_tasks.iter().map(|t| t.task_uid).collect::<Vec<_>>(), [7, 8]);
+        assert_eq!(record.details["matchedTasks"], 1);
+        assert_eq!(record.error, None);
+    }
+}
