@@ -282,7 +282,7 @@ fn merge_across_indexes(
     for (facet, mut values) in distribution {
         match orders.get(facet).copied().unwrap_or_default() {
             FacetOrder::Alpha => values.sort_by(|a, b| a.0.cmp(b.0)),
-            FacetOrder::Count => values.sort_by(|a, b| b.1.cmp(&a.1)),
+            FacetOrder::Count => values.sort_by_key(|v| std::cmp::Reverse(v.1)),
         }
         if let Some(max) = max {
             values.truncate(to_usize(max));
