@@ -273,4 +273,32 @@ mod tests {
         assert_eq!(out["estimatedTotalHits"], json!(searches.len()));
         assert_eq!(out["hits"].as_array().map(Vec::len), Some(searches.len()));
     }
+
+    #[test]
+    fn a_node_failing_mid_request_is_left_out_and_the_round_sent_again() {
+        let map = std::sync::Arc::new(crate::testing::shard_map(3, 2, 1));
+        let info = RequestInfo { method: "POST".into(), path: "/multi-search".into(), content_type: Some("application/json".into()), seed: 1, ..Default::default() };
+        let mut flow = for_request(map, info);
+        flow.start();
+        let body = json!({"federation": {}, "queries": [{"indexUid": "movies", "q": "a"}]});
+        let Next::Send(round) = flow.on_body(body.to_string().into_bytes()) else { panic!("expected calls") };
+        let empty = json!({"hits": [], "processingTimeMs": 1, "limit": 20, "offset": 0, "estimatedTotalHits": 0}).to_string().into_bytes();
+        let failed = round.iter().find(|c| c.path == "/multi-search").map(|c| c.target).unwrap();
+        let replies = round
+            .iter()
+            .map(|c| match (c.path.ends_with("/settings"), c.target == failed) {
+                (true, _) => Reply { status: 200, body: b"{}".to_vec() },
+                (false, true) => Reply { status: 0, body: Vec::new() },
+                (false, false) => Reply { status: 200, body: empty.clone() },
+            })
+            .collect();
+        let Next::Send(again) = flow.on_replies(replies) else { panic!("expected the round again") };
+        assert!(again.iter().all(|c| c.target != failed && c.path == "/multi-search"), "{again:?}");
+        let mut shards: Vec<u64> = again.iter().flat_map(|c| shards_of(&serde_json::from_slice(c.body.as_deref().unwrap_or_default()).unwrap(), "movies")).collect();
+        shards.sort_unstable();
+        assert_eq!(shards, (0..16).collect::<Vec<u64>>());
+        let Next::Respond(r) = flow.on_replies(again.iter().map(|_| Reply { status: 200, body: empty.clone() }).collect()) else { panic!("expected the answer") };
+        assert_eq!(r.status, 200);
+        assert!(r.headers.is_empty(), "RF 2 covers every shard without the failed node: {:?}", r.headers);
+    }
 }

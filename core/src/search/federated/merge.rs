@@ -92,21 +92,42 @@ pub fn merge_federated(
         let query = &request.queries[q];
         let index_settings = setting(&query.index);
         let distinct = request.distinct.as_deref().or(query.search.distinct_attribute(&index_settings));
-        let cap = required.min(to_usize(index_settings.max_total_hits));
+        // With `distinct`, the index's own deduplication comes before its cut.
+        let cap = match distinct {
+            Some(_) => usize::MAX,
+            None => required.min(to_usize(index_settings.max_total_hits)),
+        };
         let merged = merge_ranked(lists, query.search.kind(), distinct, cap)?;
         rejected.entry(query.index.clone()).or_default().extend(merged.rejected);
         let list = merged.hits.into_iter().map(|ranked| Weighed { ranked, weight: query.weight }).collect();
         by_index.entry(&query.index).or_default().push(list);
     }
 
-    // Per index: its queries merged on weighted scores, cut at its `maxTotalHits`.
-    let index_lists: Vec<Vec<Weighed>> = by_index
-        .into_iter()
-        .map(|(index, lists)| {
-            let cap = required.min(to_usize(setting(index).max_total_hits));
-            itertools::kmerge_by(lists, comes_first).take(cap).collect()
-        })
-        .collect();
+    // Per index: its queries merged on weighted scores, deduplicated with
+    // `federation.distinct`, then cut at its `maxTotalHits`.
+    let mut index_lists: Vec<Vec<Weighed>> = Vec::with_capacity(by_index.len());
+    for (index, lists) in by_index {
+        let cap = required.min(to_usize(setting(index).max_total_hits));
+        let mut seen = HashSet::new();
+        let mut kept = Vec::new();
+        for mut hit in itertools::kmerge_by(lists, comes_first) {
+            if kept.len() >= cap && request.distinct.is_none() {
+                break;
+            }
+            if let Some(distinct) = &request.distinct {
+                let values = fields::facet_values(hit.ranked.hit.parsed()?, distinct);
+                if values.iter().any(|v| seen.contains(v)) {
+                    rejected.entry(index.to_string()).or_default().push(hit.ranked);
+                    continue;
+                }
+                seen.extend(values);
+            }
+            if kept.len() < cap {
+                kept.push(hit);
+            }
+        }
+        index_lists.push(kept);
+    }
 
     // Across indexes, with `federation.distinct`.
     let mut seen = HashSet::new();
@@ -261,7 +282,7 @@ fn merge_across_indexes(
     for (facet, mut values) in distribution {
         match orders.get(facet).copied().unwrap_or_default() {
             FacetOrder::Alpha => values.sort_by(|a, b| a.0.cmp(b.0)),
-            FacetOrder::Count => values.sort_by(|a, b| b.1.cmp(&a.1)),
+            FacetOrder::Count => values.sort_by_key(|v| std::cmp::Reverse(v.1)),
         }
         if let Some(max) = max {
             values.truncate(to_usize(max));

@@ -206,3 +206,17 @@ fn requests_a_node_refuses_are_not_read() {
     let fine = json!({"federation": {"page": null, "mergeFacets": null}, "queries": [{"indexUid": "a", "federationOptions": null}]});
     assert!(FederatedRequest::from_value(&fine).is_some());
 }
+
+#[test]
+fn with_distinct_an_index_deduplicates_its_queries_before_its_cut() {
+    let req = request(json!({"federation": {"distinct": "sku", "limit": 3}, "queries": [{"indexUid": "movies", "q": "a"}, {"indexUid": "movies", "q": "b"}]}));
+    let with_sku = |id, m, pos, sku: &str| {
+        let mut h = hit(id, m, "movies", pos, 1.0);
+        h["sku"] = json!(sku);
+        h
+    };
+    // Scores (words of 4): 4 > 3 > 2 > 1.
+    let n0 = answer(vec![with_sku(1, 4, 0, "x"), with_sku(3, 3, 1, "x"), with_sku(4, 3, 1, "y"), with_sku(2, 2, 0, "y"), with_sku(6, 1, 1, "z")], 5, 1, json!({}));
+    let out = merged(&req, &BTreeMap::new(), &[(n0, vec![0, 1])]);
+    assert_eq!(ids(&out), vec![1, 4, 6]);
+}
