@@ -274,6 +274,8 @@ mod tests {
             error: None,
             details: Default::default(),
             copies: 1,
+            missed: Vec::new(),
+            tombstones: None,
         }
     }
 

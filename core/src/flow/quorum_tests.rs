@@ -26,7 +26,7 @@ fn stamped(method: &str, path: &str) -> RequestInfo {
 
 fn node_of(call: &Call) -> usize {
     match call.target {
-        Target::Node(n) => n,
+        Target::Node(n) | Target::NodeAsMiroir(n) => n,
         Target::Control => panic!("a node call expected"),
     }
 }

@@ -179,6 +179,8 @@ mod tests {
             error: None,
             details: Default::default(),
             copies: 1,
+            missed: Vec::new(),
+            tombstones: None,
         }
     }
 

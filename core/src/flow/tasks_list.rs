@@ -225,6 +225,8 @@ mod tests {
             error: None,
             details: Default::default(),
             copies: 1,
+            missed: Vec::new(),
+            tombstones: None,
         }
     }
 

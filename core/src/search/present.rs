@@ -146,6 +146,7 @@ fn edit_text(text: &str, drop: Drop, query_position: Option<usize>) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::SHARD_FIELD;
     use serde_json::json;
 
     fn raw(v: Value) -> Hit {
