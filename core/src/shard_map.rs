@@ -154,6 +154,10 @@ impl ShardMap {
         if self.default_shards == 0 || self.indexes.values().any(|i| i.shards == 0) {
             return bad("an index needs at least one shard".into());
         }
+        let most = std::iter::once(self.default_shards).chain(self.indexes.values().map(|i| i.shards)).max().unwrap_or(0);
+        if most > crate::wire::MAX_SHARDS {
+            return bad(format!("an index has at most {} shards", crate::wire::MAX_SHARDS));
+        }
         let mut ids: Vec<&str> = self.nodes.iter().map(|n| n.id.as_str()).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {

@@ -10,7 +10,7 @@
 use serde_json::{Map, Number, Value};
 
 use crate::id::canonical_id;
-use crate::wire::{strip_bookkeeping, SHARD_FIELD};
+use crate::wire::strip_bookkeeping;
 
 /// Meilisearch's defaults for `offset` and `limit`.
 const DEFAULT_LIMIT: u64 = 20;
@@ -89,7 +89,7 @@ impl SimilarQuery {
         let mut body = Map::new();
         body.insert("vector".into(), vector.clone());
         body.insert("hybrid".into(), serde_json::json!({"embedder": self.embedder, "semanticRatio": 1.0}));
-        let clause = Value::String(format!("{SHARD_FIELD} = {shard}"));
+        let clause = Value::String(crate::wire::shard_filter(&[shard]));
         let filter = match self.body.get("filter") {
             None | Some(Value::Null) => vec![clause],
             Some(Value::Array(all)) => all.iter().cloned().chain([clause]).collect(),
@@ -187,6 +187,7 @@ pub fn reference_vector(document: &Value, embedder: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::SHARD_FIELD;
     use serde_json::json;
 
     #[test]
@@ -197,7 +198,7 @@ mod tests {
         assert!(added);
         assert_eq!(
             body,
-            json!({"vector": [0.5, 0.25], "hybrid": {"embedder": "e", "semanticRatio": 1.0}, "filter": ["g = 0", "_miroir_shard = 7"],
+            json!({"vector": [0.5, 0.25], "hybrid": {"embedder": "e", "semanticRatio": 1.0}, "filter": ["g = 0", crate::wire::shard_filter(&[7])],
                    "offset": 0, "limit": 5, "showRankingScore": true, "attributesToRetrieve": ["g", "id"]})
         );
         let get = SimilarQuery::from_query_string("id=abc&embedder=e&limit=2&showRankingScore=true").unwrap();

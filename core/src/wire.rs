@@ -38,25 +38,72 @@ pub const VERSION_DIGITS: [char; 16] = ['!', '%', '(', ')', '*', ',', '.', '/', 
 /// Digits of an encoded version: 16^14 > 2^53.
 pub const VERSION_WIDTH: usize = 14;
 
-/// A version stamp as stored in [`VERSION_FIELD`].
-pub fn encode_version(version: u64) -> String {
-    (0..VERSION_WIDTH).rev().map(|i| VERSION_DIGITS[((version >> (4 * i)) & 0xf) as usize]).collect()
+/// Digits of an encoded shard: 16^4 shards at most per index (see [`MAX_SHARDS`]).
+pub const SHARD_WIDTH: usize = 4;
+
+/// Most shards an index can have: what [`SHARD_WIDTH`] digits can name.
+pub const MAX_SHARDS: u32 = 1 << (4 * SHARD_WIDTH);
+
+/// `value` in `width` of [`VERSION_DIGITS`], most significant first.
+fn encode_digits(value: u64, width: usize) -> String {
+    (0..width).rev().map(|i| VERSION_DIGITS[((value >> (4 * i)) & 0xf) as usize]).collect()
 }
 
-/// The version stamp of a stored [`VERSION_FIELD`] value (also accepts a plain number).
-pub fn decode_version(value: &serde_json::Value) -> Option<u64> {
+/// The number behind [`encode_digits`]' text (a plain JSON number is accepted too).
+fn decode_digits(value: &serde_json::Value) -> Option<u64> {
     if let Some(n) = value.as_u64() {
         return Some(n);
     }
     let text = value.as_str()?;
-    let mut version: u64 = 0;
+    let mut number: u64 = 0;
     let mut digits = 0;
     for c in text.chars() {
         let digit = VERSION_DIGITS.iter().position(|d| *d == c)? as u64;
-        version = version.checked_mul(16)?.checked_add(digit)?;
+        number = number.checked_mul(16)?.checked_add(digit)?;
         digits += 1;
     }
-    (digits > 0).then_some(version)
+    (digits > 0).then_some(number)
+}
+
+/// A version stamp as stored in [`VERSION_FIELD`].
+pub fn encode_version(version: u64) -> String {
+    encode_digits(version, VERSION_WIDTH)
+}
+
+/// The version stamp of a stored [`VERSION_FIELD`] value (also accepts a plain number).
+pub fn decode_version(value: &serde_json::Value) -> Option<u64> {
+    decode_digits(value)
+}
+
+/// A shard as stored in [`SHARD_FIELD`]: separator digits like a version, for the
+/// same reason — a number would be a word, and a query `3` would match every
+/// document of shard 3 (checked on Meilisearch 1.50). Filters compare it as a string.
+pub fn encode_shard(shard: u32) -> String {
+    encode_digits(u64::from(shard), SHARD_WIDTH)
+}
+
+/// The shard of a stored [`SHARD_FIELD`] value (also accepts a plain number).
+pub fn decode_shard(value: &serde_json::Value) -> Option<u32> {
+    decode_digits(value).and_then(|s| u32::try_from(s).ok())
+}
+
+/// The shards a filter clause made by [`shard_filter`] names (none for other clauses).
+pub fn shards_in_filter(clause: &str) -> Vec<u32> {
+    if !clause.starts_with(SHARD_FIELD) {
+        return Vec::new();
+    }
+    clause.split('"').skip(1).step_by(2).filter_map(|s| decode_shard(&serde_json::Value::String(s.to_string()))).collect()
+}
+
+/// The filter selecting the documents of `shards` on a node.
+pub fn shard_filter(shards: &[u32]) -> String {
+    match shards {
+        [one] => format!("{SHARD_FIELD} = \"{}\"", encode_shard(*one)),
+        many => {
+            let list: Vec<String> = many.iter().map(|s| format!("\"{}\"", encode_shard(*s))).collect();
+            format!("{SHARD_FIELD} IN [{}]", list.join(", "))
+        }
+    }
 }
 
 /// Every reserved field Miroir adds to stored documents.
@@ -91,7 +138,24 @@ mod tests {
         assert!(VERSION_DIGITS.windows(2).all(|w| w[0] < w[1]), "code point order");
     }
 
+    #[test]
+    fn shards_are_separator_strings_selected_by_string_filters() {
+        assert_eq!(encode_shard(0), "!!!!");
+        assert_eq!(encode_shard(MAX_SHARDS - 1), "}}}}");
+        assert_eq!(decode_shard(&json!(encode_shard(11))), Some(11));
+        assert_eq!(decode_shard(&json!(3)), Some(3), "documents stored before the encoding");
+        assert_eq!(shard_filter(&[1]), r#"_miroir_shard = "!!!%""#);
+        assert_eq!(shard_filter(&[1, 16]), r#"_miroir_shard IN ["!!!%", "!!%!"]"#);
+        assert_eq!(shards_in_filter(&shard_filter(&[1, 16, 300])), vec![1, 16, 300]);
+        assert_eq!(shards_in_filter("genre = \"x\""), Vec::<u32>::new());
+    }
+
     proptest! {
+        #[test]
+        fn shards_round_trip(s in 0u32..MAX_SHARDS) {
+            prop_assert_eq!(decode_shard(&serde_json::Value::String(encode_shard(s))), Some(s));
+        }
+
         #[test]
         fn encoding_round_trips_and_keeps_order(a in 0u64..(1 << 53), b in 0u64..(1 << 53)) {
             let (ea, eb) = (encode_version(a), encode_version(b));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use miroir_core::shard_map::NodeRole;
-use miroir_core::wire::SHARD_FIELD;
+use miroir_core::wire::shard_filter;
 
 use super::node_api::{NodeApi, NodeError};
 use super::plan::{self, ShardWork};
@@ -242,8 +242,7 @@ impl Loop {
             let mut removed = 0;
             for (address, uid, shards) in jobs {
                 let api = NodeApi::new(&address, key.as_deref());
-                let list: Vec<String> = shards.iter().map(u32::to_string).collect();
-                let filter = format!("{SHARD_FIELD} IN [{}]", list.join(", "));
+                let filter = shard_filter(&shards);
                 let count = match api.count(&uid, &filter) {
                     Ok(n) => n,
                     Err(NodeError::Status { status: 404, .. }) => 0,

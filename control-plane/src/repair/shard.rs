@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use miroir_core::wire::SHARD_FIELD;
+use miroir_core::wire::shard_filter;
 use serde_json::Value;
 
 use super::compare::{decide, Replica};
@@ -83,7 +83,7 @@ pub struct PassContext<'a> {
 }
 
 pub fn pass(ctx: &PassContext<'_>, work: &ShardWork) -> Result<PassOutcome, NodeError> {
-    let filter = format!("{SHARD_FIELD} = {}", work.shard);
+    let filter = shard_filter(&[work.shard]);
     let apis: Vec<NodeApi> = work.replicas.iter().map(|m| NodeApi::new(&m.address, ctx.master_key)).collect();
     // A write is settled once every replica applied it: older than the oldest task still
     // queued on any of them (a busy node lags), less the margin for the trip and clocks.

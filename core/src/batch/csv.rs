@@ -1,7 +1,7 @@
 //! CSV payloads. Meilisearch types a column by its header (`price:number`,
 //! `active:boolean`, else string) and refuses a value that does not parse: the id is
-//! read the same way, and each node gets the same rows plus `_miroir_shard:number` and
-//! `_miroir_version` (a string: see [`crate::wire::encode_version`]) columns, written
+//! read the same way, and each node gets the same rows plus `_miroir_shard` and
+//! `_miroir_version` columns (strings: see [`crate::wire::encode_shard`]), written
 //! with the client's delimiter.
 
 use csv::{ReaderBuilder, WriterBuilder};
@@ -11,7 +11,7 @@ use super::primary_key::{infer, missing_id, KeySource, PrimaryKeyInput};
 use super::{reserved_field_error, BatchError, FirstTaskError, NodeOutputs, SplitBatch, SplitPlan, Targets};
 use crate::error::{Code, MeiliError};
 use crate::id::canonical_id;
-use crate::wire::{encode_version, is_bookkeeping, SHARD_FIELD, VERSION_FIELD};
+use crate::wire::{encode_shard, encode_version, is_bookkeeping, SHARD_FIELD, VERSION_FIELD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColumnType {
@@ -100,7 +100,7 @@ pub(super) fn split(body: &[u8], delimiter: u8, key: PrimaryKeyInput<'_>, plan: 
         .map(|buf| WriterBuilder::new().delimiter(delimiter).from_writer(buf))
         .collect();
     let mut header_out = headers.as_byte_record().clone();
-    header_out.push_field(format!("{SHARD_FIELD}:number").as_bytes());
+    header_out.push_field(SHARD_FIELD.as_bytes());
     header_out.push_field(VERSION_FIELD.as_bytes());
     let version_cell = encode_version(plan.version);
     for w in &mut writers {
@@ -139,7 +139,7 @@ pub(super) fn split(body: &[u8], delimiter: u8, key: PrimaryKeyInput<'_>, plan: 
             }
         };
         shard_cell.clear();
-        shard_cell.push_str(&shard.to_string());
+        shard_cell.push_str(&encode_shard(shard));
         for &slot in targets.of(shard) {
             if let (Some(w), Some(count)) = (writers.get_mut(slot), out.per_node.get_mut(slot)) {
                 let bookkeeping = [shard_cell.as_str(), version_cell.as_str()];

@@ -18,7 +18,7 @@ pub use primary_key::{KeySource, PrimaryKeyInput};
 
 use crate::error::{Code, MeiliError};
 use crate::placement::IndexPlacement;
-use crate::wire::{encode_version, SHARD_FIELD, VERSION_FIELD};
+use crate::wire::{encode_shard, encode_version, SHARD_FIELD, VERSION_FIELD};
 
 /// Why a batch cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -157,9 +157,9 @@ fn reserved_field_error(field: &str) -> BatchError {
     ))
 }
 
-/// The `"_miroir_shard":S,"_miroir_version":"…",` members opening each stored document.
+/// The `"_miroir_shard":"…","_miroir_version":"…",` members opening each stored document.
 fn bookkeeping_members(shard: u32, version: u64) -> String {
-    format!("\"{SHARD_FIELD}\":{shard},\"{VERSION_FIELD}\":\"{}\",", encode_version(version))
+    format!("\"{SHARD_FIELD}\":\"{}\",\"{VERSION_FIELD}\":\"{}\",", encode_shard(shard), encode_version(version))
 }
 
 #[cfg(test)]

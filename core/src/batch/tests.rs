@@ -64,7 +64,7 @@ fn each_document_goes_to_exactly_its_owners_with_its_shard() {
             let owner = p.owners_of(shard).contains(&n);
             assert_eq!(here.len(), usize::from(owner), "doc {i} on node {n}");
             if owner {
-                assert_eq!(here[0][crate::wire::SHARD_FIELD], shard);
+                assert_eq!(here[0][crate::wire::SHARD_FIELD], crate::wire::encode_shard(shard), "stored as separator digits, never a word");
                 assert_eq!(crate::wire::decode_version(&here[0][crate::wire::VERSION_FIELD]), Some(VERSION));
                 assert_eq!(here[0]["title"], format!("t{i}"));
             }
@@ -104,7 +104,7 @@ fn csv_keeps_rows_and_adds_the_shard_column() {
     assert_eq!(docs.len(), 2, "RF 3 on 3 nodes: every node has both rows");
     assert_eq!(docs[0]["title"], "a;b");
     assert_eq!(docs[0]["id:number"], "1");
-    assert_eq!(docs[0]["_miroir_shard:number"], p.shard_of("1").to_string());
+    assert_eq!(docs[0]["_miroir_shard"], crate::wire::encode_shard(p.shard_of("1")));
     assert_eq!(docs[0]["_miroir_version"], crate::wire::encode_version(VERSION));
     let bad = split(b"id,n:number\n1,abc\n", PayloadFormat::Csv { delimiter: b',' }, known("id"), plan(&p, 3));
     assert!(matches!(bad, Err(BatchError::Payload(e)) if e.code == Code::MalformedPayload));

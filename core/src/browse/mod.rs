@@ -166,11 +166,7 @@ fn covers(fields: &[String], field: &str) -> bool {
 /// ANDs `_miroir_shard = s` (or `IN [..]`) to the client's filter (array form: an AND of
 /// its elements). A filter of a type Meilisearch refuses is left for the node to refuse.
 fn restrict_to_shards(body: &mut Map<String, Value>, shards: &[u32]) {
-    let clause = match shards {
-        [one] => format!("{SHARD_FIELD} = {one}"),
-        many => format!("{SHARD_FIELD} IN [{}]", many.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
-    };
-    let clause = Value::String(clause);
+    let clause = Value::String(crate::wire::shard_filter(shards));
     match body.get_mut("filter") {
         None => drop(body.insert("filter".into(), Value::Array(vec![clause]))),
         Some(filter @ Value::Null) => *filter = Value::Array(vec![clause]),
@@ -192,12 +188,12 @@ mod tests {
         assert_eq!(q.offset, 0);
         assert_eq!(q.sort, vec![SortRule::Geo { lat: 1.0, lng: 2.0, asc: true }, SortRule::Field { path: "rank".into(), asc: false }]);
         let (body, added) = q.shard_body(3, 0, 5);
-        assert_eq!(body["filter"], json!(["a = 1", "_miroir_shard = 3"]));
+        assert_eq!(body["filter"], json!(["a = 1", crate::wire::shard_filter(&[3])]));
         assert_eq!(body["fields"], json!(["title", "id", "_geo", "rank", "_miroir_shard"]));
         assert_eq!(added, ["_geo", "rank"]);
         let array = BrowseQuery::from_query_string("filter=%5B%22a%20%3D%201%22%5D&fields=*").unwrap();
         let (body, _) = array.shard_body(0, 0, 1);
-        assert_eq!(body["filter"], json!(["a = 1", "_miroir_shard = 0"]));
+        assert_eq!(body["filter"], json!(["a = 1", crate::wire::shard_filter(&[0])]));
         assert!(body.get("fields").is_none());
     }
 
@@ -214,10 +210,10 @@ mod tests {
     fn shard_bodies_keep_the_clients_fields_and_add_only_what_the_merge_needs() {
         let q = BrowseQuery::from_body(json!({"filter": [["a = 1", "b = 2"]], "fields": ["meta"], "sort": ["meta.rank:asc", "year:desc"], "ids": [1]})).unwrap();
         let (body, added) = q.shard_body(7, 0, 30);
-        assert_eq!(body, json!({"filter": [["a = 1", "b = 2"], "_miroir_shard = 7"], "fields": ["meta", "year", "_miroir_shard"], "sort": ["meta.rank:asc", "year:desc"], "ids": [1], "offset": 0, "limit": 30}));
+        assert_eq!(body, json!({"filter": [["a = 1", "b = 2"], crate::wire::shard_filter(&[7])], "fields": ["meta", "year", "_miroir_shard"], "sort": ["meta.rank:asc", "year:desc"], "ids": [1], "offset": 0, "limit": 30}));
         assert_eq!(added, ["year"]);
         let (body, _) = q.node_body(&[2, 9], 0, 30);
-        assert_eq!(body["filter"], json!([["a = 1", "b = 2"], "_miroir_shard IN [2, 9]"]));
+        assert_eq!(body["filter"], json!([["a = 1", "b = 2"], crate::wire::shard_filter(&[2, 9])]));
         assert!(q.is_sorted());
         assert_eq!(q.depth(), 20);
     }

@@ -21,7 +21,7 @@ use crate::fanout::{degraded_header, plan_read};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::ShardMap;
-use crate::wire::{DEGRADED_HEADER, SHARD_FIELD};
+use crate::wire::{decode_shard, DEGRADED_HEADER, SHARD_FIELD};
 
 /// Unsorted pages ending this deep take one round (every shard sends its first
 /// `offset + limit` documents with its count) rather than counts first, then the page.
@@ -161,7 +161,7 @@ impl Browse {
                 (Round::Sorted, _) => {
                     self.sorted_total = self.sorted_total.saturating_add(total);
                     for doc in docs {
-                        let Some(shard) = doc.get(SHARD_FIELD).and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()) else {
+                        let Some(shard) = doc.get(SHARD_FIELD).and_then(decode_shard) else {
                             return self.relay(0);
                         };
                         self.documents.entry(shard).or_default().push(doc);

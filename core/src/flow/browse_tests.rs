@@ -23,12 +23,11 @@ fn corpus(p: &IndexPlacement) -> Vec<Vec<Value>> {
     shards
 }
 
-/// The shards a call's last filter clause names (`_miroir_shard = 3`, `_miroir_shard IN [1, 4]`).
+/// The shards a call's last filter clause names (see `wire::shard_filter`).
 fn shards_of(call: &Call) -> Vec<usize> {
     let body: Value = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
     let clause = body["filter"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();
-    let list = clause.rsplit_once(" = ").map(|(_, n)| n.to_string()).or_else(|| clause.split_once(" IN ").map(|(_, l)| l.to_string())).unwrap();
-    list.trim_matches(['[', ']']).split(", ").map(|n| n.parse().unwrap()).collect()
+    crate::wire::shards_in_filter(&clause).into_iter().map(|s| s as usize).collect()
 }
 
 /// A node answering a fetch as Meilisearch would: documents in insertion order (`seq`),

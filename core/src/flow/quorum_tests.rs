@@ -72,7 +72,7 @@ fn rf_2_with_a_dead_owner_writes_to_the_rest_and_reports_it_missed() {
     let writes = calls(next);
     assert!(writes.iter().all(|c| node_of(c) != 2), "nothing goes to a down node");
     for w in &writes {
-        assert!(docs_of(w).iter().all(|d| crate::wire::decode_version(&d[VERSION_FIELD]) == Some(STAMP) && d[SHARD_FIELD].is_u64()));
+        assert!(docs_of(w).iter().all(|d| crate::wire::decode_version(&d[VERSION_FIELD]) == Some(STAMP) && crate::wire::decode_shard(&d[SHARD_FIELD]).is_some()));
     }
     let register = calls(flow.on_replies((0..writes.len() as u64).map(accepted).collect()));
     let record = record_of(&register[0]);
@@ -131,7 +131,7 @@ fn a_joining_node_gets_its_future_shards_in_a_hidden_part() {
     let to_new: Vec<&Call> = writes.iter().filter(|c| node_of(c) == 3).collect();
     assert_eq!(to_new.len(), 1);
     for d in docs_of(to_new[0]) {
-        let shard = d[SHARD_FIELD].as_u64().unwrap() as u32;
+        let shard = crate::wire::decode_shard(&d[SHARD_FIELD]).unwrap();
         assert!(p.write_owners_of(shard).contains(&3) && !p.owners_of(shard).contains(&3));
     }
     let register = calls(flow.on_replies((0..writes.len() as u64).map(accepted).collect()));

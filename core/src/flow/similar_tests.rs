@@ -61,7 +61,7 @@ fn similar_becomes_one_semantic_search_per_shard_without_the_reference() {
             assert_eq!(body["vector"], json!([0.5, 0.5]));
             assert_eq!(body["limit"], json!(3));
             let clause = body["filter"][0].as_str().unwrap().to_string();
-            let shard: u32 = clause.rsplit(' ').next().unwrap().parse().unwrap();
+            let shard: u32 = crate::wire::shards_in_filter(&clause)[0];
             assert!(p.owners_of(shard).contains(&node(c)));
             let mut hits = vec![json!({"id": 100 + shard, "_rankingScore": 0.5 + f64::from(shard) / 100.0})];
             if shard == reference_shard {

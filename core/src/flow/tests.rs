@@ -70,7 +70,7 @@ fn a_write_to_a_new_index_sets_bookkeeping_then_splits_then_registers() {
         let Target::Node(n) = w.target else { panic!() };
         assert_eq!(w.path, "/indexes/movies/documents?primaryKey=id");
         let sent: Vec<Value> = serde_json::Deserializer::from_slice(w.body.as_ref().unwrap()).into_iter().map(Result::unwrap).collect();
-        assert!(sent.iter().all(|d| p.owners_of(d[SHARD_FIELD].as_u64().unwrap() as u32).contains(&n)));
+        assert!(sent.iter().all(|d| p.owners_of(crate::wire::decode_shard(&d[SHARD_FIELD]).unwrap()).contains(&n)));
         assert_eq!(sent.len(), p.shards_on(n).iter().map(|s| (0..50).filter(|i| p.shard_of(&i.to_string()) == *s).count()).sum::<usize>());
     }
     let register = calls(flow.on_replies((10..13).map(accepted).collect()));
@@ -275,14 +275,11 @@ mod search {
     /// A node's answer: one hit per shard it was asked for, ranked by shard id.
     fn answer_for(call: &Call) -> Reply {
         let body: Value = serde_json::from_slice(call.body.as_ref().unwrap()).unwrap();
-        let filter = body["filter"].to_string();
-        let shards: Vec<u64> = filter
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|s| s.parse().ok())
-            .collect();
+        let shards: Vec<u32> =
+            body["filter"].as_array().unwrap().iter().filter_map(Value::as_str).flat_map(crate::wire::shards_in_filter).collect();
         let hits: Vec<Value> = shards
             .iter()
-            .map(|s| Details::new().words(1, 1).typo(*s % 3, 2).hit(json!({"id": s, SHARD_FIELD: s}).as_object().unwrap().clone()))
+            .map(|s| Details::new().words(1, 1).typo(u64::from(*s % 3), 2).hit(json!({"id": s, SHARD_FIELD: crate::wire::encode_shard(*s)}).as_object().unwrap().clone()))
             .collect();
         let n = hits.len() as u64;
         reply(200, offset_answer(hits, n, 3))
@@ -293,8 +290,7 @@ mod search {
             .iter()
             .flat_map(|c| {
                 let body: Value = serde_json::from_slice(c.body.as_ref().unwrap()).unwrap();
-                let f = body["filter"].to_string();
-                f[f.find("IN").unwrap()..].split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect::<Vec<u32>>()
+                body["filter"].as_array().unwrap().iter().filter_map(Value::as_str).flat_map(crate::wire::shards_in_filter).collect::<Vec<u32>>()
             })
             .collect();
         all.sort_unstable();

@@ -7,7 +7,7 @@
 use std::cell::{Cell, OnceCell};
 
 use serde::Deserialize;
-use crate::wire::SHARD_FIELD;
+use crate::wire::{decode_shard, SHARD_FIELD};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -131,19 +131,27 @@ fn query_position(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The shard stored at the start of `rest` (a member's value as text): the encoded
+/// string (its digits never need escaping), or a plain number.
+fn shard_at(rest: &str) -> Option<u32> {
+    let rest = rest.trim_start();
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => Value::String(quoted.split('"').next()?.to_string()),
+        None => Value::from(rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u64>().ok()?),
+    };
+    decode_shard(&value)
+}
+
 impl Hit {
     /// The shard Miroir tagged the document with (`u32::MAX` when not retrieved).
     pub fn shard(&self) -> u32 {
         match self {
-            Hit::Parsed(map) => map.get(SHARD_FIELD).and_then(Value::as_u64).map_or(u32::MAX, |s| s as u32),
+            Hit::Parsed(map) => map.get(SHARD_FIELD).and_then(decode_shard).unwrap_or(u32::MAX),
             // The top-level field comes before `_formatted`'s copy in a node's answer.
             Hit::Raw(raw) => {
                 let text = raw.get();
                 let needle = concat!("\"", "_miroir_shard", "\":");
-                text.find(needle)
-                    .map(|at| text[at + needle.len()..].trim_start())
-                    .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-                    .unwrap_or(u32::MAX)
+                text.find(needle).and_then(|at| shard_at(&text[at + needle.len()..])).unwrap_or(u32::MAX)
             }
         }
     }

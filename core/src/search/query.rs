@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 use super::fields;
 use super::settings::MergeSettings;
 use crate::error::{Code, MeiliError};
-use crate::wire::SHARD_FIELD;
 
 /// Meilisearch's default `limit` and `hitsPerPage`.
 pub const DEFAULT_SEARCH_LIMIT: u64 = 20;
@@ -210,8 +209,7 @@ pub(super) fn read_paging(body: &Map<String, Value>) -> Option<Paging> {
 
 /// The filter clause keeping a node to `shards`.
 pub fn shard_filter(shards: &[u32]) -> String {
-    let list: Vec<String> = shards.iter().map(u32::to_string).collect();
-    format!("{SHARD_FIELD} IN [{}]", list.join(", "))
+    crate::wire::shard_filter(shards)
 }
 
 /// ANDs the shard clause to the client's filter, in Meilisearch's array form (an array
@@ -295,21 +293,21 @@ mod tests {
 
     #[test]
     fn absent_filter_becomes_the_shard_clause_alone() {
-        assert_eq!(node(json!({"q": "a"}), &[1, 5, 9])["filter"], json!(["_miroir_shard IN [1, 5, 9]"]));
-        assert_eq!(node(json!({"filter": null}), &[2])["filter"], json!(["_miroir_shard IN [2]"]));
+        assert_eq!(node(json!({"q": "a"}), &[1, 5, 9])["filter"], json!([crate::wire::shard_filter(&[1, 5, 9])]));
+        assert_eq!(node(json!({"filter": null}), &[2])["filter"], json!([crate::wire::shard_filter(&[2])]));
     }
 
     #[test]
     fn string_filter_is_anded_with_the_shard_clause() {
         let f = node(json!({"filter": "genre = horror OR genre = drama"}), &[3])["filter"].clone();
-        assert_eq!(f, json!(["genre = horror OR genre = drama", "_miroir_shard IN [3]"]));
+        assert_eq!(f, json!(["genre = horror OR genre = drama", crate::wire::shard_filter(&[3])]));
     }
 
     #[test]
     fn array_filter_is_extended_not_nested() {
         // Nesting the client's array would turn its AND into an OR.
         let f = node(json!({"filter": [["a = 1", "b = 2"], "c = 3"]}), &[0, 1])["filter"].clone();
-        assert_eq!(f, json!([["a = 1", "b = 2"], "c = 3", "_miroir_shard IN [0, 1]"]));
+        assert_eq!(f, json!([["a = 1", "b = 2"], "c = 3", crate::wire::shard_filter(&[0, 1])]));
     }
 
     #[test]
@@ -443,7 +441,7 @@ mod tests {
     #[test]
     fn facet_search_is_restricted_to_shards() {
         let b = node_facet_search_query(&json!({"facetName": "genre", "filter": "x = 1"}), &[4]).unwrap();
-        assert_eq!(b["filter"], json!(["x = 1", "_miroir_shard IN [4]"]));
+        assert_eq!(b["filter"], json!(["x = 1", crate::wire::shard_filter(&[4])]));
         assert_eq!(b["facetName"], json!("genre"));
     }
 }

@@ -27,7 +27,7 @@ fn ids_on_node(node: &Client, index: &str) -> BTreeMap<String, u64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (id_string(&d["id"]), d[SHARD_FIELD].as_u64().expect("every stored document carries its shard")))
+        .map(|d| (id_string(&d["id"]), miroir_core::wire::decode_shard(&d[SHARD_FIELD]).map(u64::from).expect("every stored document carries its shard")))
         .collect()
 }
 
@@ -240,7 +240,7 @@ fn nodes_can_enumerate_one_shard_and_clients_never_see_the_shard_field() {
     let placement = mesh.placement("books");
     let shard = 3;
     let node = placement.owners_of(shard)[0];
-    let answer = mesh.nodes[node].json("POST", "/indexes/books/documents/fetch", &json!({"filter": format!("{SHARD_FIELD} = {shard}"), "limit": 1000}));
+    let answer = mesh.nodes[node].json("POST", "/indexes/books/documents/fetch", &json!({"filter": miroir_core::wire::shard_filter(&[shard]), "limit": 1000}));
     assert_eq!(answer.status, 200, "{answer:?}");
     let got: BTreeSet<String> = answer.body["results"].as_array().unwrap().iter().map(|d| id_string(&d["id"])).collect();
     let expected: BTreeSet<String> = (0..300).map(|i| i.to_string()).filter(|id| placement.shard_of(id) == shard).collect();
@@ -296,6 +296,16 @@ fn every_write_stamps_a_rising_version_that_clients_never_see() {
     assert_eq!(search.body["hits"], json!([]), "q={digits}: {:?}", search.body);
     let stats = mesh.client.get("/indexes/stamps/stats");
     assert!(stats.body["fieldDistribution"].get(VERSION_FIELD).is_none(), "{:?}", stats.body);
+    // Nor is the shard: a query naming a shard number matches nothing in documents
+    // without that number (a numeric shard field made `3` match all of shard 3).
+    create_index(&mesh.client, "wordless", Some("id"));
+    let docs: Vec<Value> = (0..40).map(|i| json!({"id": format!("k{i}"), "title": "plain words"})).collect();
+    let task = mesh.client.write_and_wait("POST", "/indexes/wordless/documents", "application/json", Value::from(docs).to_string().as_bytes());
+    assert_eq!(task["status"], "succeeded", "{task}");
+    for shard in 0..16 {
+        let search = mesh.client.json("POST", "/indexes/wordless/search", &json!({"q": shard.to_string()}));
+        assert_eq!((search.status, &search.body["hits"]), (200, &json!([])), "q={shard}: {:?}", search.body);
+    }
     // A client document naming the version field is refused, and nothing is written.
     let refused = mesh.client.send("POST", "/indexes/stamps/documents", Some("application/json"), Some(br#"[{"id": 99, "_miroir_version": 1}]"#));
     assert_eq!((refused.status, refused.code()), (400, Some("miroir_reserved_field")));
@@ -380,7 +390,7 @@ fn settings_and_stats_read_back_like_a_single_node_without_the_shard_field() {
     assert_eq!(m.body, r.body);
     let placement = mesh.placement("films");
     let node = placement.owners_of(5)[0];
-    let answer = mesh.nodes[node].json("POST", "/indexes/films/documents/fetch", &json!({"filter": format!("{SHARD_FIELD} = 5"), "limit": 1000}));
+    let answer = mesh.nodes[node].json("POST", "/indexes/films/documents/fetch", &json!({"filter": miroir_core::wire::shard_filter(&[5]), "limit": 1000}));
     assert_eq!(answer.status, 200, "{answer:?}");
     let expected = (0..120).filter(|i| placement.shard_of(&i.to_string()) == 5).count();
     assert_eq!(answer.body["results"].as_array().unwrap().len(), expected);

@@ -232,8 +232,7 @@ mod tests {
         let mut out = Vec::new();
         for q in call_body["queries"].as_array().into_iter().flatten().filter(|q| q["indexUid"] == index) {
             let clause = q["filter"].as_array().and_then(|f| f.last()).and_then(Value::as_str).unwrap_or("");
-            let list = clause.trim_start_matches("_miroir_shard IN [").trim_end_matches(']');
-            out.extend(list.split(", ").filter_map(|s| s.parse::<u64>().ok()));
+            out.extend(crate::wire::shards_in_filter(clause).into_iter().map(u64::from));
         }
         out
     }

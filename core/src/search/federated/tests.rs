@@ -177,7 +177,7 @@ fn each_node_gets_its_shards_ranking_details_and_the_whole_prefix() {
     assert_eq!(body["queries"].as_array().unwrap().len(), 1);
     let q = &body["queries"][0];
     assert_eq!(q["indexUid"], json!("books"));
-    assert_eq!(q["filter"], json!(["_miroir_shard IN [2, 3]"]));
+    assert_eq!(q["filter"], json!([crate::wire::shard_filter(&[2, 3])]));
     assert_eq!((q["showRankingScore"].clone(), q["showRankingScoreDetails"].clone()), (json!(true), json!(true)));
     assert_eq!(q["attributesToRetrieve"], json!(["title", "_miroir_shard"]));
     let f = &body["federation"];
@@ -185,7 +185,7 @@ fn each_node_gets_its_shards_ranking_details_and_the_whole_prefix() {
     assert!(f.get("mergeFacets").is_none(), "facets are merged per index by the gateway");
     assert_eq!(f["facetsByIndex"], json!({"books": ["g"], "other": ["g"]}), "movies is not searched here; other is only checked");
     let both = req.node_body(&[(0, vec![1]), (1, vec![1])], &|_| MergeSettings::default());
-    assert_eq!(both["queries"][0]["filter"], json!(["g = 1", "_miroir_shard IN [1]"]));
+    assert_eq!(both["queries"][0]["filter"], json!(["g = 1", crate::wire::shard_filter(&[1])]));
 }
 
 #[test]
