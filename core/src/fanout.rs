@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::error::{Code, MeiliError};
 use crate::placement::IndexPlacement;
+use crate::wire::DEGRADED_HEADER;
 use crate::shard_map::{NodeState, ShardMap};
 
 /// Nodes to ask and the shards each must serve; shards nobody can serve.
@@ -106,6 +108,19 @@ fn plan_from(choice: Vec<(u32, usize)>, missing: Vec<u32>) -> ReadPlan {
 }
 
 /// The `X-Miroir-Degraded` header value naming missing shards: `shards=3,7,11`.
+/// How a scatter-gather answers about shards no live replica holds: the degraded header
+/// to send (none when nothing is missing), or Miroir's 503 when the client asked to fail
+/// instead. `of` names what was read ("index `movies`") in the error.
+pub fn degraded(missing: &[u32], of: &str, fail: bool) -> Result<Vec<(String, String)>, MeiliError> {
+    let mut missing = missing.to_vec();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() && fail {
+        return Err(MeiliError::new(Code::MiroirShardsUnavailable, format!("No live replica holds shards {missing:?} of {of}.")));
+    }
+    Ok(degraded_header(&missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect())
+}
+
 pub fn degraded_header(missing: &[u32]) -> Option<String> {
     if missing.is_empty() {
         return None;

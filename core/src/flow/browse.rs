@@ -17,11 +17,11 @@ use serde_json::{Map, Value};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::browse::{client_document, merge_sorted, window_slices, BrowseQuery, ShardSlice};
 use crate::error::{Code, MeiliError};
-use crate::fanout::{degraded_header, plan_read};
+use crate::fanout::{degraded, plan_read};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::ShardMap;
-use crate::wire::{decode_shard, DEGRADED_HEADER, SHARD_FIELD};
+use crate::wire::{decode_shard, SHARD_FIELD};
 
 /// Unsorted pages ending this deep take one round (every shard sends its first
 /// `offset + limit` documents with its count) rather than counts first, then the page.
@@ -207,19 +207,13 @@ impl Browse {
 
     fn finish(&mut self, docs: Vec<Map<String, Value>>) -> Next {
         let Some(query) = &self.query else { return Next::Wait };
-        self.missing.sort_unstable();
-        self.missing.dedup();
-        if !self.missing.is_empty() && self.request.fail_when_degraded {
-            return MeiliError::new(
-                Code::MiroirShardsUnavailable,
-                format!("No live replica holds shards {:?} of index `{}`.", self.missing, self.index),
-            )
-            .into();
-        }
+        let headers = match degraded(&self.missing, &format!("index `{}`", self.index), self.request.fail_when_degraded) {
+            Ok(headers) => headers,
+            Err(e) => return e.into(),
+        };
         let results = docs.into_iter().map(|d| client_document(d, &self.added)).collect();
         let total = self.totals.values().sum::<u64>().saturating_add(self.sorted_total);
         let answer = query.answer(results, total);
-        let headers = degraded_header(&self.missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
         Next::Respond(Response { status: 200, body: answer.to_string().into_bytes(), headers })
     }
 

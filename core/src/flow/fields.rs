@@ -12,11 +12,11 @@ use serde_json::{Map, Value};
 
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
-use crate::fanout::degraded_header;
+use crate::fanout::degraded;
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::ShardMap;
-use crate::wire::{is_bookkeeping, DEGRADED_HEADER};
+use crate::wire::is_bookkeeping;
 
 /// Meilisearch's default page size for listings.
 const DEFAULT_LIMIT: u64 = 20;
@@ -55,10 +55,10 @@ impl Fields {
         let placement = IndexPlacement::compute(&self.map, &self.index);
         let missing: Vec<u32> =
             (0..placement.shards).filter(|s| !placement.owners_of(*s).iter().any(|n| answered.contains(n))).collect();
-        if !missing.is_empty() && self.fail_when_degraded {
-            let message = format!("No live replica holds shards {missing:?} of index `{}`.", self.index);
-            return MeiliError::new(Code::MiroirShardsUnavailable, message).into();
-        }
+        let headers = match degraded(&missing, &format!("index `{}`", self.index), self.fail_when_degraded) {
+            Ok(headers) => headers,
+            Err(e) => return e.into(),
+        };
         let total = fields.len() as u64;
         // BTreeMap order is byte order of the names, as Meilisearch sorts them.
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -69,7 +69,6 @@ impl Fields {
         out.insert("offset".into(), offset.into());
         out.insert("limit".into(), limit.into());
         out.insert("total".into(), total.into());
-        let headers = degraded_header(&missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
         Next::Respond(Response { status: 200, body: Value::Object(out).to_string().into_bytes(), headers })
     }
 }

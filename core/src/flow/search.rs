@@ -17,14 +17,13 @@ use std::sync::Arc;
 
 use super::search_params::to_search_body;
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
-use crate::error::{Code, MeiliError};
-use crate::fanout::{degraded_header, plan_read, ReadPlan};
+use crate::error::MeiliError;
+use crate::fanout::{degraded, plan_read, ReadPlan};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::search::{merge_facet_search, merge_json, node_facet_search_query, node_query, MergeSettings, SearchQuery};
 use crate::settings::{hide, SettingsRoute};
 use crate::shard_map::ShardMap;
-use crate::wire::DEGRADED_HEADER;
 
 /// A search or a facet search: what each node is asked, and how answers merge.
 enum Query {
@@ -186,23 +185,16 @@ impl Search {
     }
 
     fn finish(&mut self) -> Next {
-        self.missing.sort_unstable();
-        if !self.missing.is_empty() && self.request.fail_when_degraded {
-            return MeiliError::new(
-                Code::MiroirShardsUnavailable,
-                format!("No live replica holds shards {:?} of index `{}`.", self.missing, self.index),
-            )
-            .into();
-        }
+        let headers = match degraded(&self.missing, &format!("index `{}`", self.index), self.request.fail_when_degraded) {
+            Ok(headers) => headers,
+            Err(e) => return e.into(),
+        };
         let (Some(query), Some(settings)) = (&self.query, &self.settings) else {
             return Next::Wait;
         };
         let bodies: Vec<&[u8]> = self.answers.iter().map(Vec::as_slice).collect();
         match query.merge(settings, &bodies) {
-            Ok(body) => {
-                let headers = degraded_header(&self.missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
-                Next::Respond(Response { status: 200, body, headers })
-            }
+            Ok(body) => Next::Respond(Response { status: 200, body, headers }),
             Err(e) => e.into(),
         }
     }

@@ -13,12 +13,11 @@ use serde_json::Value;
 
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
-use crate::fanout::{degraded_header, plan_read};
+use crate::fanout::{degraded, plan_read};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::{NodeState, ShardMap};
 use crate::similar::{reference_vector, ShardHits, SimilarQuery};
-use crate::wire::DEGRADED_HEADER;
 
 pub(super) struct SimilarRequest {
     pub method: Method,
@@ -162,16 +161,12 @@ impl Similar {
 
     fn finish(&mut self) -> Next {
         let (Some(query), Some(reference)) = (&self.query, &self.reference) else { return Next::Wait };
-        let mut missing: Vec<u32> = self.missing.clone();
-        missing.sort_unstable();
-        missing.dedup();
-        if !missing.is_empty() && self.request.fail_when_degraded {
-            let message = format!("No live replica holds shards {missing:?} of index `{}`.", self.index);
-            return MeiliError::new(Code::MiroirShardsUnavailable, message).into();
-        }
+        let headers = match degraded(&self.missing, &format!("index `{}`", self.index), self.request.fail_when_degraded) {
+            Ok(headers) => headers,
+            Err(e) => return e.into(),
+        };
         let added = query.adds_primary_key(&reference.primary_key);
         let answer = query.merge(std::mem::take(&mut self.answers), &reference.primary_key, added, reference.max_total_hits);
-        let headers = degraded_header(&missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
         Next::Respond(Response { status: 200, body: answer.to_string().into_bytes(), headers })
     }
 

@@ -10,15 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::error::{Code, MeiliError};
-use crate::fanout::{degraded_header, plan_read};
+use crate::fanout::{degraded, plan_read};
 use crate::flow::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::search::{merge_federated, FederatedMerge, FederatedRequest, MergeSettings, NodeReply};
 use crate::settings::{hide, SettingsRoute};
 use crate::shard_map::ShardMap;
-use crate::wire::DEGRADED_HEADER;
 
 enum Slot {
     Settings(String),
@@ -145,16 +143,13 @@ impl Federated {
     fn finish(&mut self) -> Next {
         self.stage = Stage::Done;
         let missing: Vec<u32> = self.missing.iter().copied().collect();
-        if !missing.is_empty() && self.fail_when_degraded {
-            return MeiliError::new(Code::MiroirShardsUnavailable, format!("No live replica holds shards {missing:?} of the searched indexes."))
-                .into();
-        }
+        let headers = match degraded(&missing, "the searched indexes", self.fail_when_degraded) {
+            Ok(headers) => headers,
+            Err(e) => return e.into(),
+        };
         let replies: Vec<NodeReply<'_>> = self.answers.iter().map(|(body, queries)| NodeReply { body, queries }).collect();
         match merge_federated(&self.request, &self.settings, &replies) {
-            Ok(FederatedMerge::Answer(body)) => {
-                let headers = degraded_header(&missing).map(|v| (DEGRADED_HEADER.to_string(), v)).into_iter().collect();
-                Next::Respond(Response { status: 200, body, headers })
-            }
+            Ok(FederatedMerge::Answer(body)) => Next::Respond(Response { status: 200, body, headers }),
             Ok(FederatedMerge::Relay) => self.relay(0),
             Err(e) => e.into(),
         }
