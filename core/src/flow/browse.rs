@@ -14,9 +14,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use super::{encode_segment, live_nodes, relayed, unavailable, Call, ClientRequest, Flow, Next, Reply, Response, Target};
 use crate::browse::{client_document, merge_sorted, window_slices, BrowseQuery, ShardSlice};
-use crate::error::{Code, MeiliError};
 use crate::fanout::{degraded, plan_read};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
@@ -27,15 +26,6 @@ use crate::wire::{decode_shard, SHARD_FIELD};
 /// `offset + limit` documents with its count) rather than counts first, then the page.
 const PREFIX_DEPTH: u64 = 100;
 
-/// What the flow knows about the client's request beyond its route.
-pub(super) struct BrowseRequest {
-    pub method: Method,
-    pub path: String,
-    pub query: String,
-    pub content_type: Option<String>,
-    pub seed: u64,
-    pub fail_when_degraded: bool,
-}
 
 /// What a round asks every shard for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +51,7 @@ enum Stage {
 pub(super) struct Browse {
     map: Arc<ShardMap>,
     index: String,
-    request: BrowseRequest,
+    request: ClientRequest,
     body: Vec<u8>,
     query: Option<BrowseQuery>,
     placement: IndexPlacement,
@@ -77,7 +67,7 @@ pub(super) struct Browse {
 }
 
 impl Browse {
-    pub fn new(map: Arc<ShardMap>, index: String, request: BrowseRequest) -> Browse {
+    pub fn new(map: Arc<ShardMap>, index: String, request: ClientRequest) -> Browse {
         let placement = IndexPlacement::compute(&map, &index);
         Browse {
             map,
@@ -223,21 +213,12 @@ impl Browse {
             return unavailable("this documents browse").into();
         };
         self.stage = Stage::Relaying { tried: tried + 1 };
-        let body = (self.request.method == Method::Post).then(|| self.body.clone());
-        let call = Call { target: Target::Node(node), method: self.request.method, path: self.request.path.clone(), content_type: self.request.content_type.clone(), body };
-        Next::Send(vec![call])
+        Next::Send(vec![self.request.as_sent(node, &self.body)])
     }
 
     fn on_relayed(&mut self, tried: usize, reply: Reply) -> Next {
-        if reply.is_unavailable() {
-            return self.relay(tried);
-        }
-        if reply.status >= 400 {
-            return Next::Respond(Response::relay(reply));
-        }
-        // One node accepted what Miroir could not read: its answer covers its shards only.
         let what = format!("{} {}", self.request.method.as_str(), self.request.path.split('?').next().unwrap_or_default());
-        MeiliError::new(Code::MiroirUnsupportedRoute, format!("Miroir does not support `{what}` with these parameters yet.")).into()
+        relayed(reply, &what).unwrap_or_else(|| self.relay(tried))
     }
 }
 

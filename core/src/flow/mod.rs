@@ -121,6 +121,39 @@ impl Response {
     }
 }
 
+/// What a scatter-gather flow keeps of the client's request beyond its route.
+pub(super) struct ClientRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub content_type: Option<String>,
+    pub seed: u64,
+    pub fail_when_degraded: bool,
+}
+
+impl ClientRequest {
+    /// The request exactly as the client sent it, for one node: a request Miroir cannot
+    /// read is answered by one node, so its refusal equals a single node's.
+    fn as_sent(&self, node: usize, body: &[u8]) -> Call {
+        let body = (self.method == Method::Post).then(|| body.to_vec());
+        Call { target: Target::Node(node), method: self.method, path: self.path.clone(), content_type: self.content_type.clone(), body }
+    }
+}
+
+/// A node's answer to [`ClientRequest::as_sent`]: `None` when the node is unavailable
+/// (ask the next), else its refusal passed on, or Miroir's error when it accepted what
+/// Miroir could not read (its answer would cover its own shards only). `what` names the
+/// request in that error.
+fn relayed(reply: Reply, what: &str) -> Option<Next> {
+    if reply.is_unavailable() {
+        return None;
+    }
+    if reply.status >= 400 {
+        return Some(Next::Respond(Response::relay(reply)));
+    }
+    Some(MeiliError::new(Code::MiroirUnsupportedRoute, format!("Miroir does not support `{what}` with these parameters yet.")).into())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     Send(Vec<Call>),
@@ -190,29 +223,9 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
         Route::IndexStats { index } => Box::new(stats::IndexStats::new(map, &index)),
         Route::Search { index } => search_flow(map, index, false, method, req, query),
         Route::FacetSearch { index } => search_flow(map, index, true, method, req, query),
-        Route::Browse { index } => {
-            let request = browse::BrowseRequest {
-                method,
-                path: req.path,
-                query,
-                content_type: req.content_type,
-                seed: req.seed,
-                fail_when_degraded: req.fail_when_degraded,
-            };
-            Box::new(browse::Browse::new(map, index, request))
-        }
+        Route::Browse { index } => Box::new(browse::Browse::new(map, index, client_request(method, req, query))),
         Route::Fields { index } => Box::new(fields::Fields::new(map, index, req.content_type, req.fail_when_degraded)),
-        Route::Similar { index } => {
-            let request = similar::SimilarRequest {
-                method,
-                path: req.path,
-                query,
-                content_type: req.content_type,
-                seed: req.seed,
-                fail_when_degraded: req.fail_when_degraded,
-            };
-            Box::new(similar::Similar::new(map, index, request))
-        }
+        Route::Similar { index } => Box::new(similar::Similar::new(map, index, client_request(method, req, query))),
         Route::MultiSearch => Box::new(multi_search::MultiSearch::new(map, req.seed, req.fail_when_degraded)),
         Route::DocumentsWrite { index, mode } => Box::new(write::DocumentsWrite::new(
             map,
@@ -237,6 +250,10 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
             format!("Miroir does not support `{what}` yet."),
         )))),
     }
+}
+
+fn client_request(method: Method, req: RequestInfo, query: String) -> ClientRequest {
+    ClientRequest { method, path: req.path, query, content_type: req.content_type, seed: req.seed, fail_when_degraded: req.fail_when_degraded }
 }
 
 fn search_flow(map: Arc<ShardMap>, index: String, facets: bool, method: Method, req: RequestInfo, query: String) -> Box<dyn Flow> {

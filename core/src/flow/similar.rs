@@ -11,22 +11,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
-use crate::error::{Code, MeiliError};
+use super::{encode_segment, live_nodes, relayed, unavailable, Call, ClientRequest, Flow, Next, Reply, Response, Target};
 use crate::fanout::{degraded, plan_read};
 use crate::placement::IndexPlacement;
 use crate::route::Method;
 use crate::shard_map::{NodeState, ShardMap};
 use crate::similar::{reference_vector, ShardHits, SimilarQuery};
 
-pub(super) struct SimilarRequest {
-    pub method: Method,
-    pub path: String,
-    pub query: String,
-    pub content_type: Option<String>,
-    pub seed: u64,
-    pub fail_when_degraded: bool,
-}
 
 /// What the first round learned.
 struct Reference {
@@ -45,7 +36,7 @@ enum Stage {
 pub(super) struct Similar {
     map: Arc<ShardMap>,
     index: String,
-    request: SimilarRequest,
+    request: ClientRequest,
     body: Vec<u8>,
     query: Option<SimilarQuery>,
     placement: IndexPlacement,
@@ -57,7 +48,7 @@ pub(super) struct Similar {
 }
 
 impl Similar {
-    pub fn new(map: Arc<ShardMap>, index: String, request: SimilarRequest) -> Similar {
+    pub fn new(map: Arc<ShardMap>, index: String, request: ClientRequest) -> Similar {
         let placement = IndexPlacement::compute(&map, &index);
         Similar {
             map,
@@ -175,20 +166,12 @@ impl Similar {
             return unavailable("this similar search").into();
         };
         self.stage = Stage::Relaying { tried: tried + 1 };
-        let body = (self.request.method == Method::Post).then(|| self.body.clone());
-        let call = Call { target: Target::Node(node), method: self.request.method, path: self.request.path.clone(), content_type: self.request.content_type.clone(), body };
-        Next::Send(vec![call])
+        Next::Send(vec![self.request.as_sent(node, &self.body)])
     }
 
     fn on_relayed(&mut self, tried: usize, reply: Reply) -> Next {
-        if reply.is_unavailable() {
-            return self.relay(tried);
-        }
-        if reply.status >= 400 {
-            return Next::Respond(Response::relay(reply));
-        }
         let what = format!("{} /indexes/{}/similar", self.request.method.as_str(), self.index);
-        MeiliError::new(Code::MiroirUnsupportedRoute, format!("Miroir does not support `{what}` with these parameters yet.")).into()
+        relayed(reply, &what).unwrap_or_else(|| self.relay(tried))
     }
 }
 
