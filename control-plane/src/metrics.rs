@@ -26,6 +26,9 @@ pub struct Metrics {
     pub repair_copied: Counter,
     pub repair_deleted: Counter,
     pub repair_passes: Counter,
+    /// Per index and shard: passes this process made (after a restart, the shards the
+    /// saved progress had finished get none — see tests/e2e/tests/rebalance_resume.rs).
+    pub repair_shard_passes: Family<Labels, Counter>,
     pub repair_shards_pending: Gauge,
     pub repair_cleaned: Counter,
 }
@@ -46,6 +49,7 @@ impl Default for Metrics {
             repair_copied: Counter::default(),
             repair_deleted: Counter::default(),
             repair_passes: Counter::default(),
+            repair_shard_passes: Family::default(),
             repair_shards_pending: Gauge::default(),
             repair_cleaned: Counter::default(),
             registry: Registry::default(),
@@ -62,6 +66,7 @@ impl Default for Metrics {
         registry.register("repair_documents_copied", "Documents anti-entropy wrote to a replica", metrics.repair_copied.clone());
         registry.register("repair_documents_deleted", "Documents anti-entropy deleted from a replica", metrics.repair_deleted.clone());
         registry.register("repair_passes", "Anti-entropy passes over one shard", metrics.repair_passes.clone());
+        registry.register("repair_shard_passes", "Anti-entropy passes by index and shard", metrics.repair_shard_passes.clone());
         registry.register("repair_shards_pending", "Shards the rebalancer still has to bring in sync", metrics.repair_shards_pending.clone());
         registry.register("repair_documents_cleaned", "Documents removed from nodes that no longer own their shard", metrics.repair_cleaned.clone());
         Metrics { registry, ..metrics }

@@ -17,6 +17,7 @@ use super::progress::Progress;
 use super::shard::{self, PassContext, PassOutcome};
 use super::Repairer;
 use crate::control::Controller;
+use crate::metrics::labels;
 use crate::state::{Change, ClusterState};
 use crate::xds::Envoys;
 
@@ -168,6 +169,8 @@ impl Loop {
             };
             let metrics = &self.repairer.metrics;
             metrics.repair_passes.inc();
+            let shard = w.shard.to_string();
+            metrics.repair_shard_passes.get_or_create(&labels(&[("index", &w.index), ("shard", &shard)])).inc();
             metrics.repair_copied.inc_by(outcome.copied);
             metrics.repair_deleted.inc_by(outcome.deleted);
             let elapsed = self.started.elapsed().as_secs_f64();

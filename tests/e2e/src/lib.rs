@@ -10,6 +10,7 @@ pub mod fidelity;
 pub mod http;
 pub mod mesh;
 pub mod mesh_ops;
+pub mod mesh_serve;
 pub mod ports;
 pub mod queries;
 pub mod ties;

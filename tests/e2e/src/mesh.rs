@@ -35,7 +35,7 @@ pub struct Mesh {
     pub envoy_admin: String,
     /// The control plane's HTTP API (admin API, registry, metrics).
     pub control: String,
-    process: Child,
+    pub(crate) process: Child,
     pub(crate) dir: PathBuf,
     /// Ports reserved for this mesh: xDS, a second gateway (listener, admin), two more nodes.
     pub(crate) node_base: u16,
@@ -43,6 +43,10 @@ pub struct Mesh {
     pub(crate) spare_base: u16,
     /// Processes the test started besides `miroir dev` (restarted or added nodes, gateways).
     pub(crate) extra: std::sync::Mutex<Vec<Child>>,
+    /// `miroir serve`'s arguments when the control plane runs on its own (see `mesh_serve`).
+    pub(crate) serve_args: Option<Vec<std::ffi::OsString>>,
+    /// The gateway of a mesh whose control plane runs on its own.
+    pub(crate) gateway: Option<crate::mesh_ops::Gateway>,
 }
 
 /// Nodes a mesh can add beyond its spec (see `mesh_ops`).
@@ -127,7 +131,8 @@ impl Mesh {
             .collect();
         let envoy_admin = format!("http://127.0.0.1:{admin}");
         let control = format!("http://127.0.0.1:{control}");
-        Mesh { spec, client, nodes, envoy_admin, control, process, dir, node_base, xds_port, spare_base, extra: Default::default() }
+        let extra = Default::default();
+        Mesh { spec, client, nodes, envoy_admin, control, process, dir, node_base, xds_port, spare_base, extra, serve_args: None, gateway: None }
     }
 
     /// The shard map the launcher pushes, rebuilt here: the test computes placement

@@ -58,7 +58,11 @@ impl Mesh {
 
     /// Starts a second gateway: an Envoy with its own bootstrap, same control plane.
     pub fn start_gateway(&self, name: &str) -> Gateway {
-        let (port, admin) = (self.spare_base, self.spare_base + 1);
+        self.spawn_gateway(name, self.spare_base, self.spare_base + 1)
+    }
+
+    /// An Envoy named `name` listening on `port`, its admin on `admin`, once it holds the map.
+    pub(crate) fn spawn_gateway(&self, name: &str, port: u16, admin: u16) -> Gateway {
         let bootstrap = Command::new(binaries::miroir())
             .args(["envoy-config", "--node-id", name, "--port", &port.to_string(), "--envoy-admin-port", &admin.to_string()])
             .args(["--xds", &format!("127.0.0.1:{}", self.xds_port)])
@@ -93,21 +97,9 @@ impl Mesh {
     /// back, or a new one (`i` ≥ the spec's nodes, at most two more).
     pub fn start_node(&self, i: usize) -> Client {
         assert!(i < self.spec.nodes + SPARE_NODES as usize, "the mesh reserved ports for {SPARE_NODES} more nodes");
-        let port = self.node_base + i as u16;
         let data = self.dir.join("data");
-        let log_path = data.join(format!("node{i}.restarted.log"));
-        let log = std::fs::File::create(&log_path).expect("create the node log");
-        let mut process = Command::new(binaries::meilisearch())
-            .args(["--http-addr", &format!("127.0.0.1:{port}"), "--master-key", MASTER_KEY, "--no-analytics"])
-            .args(["--http-payload-size-limit", "1073741824"])
-            .arg("--db-path")
-            .arg(data.join(format!("node{i}")))
-            .stdout(Stdio::from(log.try_clone().expect("log handle")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start a node");
-        let client = Client::new(format!("http://127.0.0.1:{port}"), MASTER_KEY);
-        wait_healthy(&client, &mut process, &format!("node{i}"), &log_path);
+        let (mut process, client) = spawn_node(&data, self.node_base + i as u16, i, "restarted");
+        wait_healthy(&client, &mut process, &format!("node{i}"), &data.join(format!("node{i}.restarted.log")));
         self.extra.lock().unwrap_or_else(|e| e.into_inner()).push(process);
         client
     }
@@ -125,4 +117,21 @@ impl Mesh {
     pub fn node_status(status: &Value, id: &str) -> Option<Value> {
         status["nodes"].as_array()?.iter().find(|n| n["id"] == id).cloned()
     }
+}
+
+/// Starts Meilisearch node `i` (as `miroir dev` does) on `port` with its data under `data`;
+/// its log is `node{i}.{tag}.log`. The caller waits until it is healthy.
+pub(crate) fn spawn_node(data: &std::path::Path, port: u16, i: usize, tag: &str) -> (Child, Client) {
+    let log_path = data.join(format!("node{i}.{tag}.log"));
+    let log = std::fs::File::create(&log_path).expect("create the node log");
+    let process = Command::new(binaries::meilisearch())
+        .args(["--http-addr", &format!("127.0.0.1:{port}"), "--master-key", MASTER_KEY, "--no-analytics"])
+        .args(["--http-payload-size-limit", "1073741824"])
+        .arg("--db-path")
+        .arg(data.join(format!("node{i}")))
+        .stdout(Stdio::from(log.try_clone().expect("log handle")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start a node");
+    (process, Client::new(format!("http://127.0.0.1:{port}"), MASTER_KEY))
 }
