@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use miroir_core::task::TaskRecord;
 use miroir_core::tasks_query::TaskQuery;
@@ -27,6 +27,7 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route("/health", get(health))
         .route(TASKS_REGISTRY_PATH, get(list_tasks).post(register_task))
         .route(&format!("{TASKS_REGISTRY_PATH}/{{uid}}"), get(get_task))
+        .route(&format!("{TASKS_REGISTRY_PATH}/forget"), post(forget_tasks))
         .with_state(registry)
 }
 
@@ -87,6 +88,21 @@ async fn get_task(State(registry): State<Arc<Registry>>, Path(uid): Path<String>
         .get(uid)
         .map(Json)
         .ok_or_else(|| bad_request(Code::TaskNotFound, format!("Task `{uid}` not found.")))
+}
+
+/// `{"uids": [...]}`: the registry forgets those records (`DELETE /tasks`), persisted
+/// before the answer `{"forgotten": n}`.
+async fn forget_tasks(State(registry): State<Arc<Registry>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Uids {
+        uids: Vec<u64>,
+    }
+    let Uids { uids } =
+        serde_json::from_slice(&body).map_err(|e| bad_request(Code::BadRequest, format!("invalid list of task uids: {e}")))?;
+    let forgotten = tokio::task::spawn_blocking(move || registry.forget(&uids))
+        .await
+        .map_err(|e| ApiError(MeiliError::new(Code::Internal, format!("forgetting tasks panicked: {e}"))))??;
+    Ok(Json(json!({"forgotten": forgotten})))
 }
 
 /// Pages through the records passing the record-level filters of Meilisearch's
@@ -201,5 +217,21 @@ mod tests {
     async fn health_is_available() {
         let (_dir, app) = app();
         assert_eq!(call(&app, "GET", "/health", "").await, (StatusCode::OK, json!({"status": "available"})));
+    }
+
+    #[tokio::test]
+    async fn forgotten_records_are_task_not_found_and_leave_the_list() {
+        let (_dir, app) = app();
+        for _ in 0..3 {
+            call(&app, "POST", "/_miroir/tasks", RECORD).await;
+        }
+        let (status, body) = call(&app, "POST", "/_miroir/tasks/forget", r#"{"uids":[0,2,7]}"#).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"forgotten": 2})));
+        let (status, body) = call(&app, "GET", "/_miroir/tasks/2", "").await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!("task_not_found")));
+        let (_, body) = call(&app, "GET", "/_miroir/tasks", "").await;
+        assert_eq!((body["total"].clone(), body["results"][0]["uid"].clone()), (json!(1), json!(1)));
+        let (status, _) = call(&app, "POST", "/_miroir/tasks/forget", r#"{"uids":"all"}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 }

@@ -35,6 +35,8 @@ pub enum RegistryError {
 pub trait Mirror: Send + Sync + 'static {
     /// Saves one record; fails once this replica no longer leads.
     fn save(&self, record: &TaskRecord) -> Result<(), String>;
+    /// Drops the records of `uids` (`DELETE /tasks`); fails once this replica no longer leads.
+    fn forget(&self, uids: &[u64]) -> Result<(), String>;
     fn load_all(&self) -> Result<Vec<TaskRecord>, String>;
 }
 
@@ -79,7 +81,7 @@ impl Registry {
         let mut bytes = Vec::new();
         log.read_to_end(&mut bytes).map_err(open_err)?;
 
-        let (records, len) = parse_log(&path, &bytes)?;
+        let (records, len, next_uid) = parse_log(&path, &bytes)?;
         if len < bytes.len() as u64 {
             tracing::warn!(path = %path.display(), dropped = bytes.len() as u64 - len, "dropping a torn last line of the task log");
         }
@@ -93,7 +95,6 @@ impl Registry {
         }
         log.sync_data().map_err(open_err)?;
 
-        let next_uid = records.keys().next_back().map_or(0, |uid| uid + 1);
         tracing::info!(path = %path.display(), tasks = records.len(), next_uid, "task registry loaded");
         Ok(Registry { path, state: Mutex::new(State { log, len, next_uid, records }), mirror: None })
     }
@@ -142,6 +143,30 @@ impl Registry {
         Ok(record)
     }
 
+    /// Forgets the records of `uids` (those it holds), persisting the deletion first:
+    /// a `{"forget":[...]}` line in the log, so a restart does not bring them back.
+    /// Their uids stay spent. Returns how many records were forgotten.
+    pub fn forget(&self, uids: &[u64]) -> Result<usize, RegistryError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let held: Vec<u64> = uids.iter().copied().filter(|uid| state.records.contains_key(uid)).collect();
+        let Some(&first) = held.first() else { return Ok(0) };
+        if let Some(mirror) = &self.mirror {
+            mirror.forget(&held).map_err(|e| RegistryError::Persist { uid: first, source: io::Error::other(e) })?;
+        }
+        let mut line = serde_json::to_vec(&Forget { forget: held.clone() }).expect("a list of uids always serializes");
+        line.push(b'\n');
+        if let Err(source) = state.append(&line) {
+            let len = state.len;
+            let _ = state.log.set_len(len);
+            return Err(RegistryError::Persist { uid: first, source });
+        }
+        for uid in &held {
+            state.records.remove(uid);
+        }
+        tracing::info!(forgotten = held.len(), "task records forgotten");
+        Ok(held.len())
+    }
+
     pub fn get(&self, uid: u64) -> Option<TaskRecord> {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).records.get(&uid).cloned()
     }
@@ -181,9 +206,18 @@ impl State {
     }
 }
 
-/// Parses the log; returns the records and the length of its intact part.
-fn parse_log(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<u64, TaskRecord>, u64), RegistryError> {
+/// A log line that forgets records (`DELETE /tasks`).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Forget {
+    forget: Vec<u64>,
+}
+
+/// Parses the log; returns the records, the length of its intact part, and the next
+/// uid (past every uid the log names, forgotten ones too: a uid is never reused).
+fn parse_log(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<u64, TaskRecord>, u64, u64), RegistryError> {
     let mut records = BTreeMap::new();
+    let mut next_uid = 0;
     let mut good_len = 0;
     let mut offset = 0;
     let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
@@ -191,8 +225,18 @@ fn parse_log(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<u64, TaskRecord>, u6
         let end = (offset + line.len() + 1).min(bytes.len());
         let blank = line.iter().all(u8::is_ascii_whitespace);
         if !blank {
+            if let Ok(forget) = serde_json::from_slice::<Forget>(line) {
+                for uid in forget.forget {
+                    records.remove(&uid);
+                    next_uid = next_uid.max(uid + 1);
+                }
+                good_len = end;
+                offset = end;
+                continue;
+            }
             match serde_json::from_slice::<TaskRecord>(line) {
                 Ok(record) => {
+                    next_uid = next_uid.max(record.uid + 1);
                     records.insert(record.uid, record);
                     good_len = end;
                 }
@@ -204,7 +248,7 @@ fn parse_log(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<u64, TaskRecord>, u6
         }
         offset = end;
     }
-    Ok((records, good_len as u64))
+    Ok((records, good_len as u64, next_uid))
 }
 
 /// Now, as Meilisearch writes `enqueuedAt`: RFC 3339, UTC, fractional seconds.
@@ -248,6 +292,13 @@ mod tests {
                 return Err("not the leader".into());
             }
             self.records.lock().unwrap().push(record.clone());
+            Ok(())
+        }
+        fn forget(&self, uids: &[u64]) -> Result<(), String> {
+            if self.refuse.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err("not the leader".into());
+            }
+            self.records.lock().unwrap().retain(|r| !uids.contains(&r.uid));
             Ok(())
         }
         fn load_all(&self) -> Result<Vec<TaskRecord>, String> {
@@ -390,5 +441,41 @@ mod tests {
         let last = registry.page(Some(1), 2);
         assert_eq!((uids(&last), last.next), (vec![1, 0], None));
         assert_eq!(last.total, 5);
+    }
+
+    #[test]
+    fn forgotten_records_stay_forgotten_after_a_restart_and_their_uids_stay_spent() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let registry = Registry::open(dir.path()).unwrap();
+            for _ in 0..4 {
+                registry.register(task("movies")).unwrap();
+            }
+            assert_eq!(registry.forget(&[1, 3, 9]).unwrap(), 2, "only held records count");
+            assert!(registry.get(1).is_none() && registry.get(3).is_none());
+            assert_eq!(registry.page(None, 10).total, 2);
+            assert_eq!(registry.forget(&[1]).unwrap(), 0);
+        }
+        let registry = Registry::open(dir.path()).unwrap();
+        assert!(registry.get(1).is_none() && registry.get(3).is_none(), "a restart does not bring them back");
+        assert_eq!(registry.get(2).unwrap().index_uid.as_deref(), Some("movies"));
+        assert_eq!(registry.register(task("books")).unwrap().uid, 4, "the newest uid, forgotten, is not reused");
+        drop(registry);
+        assert_eq!(Registry::open(dir.path()).unwrap().page(None, 10).total, 3);
+    }
+
+    #[test]
+    fn the_shared_store_forgets_too() {
+        let shared = Arc::new(SharedRecords::default());
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap().with_mirror(shared.clone());
+        for _ in 0..3 {
+            registry.register(task("movies")).unwrap();
+        }
+        registry.forget(&[0, 1]).unwrap();
+        assert_eq!(shared.load_all().unwrap().iter().map(|r| r.uid).collect::<Vec<_>>(), [2]);
+        shared.refuse.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(matches!(registry.forget(&[2]), Err(RegistryError::Persist { uid: 2, .. })));
+        assert!(registry.get(2).is_some(), "a deletion the shared store refused is not applied");
     }
 }

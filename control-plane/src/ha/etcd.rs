@@ -101,4 +101,15 @@ impl Etcd {
         });
         Ok(self.call("/v3/kv/txn", txn)?["succeeded"].as_bool().unwrap_or(false))
     }
+
+    /// Deletes every key of `keys` in one transaction if `guard` still holds
+    /// `guard_value`; true if it did so.
+    pub fn delete_if(&self, guard: &str, guard_value: &[u8], keys: &[String]) -> Result<bool, StoreError> {
+        let deletes: Vec<Value> = keys.iter().map(|k| json!({"request_delete_range": {"key": b64(k.as_bytes())}})).collect();
+        let txn = json!({
+            "compare": [{"key": b64(guard.as_bytes()), "target": "VALUE", "value": b64(guard_value)}],
+            "success": deletes,
+        });
+        Ok(self.call("/v3/kv/txn", txn)?["succeeded"].as_bool().unwrap_or(false))
+    }
 }

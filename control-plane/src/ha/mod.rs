@@ -85,6 +85,15 @@ impl Mirror for EtcdTasks {
         }
     }
 
+    fn forget(&self, uids: &[u64]) -> Result<(), String> {
+        let keys: Vec<String> = uids.iter().map(|uid| format!("{TASKS_PREFIX}{uid:020}")).collect();
+        match self.etcd.delete_if(LEADER_KEY, &self.identity, &keys) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("this replica no longer leads".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     fn load_all(&self) -> Result<Vec<TaskRecord>, String> {
         let values = self.etcd.range_prefix(TASKS_PREFIX).map_err(|e| e.to_string())?;
         values.iter().map(|v| serde_json::from_slice(v).map_err(|e| format!("a task record in etcd: {e}"))).collect()

@@ -10,8 +10,11 @@
 //! write has one node task per node). A node that does not take the cancelation fails
 //! the client task with an error naming it, though other nodes may cancel theirs.
 //!
-//! `DELETE /tasks` is not served: deleting client tasks needs the registry to forget
-//! records, which it cannot yet; it answers an error naming the route.
+//! `DELETE /tasks` runs the same rounds with the finished client tasks instead: each
+//! node gets `DELETE /tasks?uids=...` with all their node tasks (hidden ones too: they
+//! are finished and belong to the client task), then the registry forgets the client
+//! records (`POST /_miroir/tasks/forget`), then one `taskDeletion` client task is
+//! registered. `deletedTasks` is the number of client records the registry forgot.
 
 use std::sync::Arc;
 
@@ -25,10 +28,12 @@ use crate::route::{split_path, Method};
 use crate::shard_map::ShardMap;
 use crate::task::{summary, NodeTask, TaskRecord};
 use crate::tasks_query::TaskQuery;
+use crate::wire::TASKS_REGISTRY_PATH;
 
 enum Stage {
     Gathering,
     Canceling { nodes: Vec<usize> },
+    Forgetting,
     Registering,
 }
 
@@ -37,6 +42,10 @@ pub(super) struct TaskCancel {
     gather: TaskList,
     draft: TaskDraft,
     stage: Stage,
+    /// `DELETE /tasks` rather than `POST /tasks/cancel`.
+    delete: bool,
+    /// The finished client tasks a deletion makes the registry forget.
+    forget: Vec<u64>,
 }
 
 pub(super) struct TaskBulk;
@@ -44,28 +53,38 @@ pub(super) struct TaskBulk;
 impl TaskBulk {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(map: Arc<ShardMap>, delete: bool, path: &str) -> Box<dyn Flow> {
-        if delete {
-            let refusal = MeiliError::new(Code::MiroirUnsupportedRoute, "Miroir does not support `DELETE /tasks` yet.");
-            return Box::new(Fixed(Response::error(&refusal)));
-        }
         let (_, query) = split_path(path);
-        match TaskQuery::parse_bulk(query, false) {
+        match TaskQuery::parse_bulk(query, delete) {
             Err(e) => Box::new(Fixed(Response::error(&e))),
             Ok(parsed) => {
                 let nodes = map.nodes.len();
                 let filter = format!("?{query}");
-                let draft = TaskDraft::new(None, "taskCancelation", nodes).detail("originalFilter", json!(filter));
-                Box::new(TaskCancel { gather: TaskList::collecting(map.clone(), parsed), map, draft, stage: Stage::Gathering })
+                let kind = if delete { "taskDeletion" } else { "taskCancelation" };
+                let draft = TaskDraft::new(None, kind, nodes).detail("originalFilter", json!(filter));
+                Box::new(TaskCancel { gather: TaskList::collecting(map.clone(), parsed), map, draft, stage: Stage::Gathering, delete, forget: Vec::new() })
             }
         }
     }
 }
 
+fn unfinished(v: &Value) -> bool {
+    matches!(v["status"].as_str(), Some("enqueued" | "processing"))
+}
+
 /// Per node (position in the map), the unfinished visible node tasks of `matches`.
 fn to_cancel(map: &ShardMap, matches: &[(TaskRecord, Value)]) -> Vec<(usize, Vec<u64>)> {
+    let tasks = matches.iter().filter(|(_, v)| unfinished(v)).flat_map(|(r, _)| &r.node_tasks).filter(|t| !t.hidden);
+    per_node(map, tasks)
+}
+
+/// Per node, every node task (hidden too) of the finished client tasks of `matches`.
+fn to_delete(map: &ShardMap, matches: &[(TaskRecord, Value)]) -> Vec<(usize, Vec<u64>)> {
+    per_node(map, matches.iter().filter(|(_, v)| !unfinished(v)).flat_map(|(r, _)| &r.node_tasks))
+}
+
+fn per_node<'a>(map: &ShardMap, tasks: impl Iterator<Item = &'a NodeTask>) -> Vec<(usize, Vec<u64>)> {
     let mut per_node: Vec<(usize, Vec<u64>)> = Vec::new();
-    let unfinished = |v: &Value| matches!(v["status"].as_str(), Some("enqueued" | "processing"));
-    for task in matches.iter().filter(|(_, v)| unfinished(v)).flat_map(|(r, _)| &r.node_tasks).filter(|t| !t.hidden) {
+    for task in tasks {
         let Some(node) = map.nodes.iter().position(|n| n.id == task.node) else { continue };
         match per_node.iter_mut().find(|(n, _)| *n == node) {
             Some((_, uids)) => uids.push(task.task_uid),
@@ -78,16 +97,26 @@ fn to_cancel(map: &ShardMap, matches: &[(TaskRecord, Value)]) -> Vec<(usize, Vec
 impl TaskCancel {
     fn cancel(&mut self, matches: Vec<(TaskRecord, Value)>) -> Next {
         self.draft.record.details.insert("matchedTasks".into(), json!(matches.len()));
-        let per_node = to_cancel(&self.map, &matches);
+        let per_node = if self.delete {
+            let finished: Vec<u64> = matches.iter().filter(|(_, v)| !unfinished(v)).map(|(r, _)| r.uid).collect();
+            self.draft.record.details.insert("deletedTasks".into(), json!(finished.len()));
+            self.forget = finished;
+            to_delete(&self.map, &matches)
+        } else {
+            to_cancel(&self.map, &matches)
+        };
         if per_node.is_empty() {
-            self.draft.record.details.insert("canceledTasks".into(), json!(0));
-            return self.register();
+            if !self.delete {
+                self.draft.record.details.insert("canceledTasks".into(), json!(0));
+            }
+            return self.forget_then_register();
         }
+        let (method, route) = if self.delete { (Method::Delete, "/tasks") } else { (Method::Post, "/tasks/cancel") };
         let calls = per_node
             .iter()
             .map(|(node, uids)| {
                 let list: Vec<String> = uids.iter().map(u64::to_string).collect();
-                Call { method: Method::Post, ..Call::get(Target::Node(*node), format!("/tasks/cancel?uids={}", list.join(","))) }
+                Call { method, ..Call::get(Target::Node(*node), format!("{route}?uids={}", list.join(","))) }
             })
             .collect();
         self.stage = Stage::Canceling { nodes: per_node.into_iter().map(|(n, _)| n).collect() };
@@ -95,11 +124,12 @@ impl TaskCancel {
     }
 
     fn canceled(&mut self, nodes: Vec<usize>, replies: Vec<Reply>) -> Next {
+        let what = if self.delete { "deletion" } else { "cancelation" };
         let uid = |r: &Reply| r.json().filter(|_| r.status == 200).and_then(|v| v.get("taskUid")?.as_u64());
         if replies.iter().all(|r| uid(r).is_none()) {
             return match replies.into_iter().find(|r| !r.is_unavailable()) {
                 Some(refusal) => Next::Respond(Response::relay(refusal)),
-                None => unavailable("this cancelation").into(),
+                None => unavailable(&format!("this {what}")).into(),
             };
         }
         let mut missed = Vec::new();
@@ -113,11 +143,22 @@ impl TaskCancel {
         if !missed.is_empty() {
             let error = MeiliError::new(
                 Code::MiroirNodeUnavailable,
-                format!("Nodes {} did not take the cancelation; the other nodes may cancel their part.", missed.join(", ")),
+                format!("Nodes {} did not take the {what}; the other nodes may {} their part.", missed.join(", "), if self.delete { "delete" } else { "cancel" }),
             );
             self.draft.record.error = Some(error.to_value());
         }
-        self.register()
+        self.forget_then_register()
+    }
+
+    /// For a deletion, the registry forgets the deleted client records first, so the
+    /// `taskDeletion` task is only registered once they are gone.
+    fn forget_then_register(&mut self) -> Next {
+        if !self.delete || self.forget.is_empty() {
+            return self.register();
+        }
+        self.stage = Stage::Forgetting;
+        let body = json!({"uids": self.forget}).to_string().into_bytes();
+        Next::Send(vec![Call::json(Target::Control, Method::Post, format!("{TASKS_REGISTRY_PATH}/forget"), body)])
     }
 
     fn register(&mut self) -> Next {
@@ -141,6 +182,11 @@ impl Flow for TaskCancel {
                 other => other,
             },
             Stage::Canceling { nodes } => self.canceled(nodes, replies),
+            Stage::Forgetting => match replies.into_iter().next() {
+                Some(r) if r.status == 200 => self.register(),
+                Some(r) if !r.is_unavailable() => Next::Respond(Response::relay(r)),
+                _ => unavailable("the task registry").into(),
+            },
             Stage::Registering => {
                 let record = replies
                     .into_iter()
@@ -199,6 +245,8 @@ mod tests {
             draft: TaskDraft::new(None, "taskCancelation", 2).detail("originalFilter", json!("?uids=1")),
             map,
             stage: Stage::Gathering,
+            delete: false,
+            forget: Vec::new(),
         };
         let Next::Send(calls) = flow.cancel(vec![(record(1, false), json!({"status": "enqueued"}))]) else { panic!() };
         assert_eq!(calls[0].path, "/tasks/cancel?uids=10");
@@ -210,5 +258,48 @@ mod tests {
         assert_eq!(record.node_tasks.iter().map(|t| t.task_uid).collect::<Vec<_>>(), [7, 8]);
         assert_eq!(record.details["matchedTasks"], 1);
         assert_eq!(record.error, None);
+    }
+
+    #[test]
+    fn a_deletion_deletes_finished_node_tasks_forgets_the_records_then_registers() {
+        let map = Arc::new(shard_map(2, 1, 1));
+        let mut flow = TaskCancel {
+            gather: TaskList::collecting(map.clone(), TaskQuery::parse("uids=1,2").unwrap()),
+            draft: TaskDraft::new(None, "taskDeletion", 2).detail("originalFilter", json!("?uids=1,2")),
+            map,
+            stage: Stage::Gathering,
+            delete: true,
+            forget: Vec::new(),
+        };
+        let matches = vec![(record(1, true), json!({"status": "succeeded"})), (record(2, false), json!({"status": "processing"}))];
+        let Next::Send(calls) = flow.cancel(matches) else { panic!() };
+        assert_eq!((calls[0].method, calls[0].path.as_str()), (Method::Delete, "/tasks?uids=10,12"));
+        assert_eq!(calls[1].path, "/tasks?uids=11");
+        let ok = |uid: u64| Reply { status: 200, body: json!({"taskUid": uid}).to_string().into_bytes() };
+        let Next::Send(forget) = flow.on_replies(vec![ok(7), ok(8)]) else { panic!() };
+        assert_eq!((forget[0].target, forget[0].path.as_str()), (Target::Control, "/_miroir/tasks/forget"));
+        let body: Value = serde_json::from_slice(forget[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, json!({"uids": [1]}), "an unfinished task is not deleted");
+        let Next::Send(register) = flow.on_replies(vec![ok(0)]) else { panic!() };
+        let record: TaskRecord = serde_json::from_slice(register[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(record.kind, "taskDeletion");
+        assert_eq!((record.details["matchedTasks"].clone(), record.details["deletedTasks"].clone()), (json!(2), json!(1)));
+    }
+
+    #[test]
+    fn a_registry_refusing_to_forget_registers_nothing() {
+        let map = Arc::new(shard_map(1, 1, 1));
+        let mut flow = TaskCancel {
+            gather: TaskList::collecting(map.clone(), TaskQuery::parse("uids=1").unwrap()),
+            draft: TaskDraft::new(None, "taskDeletion", 1),
+            map,
+            stage: Stage::Gathering,
+            delete: true,
+            forget: Vec::new(),
+        };
+        let Next::Send(_) = flow.cancel(vec![(record(1, false), json!({"status": "failed"}))]) else { panic!() };
+        let Next::Send(_) = flow.on_replies(vec![Reply { status: 200, body: br#"{"taskUid":3}"#.to_vec() }]) else { panic!() };
+        let Next::Respond(r) = flow.on_replies(vec![Reply { status: 0, body: Vec::new() }]) else { panic!() };
+        assert_eq!(r.status, 503);
     }
 }
