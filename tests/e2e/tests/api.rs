@@ -78,6 +78,11 @@ fn node_task_counts(mesh: &Mesh) -> Vec<Value> {
     mesh.nodes.iter().map(|n| n.get("/tasks?limit=1").body["total"].clone()).collect()
 }
 
+/// Each node's newest task uid (a count would drop with `DELETE /tasks`).
+fn node_newest_tasks(mesh: &Mesh) -> Vec<u64> {
+    mesh.nodes.iter().map(|n| n.get("/tasks?limit=1").body["results"][0]["uid"].as_u64().unwrap()).collect()
+}
+
 /// The outcomes on one deployment, for comparison.
 fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     let mut seen = Vec::new();
@@ -137,6 +142,21 @@ fn script(client: &Client, base: &str) -> Vec<(String, Value)> {
     let done = client.wait_task(cancel.body["taskUid"].as_u64().unwrap());
     seen.push(("cancel finished tasks".into(), json!([summary, done["status"], done["details"]])));
 
+    let unfiltered = client.send("DELETE", "/tasks", None, None);
+    seen.push(("delete without filters".into(), json!([unfiltered.status, unfiltered.body])));
+    let unknown = client.send("DELETE", "/tasks?limit=2", None, None);
+    seen.push(("delete with a list parameter".into(), json!([unknown.status, unknown.body["code"]])));
+    let deletion = client.send("DELETE", "/tasks?uids=1,3,4&types=settingsUpdate,documentAdditionOrUpdate", None, None);
+    let summary = json!([deletion.status, deletion.body["taskUid"], deletion.body["type"], deletion.body["status"], deletion.body["indexUid"]]);
+    let done = client.wait_task(deletion.body["taskUid"].as_u64().unwrap());
+    seen.push(("delete finished tasks".into(), json!([summary, done["status"], done["type"], done["details"]])));
+    for uid in [1, 3] {
+        let gone = client.get(&format!("/tasks/{uid}"));
+        seen.push((format!("GET /tasks/{uid} once deleted"), json!([gone.status, gone.body])));
+    }
+    seen.push(("GET /tasks once deleted".into(), tasks_view(&client.get("/tasks"))));
+    seen.push(("GET /tasks?uids=0,1,2,3 once deleted".into(), tasks_view(&client.get("/tasks?uids=0,1,2,3"))));
+
     seen
 }
 
@@ -153,10 +173,12 @@ fn the_instance_api_answers_like_one_node() {
     assert_eq!(expect("write without a key")[0], 401);
     assert_eq!(expect("write with a search key")[0], 403);
     assert_eq!(expect("search with a search key"), json!([200, 15]));
+    assert_eq!(expect("delete finished tasks")[3]["deletedTasks"], 2, "{:?}", expect("delete finished tasks"));
+    assert_eq!(expect("GET /tasks/1 once deleted")[1]["code"], "task_not_found");
 
     let mesh = Mesh::start(MeshSpec::default());
     load(&mesh.client);
-    let before = node_task_counts(&mesh);
+    let before = node_newest_tasks(&mesh);
     let through_miroir = script(&mesh.client, &mesh.client.base);
     let differences: Vec<String> = expected
         .iter()
@@ -165,15 +187,20 @@ fn the_instance_api_answers_like_one_node() {
         .map(|((step, one), (_, miroir))| format!("{step}:\n  one node: {one}\n  Miroir:   {miroir}"))
         .collect();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
-    assert_eq!(node_task_counts(&mesh), before, "refused writes reached no node");
+    // Refused writes reached no node: the only new node task is each node's deletion
+    // of the deleted client tasks' node tasks (all of them have one: settings go everywhere).
+    let after: Vec<u64> = before.iter().map(|uid| uid + 1).collect();
+    assert_eq!(node_newest_tasks(&mesh), after, "refused writes reached no node");
+    for node in &mesh.nodes {
+        let deletion = node.get("/tasks?limit=1");
+        assert_eq!(deletion.body["results"][0]["type"], "taskDeletion", "{deletion:?}");
+    }
     // No batches in Miroir: a clear error naming the route, never a wrong answer.
     for path in ["/batches", "/batches/0"] {
         let answer = mesh.client.get(path);
         assert_eq!((answer.status, answer.code()), (501, Some("miroir_unsupported_route")), "{answer:?}");
         assert!(answer.body["message"].as_str().unwrap().contains(&format!("GET {path}")), "{answer:?}");
     }
-    let answer = mesh.client.send("DELETE", "/tasks?uids=0", None, None);
-    assert_eq!((answer.status, answer.code()), (501, Some("miroir_unsupported_route")), "{answer:?}");
     // Synchronous changes reached every node (the test double has no experimental features).
     let features_changed = expect("PATCH /experimental-features")[0] == 200;
     for node in &mesh.nodes {
