@@ -35,8 +35,12 @@ pub enum RegistryError {
 pub trait Mirror: Send + Sync + 'static {
     /// Saves one record; fails once this replica no longer leads.
     fn save(&self, record: &TaskRecord) -> Result<(), String>;
-    /// Drops the records of `uids` (`DELETE /tasks`); fails once this replica no longer leads.
-    fn forget(&self, uids: &[u64]) -> Result<(), String>;
+    /// Drops the records of `uids` (`DELETE /tasks`) and keeps `next_uid` as a floor
+    /// for [`Mirror::next_uid_floor`], so a forgotten uid is never handed out again;
+    /// fails once this replica no longer leads.
+    fn forget(&self, uids: &[u64], next_uid: u64) -> Result<(), String>;
+    /// The largest `next_uid` a forget saved (0 if none).
+    fn next_uid_floor(&self) -> Result<u64, String>;
     fn load_all(&self) -> Result<Vec<TaskRecord>, String>;
 }
 
@@ -110,9 +114,10 @@ impl Registry {
     pub fn reload_from_mirror(&self) -> Result<(), RegistryError> {
         let Some(mirror) = &self.mirror else { return Ok(()) };
         let records = mirror.load_all().map_err(RegistryError::Mirror)?;
+        let floor = mirror.next_uid_floor().map_err(RegistryError::Mirror)?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.records = records.into_iter().map(|r| (r.uid, r)).collect();
-        state.next_uid = state.records.keys().next_back().map_or(0, |uid| uid + 1);
+        state.next_uid = state.records.keys().next_back().map_or(0, |uid| uid + 1).max(floor);
         tracing::info!(tasks = state.records.len(), next_uid = state.next_uid, "task records reloaded from the shared store");
         Ok(())
     }
@@ -151,7 +156,7 @@ impl Registry {
         let held: Vec<u64> = uids.iter().copied().filter(|uid| state.records.contains_key(uid)).collect();
         let Some(&first) = held.first() else { return Ok(0) };
         if let Some(mirror) = &self.mirror {
-            mirror.forget(&held).map_err(|e| RegistryError::Persist { uid: first, source: io::Error::other(e) })?;
+            mirror.forget(&held, state.next_uid).map_err(|e| RegistryError::Persist { uid: first, source: io::Error::other(e) })?;
         }
         let mut line = serde_json::to_vec(&Forget { forget: held.clone() }).expect("a list of uids always serializes");
         line.push(b'\n');
@@ -284,6 +289,7 @@ mod tests {
     struct SharedRecords {
         records: Mutex<Vec<TaskRecord>>,
         refuse: std::sync::atomic::AtomicBool,
+        floor: std::sync::atomic::AtomicU64,
     }
 
     impl Mirror for SharedRecords {
@@ -294,12 +300,16 @@ mod tests {
             self.records.lock().unwrap().push(record.clone());
             Ok(())
         }
-        fn forget(&self, uids: &[u64]) -> Result<(), String> {
+        fn forget(&self, uids: &[u64], next_uid: u64) -> Result<(), String> {
             if self.refuse.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err("not the leader".into());
             }
             self.records.lock().unwrap().retain(|r| !uids.contains(&r.uid));
+            self.floor.fetch_max(next_uid, std::sync::atomic::Ordering::Relaxed);
             Ok(())
+        }
+        fn next_uid_floor(&self) -> Result<u64, String> {
+            Ok(self.floor.load(std::sync::atomic::Ordering::Relaxed))
         }
         fn load_all(&self) -> Result<Vec<TaskRecord>, String> {
             Ok(self.records.lock().unwrap().clone())
@@ -472,10 +482,14 @@ mod tests {
         for _ in 0..3 {
             registry.register(task("movies")).unwrap();
         }
-        registry.forget(&[0, 1]).unwrap();
-        assert_eq!(shared.load_all().unwrap().iter().map(|r| r.uid).collect::<Vec<_>>(), [2]);
+        registry.forget(&[1, 2]).unwrap();
+        assert_eq!(shared.load_all().unwrap().iter().map(|r| r.uid).collect::<Vec<_>>(), [0]);
+        let leader = Registry::open(tempfile::tempdir().unwrap().path()).unwrap().with_mirror(shared.clone());
+        leader.reload_from_mirror().unwrap();
+        assert!(leader.get(2).is_none());
+        assert_eq!(leader.register(task("books")).unwrap().uid, 3, "a new leader does not reuse the forgotten newest uid");
         shared.refuse.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert!(matches!(registry.forget(&[2]), Err(RegistryError::Persist { uid: 2, .. })));
-        assert!(registry.get(2).is_some(), "a deletion the shared store refused is not applied");
+        assert!(matches!(registry.forget(&[0]), Err(RegistryError::Persist { uid: 0, .. })));
+        assert!(registry.get(0).is_some(), "a deletion the shared store refused is not applied");
     }
 }

@@ -116,3 +116,39 @@ fn three_replicas_survive_losing_the_leader() {
     assert!(sent > 50, "the load ran ({sent} requests)");
     assert!(failures.is_empty(), "{} of {sent} requests failed; first: {:?}", failures.len(), &failures[..failures.len().min(5)]);
 }
+
+/// `DELETE /tasks` under HA: records the leader forgot stay forgotten for the next
+/// leader (which reloads from etcd, not from its own disk), and their uids stay spent.
+#[test]
+fn forgotten_task_records_stay_forgotten_for_the_next_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = support::free_ports(6);
+    let (etcd_client, etcd_peer) = (base, base + 1);
+    let _etcd = etcd(dir.path(), etcd_client, etcd_peer);
+    let etcd_url = format!("http://127.0.0.1:{etcd_client}");
+    let start = |i: u16| {
+        let id = format!("r{i}");
+        let args = ["--etcd", etcd_url.as_str(), "--replica-id", id.as_str(), "--rf", "1", "--shards", "2", "--no-rebalance"];
+        Serve::start(dir.path(), &id, base + 2 + 2 * i, base + 3 + 2 * i, &args)
+    };
+    let mut first = start(0);
+    eventually("the replica leads", Duration::from_secs(20), || is_leader(&first));
+    const RECORD: &str = r#"{"indexUid":"movies","type":"indexCreation","nodeTasks":[]}"#;
+    for uid in 0..3 {
+        let (status, body) = support::http(first.port, "POST", "/_miroir/tasks", RECORD);
+        assert_eq!((status, serde_json::from_str::<serde_json::Value>(&body).unwrap()["uid"].as_u64()), (201, Some(uid)), "{body}");
+    }
+    let (status, body) = support::http(first.port, "POST", "/_miroir/tasks/forget", r#"{"uids":[1,2]}"#);
+    assert_eq!((status, body.as_str()), (200, r#"{"forgotten":2}"#));
+    first.proc.kill9();
+
+    let second = start(1);
+    eventually("the new replica leads", Duration::from_secs(30), || is_leader(&second));
+    assert_eq!(support::http(second.port, "GET", "/_miroir/tasks/0", "").0, 200);
+    for uid in [1, 2] {
+        assert_eq!(support::http(second.port, "GET", &format!("/_miroir/tasks/{uid}"), "").0, 404, "task {uid} came back");
+    }
+    let (status, body) = support::http(second.port, "POST", "/_miroir/tasks", RECORD);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["uid"], 3, "the forgotten newest uid is not handed out again");
+}

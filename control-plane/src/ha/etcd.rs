@@ -102,10 +102,11 @@ impl Etcd {
         Ok(self.call("/v3/kv/txn", txn)?["succeeded"].as_bool().unwrap_or(false))
     }
 
-    /// Deletes every key of `keys` in one transaction if `guard` still holds
-    /// `guard_value`; true if it did so.
-    pub fn delete_if(&self, guard: &str, guard_value: &[u8], keys: &[String]) -> Result<bool, StoreError> {
-        let deletes: Vec<Value> = keys.iter().map(|k| json!({"request_delete_range": {"key": b64(k.as_bytes())}})).collect();
+    /// Deletes every key of `keys` and puts `also` in one transaction if `guard` still
+    /// holds `guard_value`; true if it did so.
+    pub fn delete_if(&self, guard: &str, guard_value: &[u8], keys: &[String], also: (&str, &[u8])) -> Result<bool, StoreError> {
+        let mut deletes: Vec<Value> = keys.iter().map(|k| json!({"request_delete_range": {"key": b64(k.as_bytes())}})).collect();
+        deletes.push(json!({"request_put": {"key": b64(also.0.as_bytes()), "value": b64(also.1)}}));
         let txn = json!({
             "compare": [{"key": b64(guard.as_bytes()), "target": "VALUE", "value": b64(guard_value)}],
             "success": deletes,

@@ -28,6 +28,9 @@ use etcd::Etcd;
 pub const STATE_KEY: &str = "/miroir/state";
 /// Task records, one key each: `/miroir/tasks/<uid, 20 digits>`.
 pub const TASKS_PREFIX: &str = "/miroir/tasks/";
+/// The next task uid as of the last forget (`DELETE /tasks`): a new leader starts no
+/// lower, so a forgotten uid is never handed out again. Outside `TASKS_PREFIX`.
+pub const TASKS_NEXT_UID_KEY: &str = "/miroir/tasks-next-uid";
 pub const LEADER_KEY: &str = "/miroir/leader";
 /// A dead leader is replaced within about this long.
 const LEASE_TTL_SECS: i64 = 3;
@@ -85,12 +88,20 @@ impl Mirror for EtcdTasks {
         }
     }
 
-    fn forget(&self, uids: &[u64]) -> Result<(), String> {
+    fn forget(&self, uids: &[u64], next_uid: u64) -> Result<(), String> {
         let keys: Vec<String> = uids.iter().map(|uid| format!("{TASKS_PREFIX}{uid:020}")).collect();
-        match self.etcd.delete_if(LEADER_KEY, &self.identity, &keys) {
+        let floor = next_uid.to_string();
+        match self.etcd.delete_if(LEADER_KEY, &self.identity, &keys, (TASKS_NEXT_UID_KEY, floor.as_bytes())) {
             Ok(true) => Ok(()),
             Ok(false) => Err("this replica no longer leads".into()),
             Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn next_uid_floor(&self) -> Result<u64, String> {
+        match self.etcd.get(TASKS_NEXT_UID_KEY).map_err(|e| e.to_string())? {
+            None => Ok(0),
+            Some((bytes, _)) => String::from_utf8_lossy(&bytes).parse().map_err(|e| format!("bad {TASKS_NEXT_UID_KEY} in etcd: {e}")),
         }
     }
 
