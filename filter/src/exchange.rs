@@ -1,5 +1,6 @@
 //! One client request: runs its core flow round by round.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -89,16 +90,19 @@ impl Exchange {
 
     fn dispatch(&self, call: Call) -> Option<u32> {
         let map = self.map.as_ref()?;
-        // Miroir's own calls carry the nodes' key when the map has one, else the client's.
-        let own_key = map.node_key.as_ref().map(|k| format!("Bearer {k}"));
+        let client_key = || self.authorization.as_deref().map(Cow::Borrowed);
         let (cluster, auth) = match call.target {
-            Target::Node(i) => (map.nodes.get(i)?.cluster.as_str(), self.authorization.as_deref()),
-            Target::NodeAsMiroir(i) => (map.nodes.get(i)?.cluster.as_str(), own_key.as_deref().or(self.authorization.as_deref())),
+            Target::Node(i) => (map.nodes.get(i)?.cluster.as_str(), client_key()),
+            // Miroir's own calls carry the nodes' key when the map has one, else the client's.
+            Target::NodeAsMiroir(i) => {
+                let own_key = map.node_key.as_ref().map(|k| Cow::Owned(format!("Bearer {k}")));
+                (map.nodes.get(i)?.cluster.as_str(), own_key.or_else(client_key))
+            }
             Target::Control => (map.control_cluster.as_str(), None),
         };
         let length = call.body.as_ref().map(|b| b.len().to_string());
         let mut headers = vec![(":method", call.method.as_str()), (":path", call.path.as_str()), (":authority", cluster)];
-        if let Some(auth) = auth {
+        if let Some(auth) = auth.as_deref() {
             headers.push(("authorization", auth));
         }
         if let Some(ct) = call.content_type.as_deref() {

@@ -247,10 +247,7 @@ impl Flow for Browse {
         if self.request.method == Method::Get || !matches!(self.stage, Stage::AwaitBody) {
             return Next::Wait;
         }
-        // A body a node would refuse (content type included) is left to a node to refuse.
-        let json = crate::json_body::check_content_type(self.request.content_type.as_deref()).is_ok();
-        let parsed = crate::json_body::parse::<Value>(&body).ok();
-        self.query = if json { parsed.and_then(BrowseQuery::from_body) } else { None };
+        self.query = self.request.read_body(&body, BrowseQuery::from_body);
         self.body = body;
         self.begin()
     }

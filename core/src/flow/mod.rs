@@ -138,6 +138,13 @@ impl ClientRequest {
         let body = (self.method == Method::Post).then(|| body.to_vec());
         Call { target: Target::Node(node), method: self.method, path: self.path.clone(), content_type: self.content_type.clone(), body }
     }
+
+    /// The client's JSON body as `parse` reads it; `None` for a body a node would refuse
+    /// (content type, syntax), which is then left to a node to refuse.
+    fn read_body<Q>(&self, body: &[u8], parse: impl FnOnce(Value) -> Option<Q>) -> Option<Q> {
+        crate::json_body::check_content_type(self.content_type.as_deref()).ok()?;
+        crate::json_body::parse::<Value>(body).ok().and_then(parse)
+    }
 }
 
 /// A node's answer to [`ClientRequest::as_sent`]: `None` when the node is unavailable

@@ -200,9 +200,7 @@ impl Flow for Similar {
         if self.request.method == Method::Get || !matches!(self.stage, Stage::AwaitBody) {
             return Next::Wait;
         }
-        let json = crate::json_body::check_content_type(self.request.content_type.as_deref()).is_ok();
-        let parsed = crate::json_body::parse::<Value>(&body).ok();
-        self.query = if json { parsed.and_then(SimilarQuery::from_body) } else { None };
+        self.query = self.request.read_body(&body, SimilarQuery::from_body);
         self.body = body;
         self.read_reference(0)
     }
