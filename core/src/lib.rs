@@ -2,6 +2,7 @@
 //! functions over Miroir's own types. No I/O, no proxy-wasm, no tokio: it builds
 //! for `wasm32-wasip1` (inside Envoy) and natively (tests, control plane).
 
+pub mod access;
 pub mod api;
 pub mod batch;
 pub mod browse;

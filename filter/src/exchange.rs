@@ -9,6 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, RequestInfo, Response, Target};
 use miroir_core::route::{classify, Method};
+use miroir_core::access::cache::SharedKeys;
 use miroir_core::version::VersionClock;
 use miroir_core::wire::{DEGRADED_HEADER, DEGRADED_POLICY_HEADER};
 use miroir_core::{Code, MeiliError, ShardMap};
@@ -24,6 +25,7 @@ pub struct Exchange {
     context_id: u32,
     metrics: Metrics,
     clock: Rc<Cell<VersionClock>>,
+    keys: SharedKeys,
     flow: Option<Box<dyn Flow>>,
     authorization: Option<String>,
     /// Dispatch token → position of its call in the current round.
@@ -33,16 +35,13 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32, metrics: Metrics, clock: Rc<Cell<VersionClock>>) -> Exchange {
-        Exchange { map, context_id, metrics, clock, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+    pub fn new(map: Option<Arc<ShardMap>>, context_id: u32, metrics: Metrics, clock: Rc<Cell<VersionClock>>, keys: SharedKeys) -> Exchange {
+        Exchange { map, context_id, metrics, clock, keys, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
     }
 
     /// The next version stamp: the gateway's clock in microseconds, strictly increasing.
     fn stamp(&self) -> u64 {
-        // Through the host call: the SDK's own getter panics where it errs. No clock
-        // still gives a stamp above the last one.
-        let now = hostcalls::get_current_time().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
-        let now_us = now.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        let now_us = now_micros();
         let mut clock = self.clock.get();
         let version = clock.stamp(now_us);
         self.clock.set(clock);
@@ -92,7 +91,10 @@ impl Exchange {
         let map = self.map.as_ref()?;
         let client_key = || self.authorization.as_deref().map(Cow::Borrowed);
         let (cluster, auth) = match call.target {
-            Target::Node(i) => (map.nodes.get(i)?.cluster.as_str(), client_key()),
+            Target::Node(i) => {
+                self.metrics.client_call();
+                (map.nodes.get(i)?.cluster.as_str(), client_key())
+            }
             // Miroir's own calls carry the nodes' key when the map has one, else the client's.
             Target::NodeAsMiroir(i) => {
                 let own_key = map.node_key.as_ref().map(|k| Cow::Owned(format!("Bearer {k}")));
@@ -138,6 +140,13 @@ impl Exchange {
         };
         self.run(next);
     }
+}
+
+/// The host clock in microseconds since the Unix epoch; 0 when there is none.
+fn now_micros() -> u64 {
+    // Through the host call: the SDK's own getter panics where it errs.
+    let now = hostcalls::get_current_time().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+    now.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// A request header; the SDK's own getter panics where the host call errs.
@@ -187,6 +196,7 @@ impl HttpContext for Exchange {
             fail_when_degraded: request_header(DEGRADED_POLICY_HEADER).is_some_and(|p| p.eq_ignore_ascii_case("fail")),
             authorization: request_header("authorization"),
             version: 0,
+            now_ms: now_micros() / 1000,
         };
         self.authorization = request.authorization.clone();
         let route = classify(Method::parse(&request.method), &request.path);
@@ -194,7 +204,7 @@ impl HttpContext for Exchange {
             request.version = self.stamp();
         }
         self.metrics.request(route.kind());
-        let mut flow = flow::for_route(map, route, request);
+        let mut flow = flow::for_route_with(map, route, request, &self.keys);
         let next = flow.start();
         self.flow = Some(flow);
         self.run(next);

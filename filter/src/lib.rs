@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use miroir_core::access::cache::{KeyCache, SharedKeys};
 use miroir_core::version::VersionClock;
 use miroir_core::ShardMap;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -18,7 +19,7 @@ use proxy_wasm::types::{ContextType, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None, metrics: metrics::Metrics::default(), clock: Rc::default() }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { map: None, metrics: metrics::Metrics::default(), clock: Rc::default(), keys: KeyCache::shared() }) });
 }}
 
 struct Root {
@@ -26,6 +27,8 @@ struct Root {
     metrics: metrics::Metrics,
     /// This filter instance's version stamps (one VM, one thread: shared by its requests).
     clock: Rc<Cell<VersionClock>>,
+    /// Key views this instance fetched, shared by its requests (see `miroir_core::access::cache`).
+    keys: SharedKeys,
 }
 
 impl Context for Root {}
@@ -45,6 +48,8 @@ impl RootContext for Root {
         match ShardMap::from_json(&bytes) {
             Ok(map) => {
                 self.map = Some(Arc::new(map));
+                // A new map may name other nodes or another node key.
+                self.keys = KeyCache::shared();
                 true
             }
             Err(e) => {
@@ -55,7 +60,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id, self.metrics.clone(), self.clock.clone())))
+        Some(Box::new(exchange::Exchange::new(self.map.clone(), context_id, self.metrics.clone(), self.clock.clone(), self.keys.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

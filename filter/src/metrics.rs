@@ -15,6 +15,9 @@ pub struct Metrics {
     degraded: Option<u32>,
     /// Microseconds spent in the flow step that produced the answer (the merge, for a search).
     answer_step_us: Option<u32>,
+    /// Calls to nodes carrying the client's key (not Miroir's own lookups): a request
+    /// refused before fan-out adds none.
+    client_calls: Option<u32>,
 }
 
 impl Metrics {
@@ -24,6 +27,7 @@ impl Metrics {
             fanout: define_metric(MetricType::Histogram, "miroir_fanout_width").ok(),
             degraded: define_metric(MetricType::Counter, "miroir_degraded_answers").ok(),
             answer_step_us: define_metric(MetricType::Histogram, "miroir_answer_step_us").ok(),
+            client_calls: define_metric(MetricType::Counter, "miroir_client_key_calls").ok(),
         }
     }
 
@@ -42,6 +46,12 @@ impl Metrics {
 
     pub fn degraded(&self) {
         if let Some(id) = self.degraded {
+            let _ = increment_metric(id, 1);
+        }
+    }
+
+    pub fn client_call(&self) {
+        if let Some(id) = self.client_calls {
             let _ = increment_metric(id, 1);
         }
     }

@@ -1,123 +1,53 @@
-//! A write's key, checked before anything reaches a node.
+//! Every request's key, checked before anything reaches a node.
 //!
-//! Every node would refuse a bad key alike, but a write takes several rounds (probes,
-//! Miroir's own settings, the write itself) and a refusal half-way through would leave
-//! the nodes changed. So when the map carries the nodes' master key, the client's key
-//! is looked up first (`GET /keys/{key}` on one node, with the master key) and judged
-//! as Meilisearch judges it: the route's index against the key's `indexes`, then the
-//! action against its `actions`, with Meilisearch's own 401/403 answers. Expiry is
-//! left to the nodes: an expired key is refused by all of them alike.
-
-use std::sync::Arc;
+//! Every node would refuse a bad key alike, but only after Miroir fanned the request
+//! out (and a write takes several rounds: a refusal half-way through would leave the
+//! nodes changed). So when the map carries the nodes' master key, the client's key is
+//! looked up first (`GET /keys/{key}` on one node, with the master key; a tenant
+//! token's parent key by its uid) and judged as Meilisearch judges it
+//! ([`crate::access`]), with Meilisearch's own 401/403 answers. Found views are kept
+//! per filter instance ([`crate::access::cache`]), so a known key costs no round.
 
 use serde_json::Value;
 
 use super::register::{registered, TaskDraft};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use crate::access::cache::SharedKeys;
+use crate::access::tenant::{self, Parsed, Token};
+use crate::access::{bearer, invalid_key, judge, matches_pattern, strings, Need};
 use crate::error::{Code, MeiliError};
-use crate::route::{Route, TaskKind};
+use crate::route::Method;
 use crate::shard_map::ShardMap;
+use std::sync::Arc;
 
-/// What a route needs of the client's key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Need {
-    pub action: &'static str,
-    /// The index named in the path, if any.
-    pub index: Option<String>,
-    /// The task type of a write that creates its index when missing: a key without
-    /// `indexes.create` gets that task failed with `index_not_found` instead, as
-    /// Meilisearch fails it (Miroir's own settings would otherwise create the index).
-    pub creates_index: Option<TaskKindName>,
+/// What the check needs of the request beyond its route.
+pub(super) struct Check {
+    pub authorization: Option<String>,
+    pub content_type: Option<String>,
+    /// The host clock (0: unknown); keys' and tokens' expiry.
+    pub now_ms: u64,
+    /// `POST /multi-search`: every query's index is checked once the body is in.
+    pub multi_search: bool,
 }
 
-/// A task type, as Meilisearch names it.
-pub type TaskKindName = &'static str;
-
-/// What a state-changing route needs; `None` for reads (the nodes check those) and for
-/// routes this module does not know.
-pub fn need_of(route: &Route) -> Option<Need> {
-    let need = |action, index: &String| Some(Need { action, index: Some(index.clone()), creates_index: None });
-    match route {
-        Route::DocumentsWrite { index, .. } => {
-            Some(Need { action: "documents.add", index: Some(index.clone()), creates_index: Some("documentAdditionOrUpdate") })
-        }
-        Route::DocumentDelete { index, .. } | Route::DocumentsDeleteBatch { index } => need("documents.delete", index),
-        Route::Broadcast { index, kind, .. } => {
-            let action = match kind {
-                TaskKind::IndexCreation => "indexes.create",
-                TaskKind::IndexUpdate => "indexes.update",
-                TaskKind::IndexDeletion => "indexes.delete",
-                TaskKind::SettingsUpdate => "settings.update",
-                TaskKind::DocumentDeletion => "documents.delete",
-                TaskKind::DocumentEdition => "documents.all",
-            };
-            // Index creation names its index in the body: the nodes check that part.
-            let index = if *kind == TaskKind::IndexCreation { None } else { index.clone() };
-            let creates_index = (*kind == TaskKind::SettingsUpdate).then_some("settingsUpdate");
-            Some(Need { action, index, creates_index })
-        }
-        Route::Api(api) => api.write_action().map(|action| Need { action, index: None, creates_index: None }),
-        _ => None,
-    }
+/// Who the bearer is.
+enum Subject {
+    Key,
+    Tenant(Box<Token>),
+    /// A token only a node can judge exactly: one node is asked (see [`tenant`]).
+    Unreadable,
 }
 
-/// Meilisearch's answer to a request without a key.
-pub fn missing_header() -> MeiliError {
-    MeiliError::new(
-        Code::MissingAuthorizationHeader,
-        "The Authorization header is missing. It must use the bearer authorization method.",
-    )
-}
-
-pub fn invalid_key() -> MeiliError {
-    MeiliError::new(Code::InvalidApiKey, "The provided API key is invalid.")
-}
-
-/// Judges a key as `GET /keys/{key}` shows it, for `need`.
-pub fn judge(key: &Value, need: &Need) -> Result<(), MeiliError> {
-    let strings = |field: &str| -> Vec<String> {
-        key.get(field).and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
-    };
-    let indexes = strings("indexes");
-    if let Some(index) = &need.index {
-        if !indexes.iter().any(|pattern| matches_pattern(pattern, index)) {
-            return Err(MeiliError::new(
-                Code::InvalidApiKey,
-                format!("The API key cannot acces the index `{index}`, authorized indexes are {indexes:?}."),
-            ));
-        }
-    }
-    let granted = strings("actions").iter().any(|a| {
-        a == "*" || a == need.action || a.strip_suffix('*').is_some_and(|prefix| prefix.ends_with('.') && need.action.starts_with(prefix))
-    });
-    if granted {
-        Ok(())
-    } else {
-        Err(invalid_key())
-    }
-}
-
-/// `*`, `prefix*` or an exact uid.
-fn matches_pattern(pattern: &str, index: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => index.starts_with(prefix),
-        None => pattern == index,
-    }
-}
-
-/// The token of a `Bearer` header; `Err` as Meilisearch refuses a malformed one.
-fn bearer(header: Option<&str>) -> Result<&str, MeiliError> {
-    let Some(header) = header else { return Err(missing_header()) };
-    let mut parts = header.splitn(2, ' ');
-    match (parts.next(), parts.next()) {
-        (Some("Bearer"), Some(token)) => Ok(token),
-        (Some("Bearer"), None) => Err(invalid_key()),
-        _ => Err(missing_header()),
-    }
+/// What passed the check, for the multi-search indexes.
+struct Grant {
+    key_indexes: Vec<String>,
+    token: Option<Box<Token>>,
+    /// The key may create the path's index (else a write to a missing one fails).
+    may_create: bool,
 }
 
 enum Stage {
-    Checking { tried: usize, body: Option<Vec<u8>>, key: Option<Value> },
+    Checking { tried: usize, body: Option<Vec<u8>>, grant: Option<Grant> },
     /// The key may not create the index: does it exist?
     Probing { tried: usize, body: Vec<u8> },
     /// Registering the task failed for a missing index.
@@ -128,53 +58,105 @@ enum Stage {
 /// Runs `inner` once the client's key is judged fit for `need`.
 pub(super) struct Guarded {
     map: Arc<ShardMap>,
-    content_type: Option<String>,
+    keys: SharedKeys,
+    check: Check,
     token: String,
+    subject: Subject,
     need: Need,
     inner: Box<dyn Flow>,
     stage: Stage,
 }
 
 /// `inner`, checked first when the map has the nodes' key and `need` is known.
-pub(super) fn guard(
-    map: Arc<ShardMap>,
-    authorization: Option<&str>,
-    content_type: Option<String>,
-    need: Option<Need>,
-    inner: Box<dyn Flow>,
-) -> Box<dyn Flow> {
+pub(super) fn guard(map: Arc<ShardMap>, check: Check, keys: SharedKeys, need: Option<Need>, inner: Box<dyn Flow>) -> Box<dyn Flow> {
     let (Some(node_key), Some(need)) = (map.node_key.clone(), need) else { return inner };
-    match bearer(authorization) {
+    match bearer(check.authorization.as_deref()) {
         Ok(token) if token == node_key => inner,
         Ok(token) => {
             let token = token.to_string();
-            Box::new(Guarded { map, content_type, token, need, inner, stage: Stage::Checking { tried: 0, body: None, key: None } })
+            let subject = match need.takes_tenant_tokens().then(|| tenant::parse(&token)) {
+                Some(Parsed::Token(t)) => Subject::Tenant(Box::new(t)),
+                Some(Parsed::Unreadable) => Subject::Unreadable,
+                Some(Parsed::NotAToken) | None => Subject::Key,
+            };
+            let stage = Stage::Checking { tried: 0, body: None, grant: None };
+            Box::new(Guarded { map, keys, check, token, subject, need, inner, stage })
         }
         Err(refusal) => Box::new(super::Fixed(Response::error(&refusal))),
     }
 }
 
 impl Guarded {
+    /// What `GET /keys/{..}` asks for: the key itself, or a token's parent key.
+    fn lookup_id(&self) -> &str {
+        match &self.subject {
+            Subject::Tenant(t) => &t.api_key_uid,
+            _ => &self.token,
+        }
+    }
+
     fn lookup(&mut self, tried: usize) -> Next {
         let Some(&node) = live_nodes(&self.map).get(tried) else { return unavailable("the API key check").into() };
         if let Stage::Checking { tried: t, .. } = &mut self.stage {
             *t = tried + 1;
         }
-        Next::Send(vec![Call::get(Target::NodeAsMiroir(node), format!("/keys/{}", encode_segment(&self.token)))])
+        let call = match self.subject {
+            // Any search route refuses such a token alike; an empty multi-search costs nothing.
+            Subject::Unreadable => Call::json(Target::Node(node), Method::Post, "/multi-search".into(), br#"{"queries":[]}"#.to_vec()),
+            _ => Call::get(Target::NodeAsMiroir(node), format!("/keys/{}", encode_segment(self.lookup_id()))),
+        };
+        Next::Send(vec![call])
     }
 
-    /// Both the body and the key are in: refuse, or hand over to the guarded flow.
-    fn decide(&mut self) -> Next {
-        let Stage::Checking { body: Some(_), key: Some(key), .. } = &self.stage else { return Next::Wait };
-        // A key's uid is not a key: the view must name this very key.
-        let verdict = match key.get("key").and_then(Value::as_str) == Some(self.token.as_str()) {
-            true => judge(key, &self.need),
-            false => Err(invalid_key()),
-        };
-        if let Err(refusal) = verdict {
-            return refusal.into();
+    /// The key's view is in (`None`: no such key): the verdict, kept as a grant.
+    fn judge_view(&mut self, view: Option<&Value>) -> Result<Grant, MeiliError> {
+        let now_ms = self.check.now_ms;
+        match (&self.subject, view) {
+            (Subject::Tenant(token), view) => {
+                // A deleted parent: its value is still what the master key derives.
+                let secret = match view.and_then(|v| v.get("key")).and_then(Value::as_str) {
+                    Some(value) => value.to_string(),
+                    None => tenant::derived_key(self.map.node_key.as_deref().unwrap_or_default(), &token.api_key_uid),
+                };
+                let now_s = (now_ms != 0).then_some((now_ms / 1000) as i64);
+                token.verify(&secret, now_s)?;
+                let Some(parent) = view else { return Err(invalid_key()) };
+                token.judge(parent, &self.need, now_ms)?;
+                Ok(Grant { key_indexes: strings(parent, "indexes"), token: Some(token.clone()), may_create: false })
+            }
+            // A key's uid is not a key: the view must name this very key.
+            (_, Some(view)) if view.get("key").and_then(Value::as_str) == Some(self.token.as_str()) => {
+                judge(view, &self.need, now_ms)?;
+                let may_create = judge(view, &Need { action: "indexes.create", ..self.need.clone() }, now_ms).is_ok();
+                Ok(Grant { key_indexes: strings(view, "indexes"), token: None, may_create })
+            }
+            _ => Err(invalid_key()),
         }
-        let may_create = judge(key, &Need { action: "indexes.create", ..self.need.clone() }).is_ok();
+    }
+
+    /// A verdict: refuse now (Meilisearch refuses before reading the body), or wait for it.
+    fn verdict(&mut self, view: Option<&Value>) -> Next {
+        match self.judge_view(view) {
+            Err(refusal) => refusal.into(),
+            Ok(grant) => {
+                if let Stage::Checking { grant: slot, .. } = &mut self.stage {
+                    *slot = Some(grant);
+                }
+                self.decide()
+            }
+        }
+    }
+
+    /// Both the body and the grant are in: refuse, or hand over to the guarded flow.
+    fn decide(&mut self) -> Next {
+        let Stage::Checking { body: Some(body), grant: Some(grant), .. } = &self.stage else { return Next::Wait };
+        if self.check.multi_search {
+            if let Some(i) = forbidden_query(body, grant) {
+                let message = format!("Inside `.queries[{i}]`: {}", invalid_key().message);
+                return MeiliError::new(Code::InvalidApiKey, message).into();
+            }
+        }
+        let may_create = grant.may_create;
         let Stage::Checking { body: Some(body), .. } = std::mem::replace(&mut self.stage, Stage::Passed) else { return Next::Wait };
         match (&self.need.creates_index, &self.need.index) {
             (Some(_), Some(_)) if !may_create => self.probe(0, body),
@@ -202,7 +184,7 @@ impl Guarded {
                 draft.record.details = settings;
             }
         } else {
-            let received = count_documents(self.content_type.as_deref(), &body);
+            let received = count_documents(self.check.content_type.as_deref(), &body);
             draft = draft.detail("receivedDocuments", received.into()).detail("indexedDocuments", 0.into());
         }
         draft.record.error = Some(error.to_value());
@@ -223,11 +205,69 @@ impl Guarded {
             respond => respond,
         }
     }
+
+    /// The lookup's answer.
+    fn on_lookup(&mut self, tried: usize, reply: Reply) -> Next {
+        if let Subject::Unreadable = self.subject {
+            return match reply.status {
+                _ if reply.is_unavailable() => self.lookup(tried),
+                400.. => Next::Respond(Response::relay(reply)),
+                // The node took the token: the nodes judge the request itself.
+                _ => self.verdict_unread(),
+            };
+        }
+        match reply.status {
+            200 => {
+                let view = reply.json().unwrap_or(Value::Null);
+                let named = match &self.subject {
+                    Subject::Tenant(t) => view.get("uid").and_then(Value::as_str) == Some(t.api_key_uid.as_str()),
+                    _ => view.get("key").and_then(Value::as_str) == Some(self.token.as_str()),
+                };
+                if named {
+                    let id = self.lookup_id().to_string();
+                    self.keys.borrow_mut().put(&id, view.clone(), self.check.now_ms);
+                }
+                self.verdict(Some(&view))
+            }
+            404 => self.verdict(None),
+            _ if reply.is_unavailable() => self.lookup(tried),
+            _ => unavailable("the API key check").into(),
+        }
+    }
+
+    /// A token a node accepted though Miroir could not read it: no index list to check.
+    fn verdict_unread(&mut self) -> Next {
+        if let Stage::Checking { grant, .. } = &mut self.stage {
+            *grant = Some(Grant { key_indexes: vec!["*".into()], token: None, may_create: true });
+        }
+        self.decide()
+    }
+}
+
+/// The first query of a multi-search body whose index the grant does not cover
+/// (`is_index_authorized`: the key's indexes and the token's rules). A body Miroir
+/// cannot read is left to the nodes, which check the same.
+fn forbidden_query(body: &[u8], grant: &Grant) -> Option<usize> {
+    let parsed: Value = serde_json::from_slice(body).ok()?;
+    let queries = parsed.get("queries")?.as_array()?;
+    let indexes: Vec<&str> = queries.iter().map(|q| q.get("indexUid").and_then(Value::as_str)).collect::<Option<_>>()?;
+    indexes.iter().position(|index| {
+        let by_key = grant.key_indexes.iter().any(|p| matches_pattern(p, index));
+        let by_token = grant.token.as_ref().is_none_or(|t| t.rules.allows(index));
+        !(by_key && by_token)
+    })
 }
 
 impl Flow for Guarded {
     fn start(&mut self) -> Next {
-        self.lookup(0)
+        let cached = match self.subject {
+            Subject::Unreadable => None,
+            _ => self.keys.borrow().get(self.lookup_id(), self.check.now_ms),
+        };
+        match cached {
+            Some(view) => self.verdict(Some(&view)),
+            None => self.lookup(0),
+        }
     }
 
     fn on_body(&mut self, body: Vec<u8>) -> Next {
@@ -255,20 +295,9 @@ impl Flow for Guarded {
             Stage::Passed => return self.inner.on_replies(replies),
             checking => self.stage = checking,
         }
-        let Stage::Checking { tried, key, .. } = &mut self.stage else { return Next::Wait };
-        let reply = replies.into_iter().next().unwrap_or_default();
-        match reply.status {
-            200 => {
-                *key = Some(reply.json().unwrap_or(Value::Null));
-                self.decide()
-            }
-            404 => invalid_key().into(),
-            _ if reply.is_unavailable() => {
-                let tried = *tried;
-                self.lookup(tried)
-            }
-            _ => unavailable("the API key check").into(),
-        }
+        let Stage::Checking { tried, .. } = &self.stage else { return Next::Wait };
+        let tried = *tried;
+        self.on_lookup(tried, replies.into_iter().next().unwrap_or_default())
     }
 }
 
@@ -289,91 +318,5 @@ fn count_documents(content_type: Option<&str>, body: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn need(action: &'static str, index: Option<&str>) -> Need {
-        Need { action, index: index.map(str::to_string), creates_index: None }
-    }
-
-    struct Inner;
-    impl Flow for Inner {
-        fn start(&mut self) -> Next {
-            Next::Wait
-        }
-        fn on_body(&mut self, _: Vec<u8>) -> Next {
-            Next::Respond(Response::json(299, &json!("inner")))
-        }
-        fn on_replies(&mut self, _: Vec<Reply>) -> Next {
-            Next::Wait
-        }
-    }
-
-    fn guarded(actions: Value) -> (Box<dyn Flow>, Next) {
-        let map = Arc::new(ShardMap { node_key: Some("master".into()), ..crate::testing::shard_map(2, 1, 1) });
-        let need = need_of(&crate::route::classify(crate::route::Method::Post, "/indexes/movies/documents"));
-        let mut flow = guard(map, Some("Bearer k1"), Some("application/json".into()), need, Box::new(Inner));
-        let Next::Send(lookup) = flow.start() else { panic!() };
-        assert_eq!((lookup[0].target, lookup[0].path.as_str()), (Target::NodeAsMiroir(0), "/keys/k1"));
-        assert_eq!(flow.on_body(br#"[{"id": 1}, {"id": 2}]"#.to_vec()), Next::Wait);
-        let key = json!({"key": "k1", "actions": actions, "indexes": ["*"]});
-        let next = flow.on_replies(vec![Reply { status: 200, body: key.to_string().into_bytes() }]);
-        (flow, next)
-    }
-
-    #[test]
-    fn a_key_that_may_not_create_the_index_gets_meilisearchs_failed_task() {
-        let (mut flow, next) = guarded(json!(["documents.add"]));
-        let Next::Send(probe) = next else { panic!("{next:?}") };
-        assert_eq!((probe[0].target, probe[0].path.as_str()), (Target::NodeAsMiroir(0), "/indexes/movies"));
-        let Next::Send(register) = flow.on_replies(vec![Reply { status: 404, body: Vec::new() }]) else { panic!() };
-        assert_eq!(register[0].target, Target::Control);
-        let record: crate::task::TaskRecord = serde_json::from_slice(register[0].body.as_deref().unwrap()).unwrap();
-        assert_eq!(record.error.as_ref().unwrap()["code"], "index_not_found");
-        assert_eq!(record.details["receivedDocuments"], 2);
-        assert!(record.node_tasks.is_empty());
-        // An existing index: the write goes ahead.
-        let (mut flow, next) = guarded(json!(["documents.add"]));
-        assert!(matches!(next, Next::Send(_)));
-        assert_eq!(flow.on_replies(vec![Reply { status: 200, body: b"{}".to_vec() }]), Next::Respond(Response::json(299, &json!("inner"))));
-    }
-
-    #[test]
-    fn a_key_that_may_create_the_index_goes_straight_to_the_write() {
-        let (_, next) = guarded(json!(["documents.add", "indexes.create"]));
-        assert_eq!(next, Next::Respond(Response::json(299, &json!("inner"))));
-        let (_, next) = guarded(json!(["search"]));
-        let Next::Respond(refusal) = next else { panic!() };
-        assert_eq!(refusal.status, 403);
-    }
-
-    #[test]
-    fn actions_match_exactly_or_by_wildcard() {
-        let key = json!({"actions": ["documents.*", "search"], "indexes": ["*"]});
-        assert!(judge(&key, &need("documents.add", Some("movies"))).is_ok());
-        assert_eq!(judge(&key, &need("settings.update", Some("movies"))).unwrap_err().code, Code::InvalidApiKey);
-        assert!(judge(&json!({"actions": ["*"], "indexes": ["*"]}), &need("keys.create", None)).is_ok());
-    }
-
-    #[test]
-    fn indexes_are_checked_first_with_meilisearchs_message() {
-        let key = json!({"actions": ["*"], "indexes": ["prod_*", "movies"]});
-        assert!(judge(&key, &need("documents.add", Some("prod_books"))).is_ok());
-        let refusal = judge(&key, &need("documents.add", Some("books"))).unwrap_err();
-        assert_eq!(refusal.code, Code::InvalidApiKey);
-        assert_eq!(
-            refusal.message,
-            r#"The API key cannot acces the index `books`, authorized indexes are ["prod_*", "movies"]."#
-        );
-    }
-
-    #[test]
-    fn headers_are_parsed_as_meilisearch_does() {
-        assert_eq!(bearer(None).unwrap_err().code, Code::MissingAuthorizationHeader);
-        assert_eq!(bearer(Some("Basic abc")).unwrap_err().code, Code::MissingAuthorizationHeader);
-        assert_eq!(bearer(Some("Bearer")).unwrap_err().code, Code::InvalidApiKey);
-        assert_eq!(bearer(Some("Bearer abc")).unwrap(), "abc");
-    }
-}
+#[path = "auth_tests.rs"]
+mod tests;

@@ -34,6 +34,8 @@ pub use write::payload_too_large;
 
 use serde_json::Value;
 
+use crate::access::{self, cache::{KeyCache, SharedKeys}};
+use crate::api::ApiRoute;
 use crate::error::{Code, MeiliError};
 use crate::route::{classify, split_path, Method, Route};
 use crate::settings::SettingsRoute;
@@ -202,6 +204,9 @@ pub struct RequestInfo {
     /// The write's version stamp (see [`crate::version`]), for routes that
     /// [`Route::is_stamped`]; 0 otherwise.
     pub version: u64,
+    /// The host clock in milliseconds since the Unix epoch (0: unknown): judges keys'
+    /// and tenant tokens' expiry, and the age of cached key views.
+    pub now_ms: u64,
 }
 
 /// The flow serving a request.
@@ -210,13 +215,63 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
     for_route(map, route, req)
 }
 
-/// The flow serving a request already classified (`route` is `classify` of it); a
-/// write is refused before anything reaches a node when the client's key does not allow it.
+/// The flow serving a request already classified (`route` is `classify` of it), with no
+/// key views cached: see [`for_route_with`].
 pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
-    let need = auth::need_of(&route);
-    let (authorization, content_type) = (req.authorization.clone(), req.content_type.clone());
-    let flow = build(map.clone(), route, req);
-    auth::guard(map, authorization.as_deref(), content_type, need, flow)
+    for_route_with(map, route, req, &KeyCache::shared())
+}
+
+/// The flow serving a request already classified; a request is refused before anything
+/// reaches a node when the client's key does not allow it. `keys`: the key views this
+/// filter instance already fetched.
+pub fn for_route_with(map: Arc<ShardMap>, route: Route, req: RequestInfo, keys: &SharedKeys) -> Box<dyn Flow> {
+    let need = access::need_of(&route, Method::parse(&req.method), &req.path);
+    let check = auth::Check {
+        authorization: req.authorization.clone(),
+        content_type: req.content_type.clone(),
+        now_ms: req.now_ms,
+        multi_search: route == Route::MultiSearch,
+    };
+    let deleted_key = match &route {
+        Route::Api(ApiRoute::KeyDelete { key }) => Some(key.clone()),
+        _ => None,
+    };
+    let mut flow = build(map.clone(), route, req);
+    if let Some(key) = deleted_key {
+        flow = Box::new(Forgetting { key, keys: keys.clone(), inner: flow });
+    }
+    auth::guard(map, check, keys.clone(), need, flow)
+}
+
+/// `DELETE /keys/{key}`: once deleted, the key's cached view goes too.
+struct Forgetting {
+    key: String,
+    keys: SharedKeys,
+    inner: Box<dyn Flow>,
+}
+
+impl Forgetting {
+    fn after(&self, next: Next) -> Next {
+        if matches!(&next, Next::Respond(r) if r.status == 204) {
+            self.keys.borrow_mut().forget(&self.key);
+        }
+        next
+    }
+}
+
+impl Flow for Forgetting {
+    fn start(&mut self) -> Next {
+        let next = self.inner.start();
+        self.after(next)
+    }
+    fn on_body(&mut self, body: Vec<u8>) -> Next {
+        let next = self.inner.on_body(body);
+        self.after(next)
+    }
+    fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
+        let next = self.inner.on_replies(replies);
+        self.after(next)
+    }
 }
 
 fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
