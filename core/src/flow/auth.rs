@@ -50,6 +50,9 @@ enum Stage {
     Checking { tried: usize, body: Option<Vec<u8>>, grant: Option<Grant> },
     /// The key may not create the index: does it exist?
     Probing { tried: usize, body: Vec<u8> },
+    /// A multi-search naming a forbidden index: one node says whether the body or the
+    /// index is refused first (Meilisearch reads the whole body before the indexes).
+    Relaying { tried: usize, body: Vec<u8>, refusal: MeiliError },
     /// Registering the task failed for a missing index.
     Failing,
     Passed,
@@ -153,7 +156,8 @@ impl Guarded {
         if self.check.multi_search {
             if let Some(i) = forbidden_query(body, grant) {
                 let message = format!("Inside `.queries[{i}]`: {}", invalid_key().message);
-                return MeiliError::new(Code::InvalidApiKey, message).into();
+                let body = body.clone();
+                return self.relay(0, body, MeiliError::new(Code::InvalidApiKey, message));
             }
         }
         let may_create = grant.may_create;
@@ -162,6 +166,14 @@ impl Guarded {
             (Some(_), Some(_)) if !may_create => self.probe(0, body),
             _ => self.hand_over(body),
         }
+    }
+
+    /// The refused multi-search, as sent, to one node: its refusal is the answer.
+    fn relay(&mut self, tried: usize, body: Vec<u8>, refusal: MeiliError) -> Next {
+        let Some(&node) = live_nodes(&self.map).get(tried) else { return refusal.into() };
+        let call = Call { content_type: self.check.content_type.clone(), ..Call::json(Target::Node(node), Method::Post, "/multi-search".into(), body.clone()) };
+        self.stage = Stage::Relaying { tried: tried + 1, body, refusal };
+        Next::Send(vec![call])
     }
 
     /// Is the index there (a key that may not create it)?
@@ -289,6 +301,14 @@ impl Flow for Guarded {
                     404 => self.fail_missing_index(body),
                     _ if reply.is_unavailable() => self.probe(tried, body),
                     _ => Next::Respond(Response::relay(reply)),
+                };
+            }
+            Stage::Relaying { tried, body, refusal } => {
+                let reply = replies.into_iter().next().unwrap_or_default();
+                return match reply.status {
+                    _ if reply.is_unavailable() => self.relay(tried, body, refusal),
+                    400.. => Next::Respond(Response::relay(reply)),
+                    _ => refusal.into(),
                 };
             }
             Stage::Failing => return registered(replies),

@@ -102,7 +102,21 @@ fn a_multi_search_query_beyond_the_keys_indexes_is_refused_by_position() {
     lookup_of(f.start());
     assert_eq!(f.on_replies(vec![ok(key("k1", json!(["search"]), json!(["movies"])))]), Next::Wait);
     let body = json!({"queries": [{"indexUid": "movies"}, {"indexUid": "books"}]}).to_string().into_bytes();
-    assert_eq!(refusal(f.on_body(body)), (403, "invalid_api_key".into(), "Inside `.queries[1]`: The provided API key is invalid.".into()));
+    // One node judges the body as sent (a malformed later query would be refused first).
+    let Next::Send(relay) = f.on_body(body.clone()) else { panic!() };
+    assert_eq!((relay.len(), relay[0].target, relay[0].path.as_str()), (1, Target::Node(0), "/multi-search"));
+    assert_eq!(relay[0].body.as_deref(), Some(body.as_slice()));
+    let node = json!({"message": "Inside `.queries[1]`: The provided API key is invalid.", "code": "invalid_api_key", "type": "auth", "link": "l"});
+    let next = f.on_replies(vec![Reply { status: 403, body: node.to_string().into_bytes() }]);
+    assert_eq!(refusal(next), (403, "invalid_api_key".into(), "Inside `.queries[1]`: The provided API key is invalid.".into()));
+    // No node answers: Miroir's own verdict.
+    let mut f = flow("POST", "/multi-search", Some("k1"), &keys);
+    assert_eq!(f.start(), Next::Wait, "the cached view");
+    assert!(matches!(f.on_body(body), Next::Send(_)));
+    let next = f.on_replies(vec![Reply::default()]);
+    let Next::Send(_) = next else { panic!("the next node: {next:?}") };
+    let next = f.on_replies(vec![Reply::default()]);
+    assert_eq!(refusal(next).2, "Inside `.queries[1]`: The provided API key is invalid.");
 }
 
 #[test]
