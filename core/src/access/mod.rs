@@ -40,6 +40,12 @@ impl Need {
     pub fn takes_tenant_tokens(&self) -> bool {
         self.action == SEARCH
     }
+
+    /// A read: judged from a cached key view. A write always looks its key up afresh,
+    /// so a key deleted elsewhere never gets Miroir's own bookkeeping calls made for it.
+    pub fn may_use_cache(&self) -> bool {
+        READ_ACTIONS.contains(&self.action) || self.action == "keys.get"
+    }
 }
 
 pub const SEARCH: &str = "search";

@@ -274,6 +274,7 @@ impl Flow for Guarded {
     fn start(&mut self) -> Next {
         let cached = match self.subject {
             Subject::Unreadable => None,
+            _ if !self.need.may_use_cache() => None,
             _ => self.keys.borrow().get(self.lookup_id(), self.check.now_ms),
         };
         match cached {

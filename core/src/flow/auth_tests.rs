@@ -96,6 +96,18 @@ fn a_known_key_costs_no_round_and_a_deleted_one_is_forgotten() {
 }
 
 #[test]
+fn a_write_always_looks_its_key_up_afresh() {
+    let keys = KeyCache::shared();
+    keys.borrow_mut().put("k1", key("k1", json!(["*"]), json!(["*"])), NOW_MS);
+    let mut write = flow("POST", "/indexes/movies/documents", Some("k1"), &keys);
+    assert_eq!(lookup_of(write.start()), "/keys/k1");
+    let mut read = flow("GET", "/indexes/movies/documents/1", Some("k1"), &keys);
+    assert_eq!(read.start(), Next::Wait, "judged from the cache, waiting for the body");
+    let next = read.on_body(Vec::new());
+    assert!(matches!(&next, Next::Send(c) if c.iter().all(|c| matches!(c.target, Target::Node(_)))), "{next:?}");
+}
+
+#[test]
 fn a_multi_search_query_beyond_the_keys_indexes_is_refused_by_position() {
     let keys = KeyCache::shared();
     let mut f = flow("POST", "/multi-search", Some("k1"), &keys);
