@@ -125,6 +125,7 @@ impl Exchange {
 
     fn respond(&mut self, response: Response) {
         self.answered = true;
+        crate::key_epoch::publish(&self.keys);
         if response.headers.iter().any(|(k, _)| k == DEGRADED_HEADER) {
             self.metrics.degraded();
         }
@@ -199,6 +200,7 @@ impl HttpContext for Exchange {
             now_ms: now_micros() / 1000,
         };
         self.authorization = request.authorization.clone();
+        crate::key_epoch::sync(&self.keys);
         let route = classify(Method::parse(&request.method), &request.path);
         if route.is_stamped() {
             request.version = self.stamp();

@@ -5,6 +5,7 @@
 //! of each round, collecting the replies, answering the client. No decision is made here.
 
 mod exchange;
+mod key_epoch;
 mod metrics;
 
 use std::cell::Cell;

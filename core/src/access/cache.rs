@@ -21,6 +21,11 @@ pub type SharedKeys = Rc<RefCell<KeyCache>>;
 pub struct KeyCache {
     /// By what was looked up (a key's value, or a token's `apiKeyUid`).
     views: HashMap<String, (Value, u64)>,
+    /// The deletions epoch last seen: Envoy's workers each hold a cache, and a deletion
+    /// through one of them bumps an epoch shared by all (see [`KeyCache::sync`]).
+    epoch: u64,
+    /// A key was deleted through this instance since [`KeyCache::take_forgotten`].
+    forgotten: bool,
 }
 
 impl KeyCache {
@@ -53,8 +58,24 @@ impl KeyCache {
         self.views.insert(lookup.to_string(), (view, now_ms));
     }
 
+    /// The shared deletions epoch as it is now: a change empties this cache (some key
+    /// was deleted through another instance).
+    pub fn sync(&mut self, epoch: u64) {
+        if epoch != self.epoch {
+            self.views.clear();
+            self.epoch = epoch;
+        }
+    }
+
+    /// Whether a key was deleted through this instance since the last call: the host
+    /// then bumps the shared epoch.
+    pub fn take_forgotten(&mut self) -> bool {
+        std::mem::take(&mut self.forgotten)
+    }
+
     /// A key deleted through this instance (`DELETE /keys/{key}` names its value or uid).
     pub fn forget(&mut self, key: &str) {
+        self.forgotten = true;
         self.views.retain(|lookup, (view, _)| {
             let names = |field: &str| view.get(field).and_then(Value::as_str) == Some(key);
             lookup != key && !names("key") && !names("uid")
@@ -109,5 +130,17 @@ mod tests {
         assert!(cache.get("v1", 11).is_none());
         assert!(cache.get("u2", 11).is_none());
         assert!(cache.get("v3", 11).is_some());
+        assert!(cache.take_forgotten());
+        assert!(!cache.take_forgotten());
+    }
+
+    #[test]
+    fn a_deletion_elsewhere_empties_the_cache() {
+        let mut cache = KeyCache::default();
+        cache.put("v1", json!({"key": "v1"}), 10);
+        cache.sync(0);
+        assert!(cache.get("v1", 11).is_some());
+        cache.sync(1);
+        assert!(cache.get("v1", 11).is_none());
     }
 }
