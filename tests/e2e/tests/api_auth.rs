@@ -150,6 +150,9 @@ fn script(client: &Client, mut between: impl FnMut()) -> Outcome {
     rest.push(("multi-search beyond the key".into(), refusal(&multi)));
     let tenant_multi = as_key(&ruled).json("POST", "/multi-search", &json!({"queries": [{"indexUid": MOVIES}, {"indexUid": BOOKS}]}));
     rest.push(("multi-search beyond the token".into(), refusal(&tenant_multi)));
+    // A token that does not decode: one node judges it with an empty multi-search.
+    let undecodable = search(&as_key("not.a.jwt"), MOVIES);
+    rest.push(("undecodable token".into(), refusal(&undecodable)));
     other.extend(rest);
     Outcome { refused, other }
 }
@@ -190,8 +193,8 @@ fn refusals_equal_one_nodes_and_reach_no_node() {
         .map(|((step, one), (_, miroir))| format!("{step}:\n  one node: {one}\n  Miroir:   {miroir}"))
         .collect();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
-    // Only the two multi-searches reached a node with the client's key: one node each,
-    // which refused the body as sent.
-    assert_eq!(refused_calls, 2, "refused requests reached the nodes");
+    // Only the two multi-searches and the undecodable token reached a node with the
+    // client's key: one node each, which refused it.
+    assert_eq!(refused_calls, 3, "refused requests reached the nodes");
     assert!(before > 0, "the counter counts");
 }
