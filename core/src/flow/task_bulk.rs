@@ -103,6 +103,8 @@ impl TaskCancel {
             self.forget = finished;
             to_delete(&self.map, &matches)
         } else {
+            // The registry shows these tasks, once canceled, as `canceledBy` this one.
+            self.draft.record.cancels = matches.iter().filter(|(_, v)| unfinished(v)).map(|(r, _)| r.uid).collect();
             to_cancel(&self.map, &matches)
         };
         if per_node.is_empty() {
@@ -227,6 +229,8 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 
@@ -257,6 +261,7 @@ mod tests {
         assert_eq!(record.kind, "taskCancelation");
         assert_eq!(record.node_tasks.iter().map(|t| t.task_uid).collect::<Vec<_>>(), [7, 8]);
         assert_eq!(record.details["matchedTasks"], 1);
+        assert_eq!(record.cancels, [1], "the registry links the canceled task to this one");
         assert_eq!(record.error, None);
     }
 
