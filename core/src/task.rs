@@ -178,6 +178,8 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
 fn count_scale(record: &TaskRecord) -> impl Fn(u64) -> u64 {
     let carried: u64 = record.node_tasks.iter().filter(|t| !t.hidden).map(|t| t.documents).sum();
     let sent = ["receivedDocuments", "providedIds"].iter().find_map(|k| record.details.get(*k)?.as_u64());
+    // A cancelation: the nodes count node tasks, the client its tasks.
+    let sent = sent.or_else(|| (record.kind == "taskCancelation").then_some(record.cancels.len() as u64));
     let copies = u64::from(record.copies.max(1));
     move |n: u64| match sent {
         Some(sent) if carried > 0 => ((u128::from(n) * u128::from(sent) + u128::from(carried) / 2) / u128::from(carried)) as u64,
@@ -336,6 +338,18 @@ mod tests {
         // A cancelation that came too late: the task finished, it is not canceled.
         let done = combine(&r, &[node("succeeded", 5), node("succeeded", 5)]);
         assert_eq!((done["canceledBy"].clone(), done["batchUid"].clone()), (Value::Null, json!(7)));
+    }
+
+    #[test]
+    fn a_cancelation_counts_client_tasks_not_node_tasks() {
+        // Two client tasks; their node tasks: 2 on node0, 1 on node1 (RF 2 of 3 nodes).
+        let mut r = record();
+        (r.kind, r.cancels, r.copies) = ("taskCancelation".into(), vec![1, 2], 3);
+        r.details = [("matchedTasks".to_string(), json!(2))].into_iter().collect();
+        (r.node_tasks[0].documents, r.node_tasks[1].documents) = (2, 1);
+        let canceled = |n: u64| json!({"status": "succeeded", "details": {"canceledTasks": n}});
+        assert_eq!(combine(&r, &[canceled(2), canceled(1)])["details"]["canceledTasks"], 2);
+        assert_eq!(combine(&r, &[canceled(0), canceled(0)])["details"]["canceledTasks"], 0);
     }
 
     #[test]

@@ -93,12 +93,22 @@ pub fn view(tasks: &[&Task]) -> Option<Value> {
         "duration": duration,
         "startedAt": lead.started_at.map(fmt_time),
         "finishedAt": lead.finished_at.map(fmt_time),
-        "batchStrategy": format!(
-            "created batch containing only task with id {} of type `{}` that cannot be batched with any other task.",
-            lead.uid,
-            lead.type_name()
-        ),
+        "batchStrategy": strategy(lead.uid, lead.type_name()),
     }))
+}
+
+/// What Meilisearch says of a batch of this task alone (its scheduler's stop reason).
+fn strategy(uid: u32, kind: &str) -> String {
+    match kind {
+        "taskCancelation" | "indexCreation" | "indexUpdate" | "indexSwap" | "documentEdition" => format!(
+            "created batch containing only task with id {uid} of type `{kind}` that cannot be batched with any other task."
+        ),
+        "taskDeletion" => format!(
+            "stopped after the last task of type `{kind}` because they cannot be batched with tasks of any other type."
+        ),
+        "indexDeletion" => format!("stopped after task with id {uid} because it deletes the index"),
+        _ => "batched all enqueued tasks".to_string(),
+    }
 }
 
 /// Batch uid → its tasks (those processed: enqueued tasks have no batch).
