@@ -120,10 +120,16 @@ pub fn view(uid: u64, tasks: &[Value]) -> Value {
     let strategy = lead(uid, tasks)
         .map(|t| strategy(t.get("uid").and_then(Value::as_u64).unwrap_or(uid), text(t, "type").unwrap_or_default()))
         .unwrap_or_default();
+    let mut details = merge_details(tasks);
+    if done {
+        // A node shows counts it never filled (`originalFilter` of a deletion by id,
+        // `indexedDocuments` of a canceled addition) in the task, not in its batch.
+        details.retain(|_, v| !v.is_null());
+    }
     json!({
         "uid": uid,
         "progress": null,
-        "details": merge_details(tasks),
+        "details": details,
         "stats": {
             "totalNbTasks": tasks.len(),
             "status": counts(tasks.iter().map(|t| text(t, "status"))),
