@@ -48,8 +48,9 @@ fn release(client: &Client, nodes: &[&Client], busy: Option<u64>) {
 }
 
 /// The same client tasks on both deployments (so the same task uids). Returns the uids
-/// of the task canceled while enqueued and of its cancelation.
-fn load(client: &Client, nodes: &[&Client]) -> (u64, u64) {
+/// of the task canceled while enqueued and of its cancelation, and how the cancelation
+/// and a deletion looked before they ran.
+fn load(client: &Client, nodes: &[&Client]) -> ((u64, u64), Value) {
     wait(client, client.json("POST", "/indexes", &json!({"uid": INDEX, "primaryKey": "id"})));
     wait(client, client.json("PATCH", &format!("/indexes/{INDEX}/settings"), &json!({"filterableAttributes": ["genre"]})));
     let docs: Vec<Value> = (0..12).map(|i| json!({"id": i, "title": format!("film {i}"), "genre": if i % 2 == 0 { "a" } else { "b" }})).collect();
@@ -62,12 +63,20 @@ fn load(client: &Client, nodes: &[&Client]) -> (u64, u64) {
     let cancel = client.send("POST", &format!("/tasks/cancel?uids={queued}"), None, None);
     assert_eq!(cancel.status, 200, "{cancel:?}");
     let cancel = cancel.body["taskUid"].as_u64().unwrap();
+    // A deletion of the settings task (and so of its batch), queued behind.
+    let deletion = client.send("DELETE", "/tasks?uids=1", None, None);
+    assert_eq!(deletion.status, 200, "{deletion:?}");
+    let deletion = deletion.body["taskUid"].as_u64().unwrap();
+    let queued_view = |uid: u64| {
+        let t = client.get(&format!("/tasks/{uid}")).body;
+        json!([t["status"], t["batchUid"], t["details"]])
+    };
+    let in_flight = json!([queued_view(queued), queued_view(cancel), queued_view(deletion)]);
     release(client, nodes, busy);
     assert_eq!(client.wait_task(cancel)["status"], "succeeded");
     assert_eq!(client.wait_task(queued)["status"], "canceled");
-    // A deletion takes the settings task, and so its batch, away.
-    wait(client, client.send("DELETE", "/tasks?uids=1", None, None));
-    (queued, cancel)
+    assert_eq!(client.wait_task(deletion)["status"], "succeeded");
+    ((queued, cancel), in_flight)
 }
 
 /// What a client may rely on in a batch (its uid and times aside).
@@ -147,8 +156,9 @@ fn script(client: &Client, (queued, cancel): (u64, u64)) -> Vec<(String, Value)>
 #[test]
 fn batches_answer_like_one_node() {
     let single = SingleNode::start();
-    let ids = load(&single.client, &[&single.client]);
-    let expected = script(&single.client, ids);
+    let (ids, in_flight) = load(&single.client, &[&single.client]);
+    let mut expected = script(&single.client, ids);
+    expected.push(("tasks before they ran".into(), in_flight));
     drop(single);
 
     // The reference itself shows what the comparison relies on.
@@ -157,11 +167,16 @@ fn batches_answer_like_one_node() {
     assert_eq!(expect("GET /batches?statuses=failed")["total"], 1);
     assert_eq!(expect("GET /batches?limit=x")["body"]["code"], "invalid_task_limit");
     assert_eq!(expect("GET /batches/99999")[1]["code"], "batch_not_found");
+    // Enqueued: no batch, and the cancelation's and deletion's counts are not known yet.
+    let queued = expect("tasks before they ran");
+    assert_eq!(queued[1], json!(["enqueued", null, {"matchedTasks": 1, "canceledTasks": null, "originalFilter": format!("?uids={}", ids.0)}]));
+    assert_eq!(queued[2][2]["deletedTasks"], Value::Null, "{queued}");
 
     let mesh = Mesh::start(MeshSpec::default());
     let nodes: Vec<&Client> = mesh.nodes.iter().collect();
-    let ids = load(&mesh.client, &nodes);
-    let through_miroir = script(&mesh.client, ids);
+    let (ids, in_flight) = load(&mesh.client, &nodes);
+    let mut through_miroir = script(&mesh.client, ids);
+    through_miroir.push(("tasks before they ran".into(), in_flight));
     let differences: Vec<String> = expected
         .iter()
         .zip(&through_miroir)
