@@ -5,6 +5,7 @@
 pub mod access;
 pub mod api;
 pub mod batch;
+pub mod batches;
 pub mod browse;
 pub mod error;
 pub mod fanout;

@@ -85,7 +85,7 @@ pub fn need_of(route: &Route, method: Method, path: &str) -> Option<Need> {
         }
         Route::Api(ApiRoute::ReadOne) => one_node_read(method, path),
         Route::Api(ApiRoute::GlobalStats) => Some(Need::on("stats.get", None)),
-        Route::Api(ApiRoute::TaskList) => Some(Need::on("tasks.get", None)),
+        Route::Api(ApiRoute::TaskList | ApiRoute::Batches { .. }) => Some(Need::on("tasks.get", None)),
         Route::Api(api) => api.write_action().map(|action| Need::on(action, None)),
     }
 }

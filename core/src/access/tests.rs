@@ -35,6 +35,8 @@ fn every_route_needs_the_action_meilisearchs_route_table_names() {
     assert_eq!(need_for(Post, "/indexes/movies/fields"), on("fields.post", "movies"));
     assert_eq!(need_for(Get, "/tasks"), global("tasks.get"));
     assert_eq!(need_for(Get, "/tasks/3"), global("tasks.get"));
+    assert_eq!(need_for(Get, "/batches"), global("tasks.get"));
+    assert_eq!(need_for(Get, "/batches/2"), global("tasks.get"));
     assert_eq!(need_for(Get, "/keys"), global("keys.get"));
     assert_eq!(need_for(Get, "/keys/abc"), global("keys.get"));
     assert_eq!(need_for(Get, "/experimental-features"), global("experimental.get"));
