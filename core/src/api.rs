@@ -37,8 +37,8 @@ impl ApiRoute {
         }
     }
 
-    /// The Meilisearch action a key needs for this route, when it changes state
-    /// (checked before anything reaches a node); reads are checked by the nodes.
+    /// The Meilisearch action a key needs for this route, when it changes state; reads'
+    /// actions are in [`crate::access::need_of`], which checks both before any node call.
     pub fn write_action(&self) -> Option<&'static str> {
         match self {
             ApiRoute::KeyCreate => Some("keys.create"),
