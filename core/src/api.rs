@@ -37,7 +37,7 @@ impl ApiRoute {
         }
     }
 
-    /// The Meilisearch action a key needs for this route, when it changes state; reads'
+    /// The Meilisearch action a key needs for this route when it changes state. Reads'
     /// actions are in [`crate::access::need_of`], which checks both before any node call.
     pub fn write_action(&self) -> Option<&'static str> {
         match self {
