@@ -51,17 +51,37 @@ async fn add_documents(
                 format!("Error while receiving the playload. `{msg}`."),
             ),
         })?;
+    let skip_creation = parse_skip_creation(q.get("skipCreation"))?;
+    let custom_metadata = q.get("customMetadata").map(str::to_string);
     let docs = payload::parse(format, &bytes)?;
     let mut details = Map::new();
     details.insert("receivedDocuments".into(), json!(docs.len()));
     details.insert("indexedDocuments".into(), Value::Null);
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
-        TaskKind::DocumentAdditionOrUpdate { primary_key, merge },
+        TaskKind::DocumentAdditionOrUpdate {
+            primary_key,
+            merge,
+            skip_creation,
+        },
         Some(details),
         Some(docs),
+        custom_metadata,
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// `skipCreation`: `true` or `false`, any case, as Meilisearch reads it.
+fn parse_skip_creation(value: Option<&str>) -> ApiResult<bool> {
+    match value {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ApiError::new(
+            Code::InvalidSkipCreation,
+            format!("skipCreation must be either `true` or `false`. Found: `{v}`"),
+        )),
+    }
 }
 
 /// `POST /indexes/{uid}/documents`: add or replace documents.

@@ -273,7 +273,11 @@ fn apply(
             index.updated_at = now;
             Ok(())
         }
-        TaskKind::DocumentAdditionOrUpdate { primary_key, merge } => {
+        TaskKind::DocumentAdditionOrUpdate {
+            primary_key,
+            merge,
+            skip_creation,
+        } => {
             let index = db
                 .indexes
                 .entry(uid.to_string())
@@ -282,6 +286,7 @@ fn apply(
                 index,
                 primary_key.as_deref(),
                 *merge,
+                *skip_creation,
                 documents,
                 details,
                 now,
@@ -298,6 +303,7 @@ fn add_documents(
     index: &mut Index,
     primary_key: Option<&str>,
     merge: bool,
+    skip_creation: bool,
     documents: Vec<Document>,
     details: &mut Map<String, Value>,
     now: OffsetDateTime,
@@ -340,7 +346,10 @@ fn add_documents(
     let distinct: std::collections::HashSet<&String> = with_ids.iter().map(|(id, _)| id).collect();
     let indexed = distinct.len();
     for (id, doc) in with_ids {
-        index.upsert(id, doc, merge);
+        // Skipped documents still count as indexed, as on a real 1.50 node.
+        if !skip_creation || index.get(&id).is_some() {
+            index.upsert(id, doc, merge);
+        }
     }
     index.updated_at = now;
     details.insert("indexedDocuments".into(), json!(indexed));
