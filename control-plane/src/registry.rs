@@ -281,6 +281,7 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            custom_metadata: None,
         }
     }
 

@@ -38,6 +38,9 @@ pub struct TaskRecord {
     /// anti-entropy never brings an older copy of them back.
     #[serde(default)]
     pub tombstones: Option<Tombstones>,
+    /// The client's `customMetadata` query parameter: Meilisearch shows it with the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_metadata: Option<String>,
 }
 
 fn one() -> u32 {
@@ -70,13 +73,24 @@ pub struct NodeTask {
 
 /// The summary a write answers with (HTTP 202), as Meilisearch shapes it.
 pub fn summary(record: &TaskRecord) -> Value {
-    json!({
-        "taskUid": record.uid,
-        "indexUid": record.index_uid,
-        "status": "enqueued",
-        "type": record.kind,
-        "enqueuedAt": record.enqueued_at,
-    })
+    with_metadata(
+        record,
+        json!({
+            "taskUid": record.uid,
+            "indexUid": record.index_uid,
+            "status": "enqueued",
+            "type": record.kind,
+            "enqueuedAt": record.enqueued_at,
+        }),
+    )
+}
+
+/// Adds `customMetadata` when the client gave one; Meilisearch omits the field otherwise.
+fn with_metadata(record: &TaskRecord, mut task: Value) -> Value {
+    if let (Some(metadata), Some(fields)) = (&record.custom_metadata, task.as_object_mut()) {
+        fields.insert("customMetadata".into(), json!(metadata));
+    }
+    task
 }
 
 /// The task as `GET /tasks/{uid}` shows it, from the record and each node task's
@@ -176,7 +190,7 @@ fn view(
     finished: Option<&str>,
     duration: Value,
 ) -> Value {
-    json!({
+    let task = json!({
         "uid": record.uid,
         "batchUid": null,
         "indexUid": record.index_uid,
@@ -189,7 +203,8 @@ fn view(
         "enqueuedAt": record.enqueued_at,
         "startedAt": started,
         "finishedAt": finished,
-    })
+    });
+    with_metadata(record, task)
 }
 
 #[cfg(test)]
@@ -211,6 +226,7 @@ mod tests {
             copies: 2,
             missed: Vec::new(),
             tombstones: None,
+            custom_metadata: None,
         }
     }
 
@@ -250,6 +266,22 @@ mod tests {
         let v = combine(&record(), &[node("succeeded", 8), failed]);
         assert_eq!(v["status"], "failed");
         assert_eq!(v["error"]["code"], "internal");
+    }
+
+    #[test]
+    fn custom_metadata_shows_only_when_the_client_gave_one() {
+        let mut r = record();
+        let done = [node("succeeded", 8), node("succeeded", 12)];
+        assert!(summary(&r).get("customMetadata").is_none() && combine(&r, &done).get("customMetadata").is_none());
+        r.custom_metadata = Some("import-7".into());
+        assert_eq!(summary(&r)["customMetadata"], "import-7");
+        assert_eq!(combine(&r, &done)["customMetadata"], "import-7");
+        let mut failed = node("failed", 0);
+        failed["error"] = json!({"code": "internal"});
+        assert_eq!(combine(&r, &[failed])["customMetadata"], "import-7");
+        // The registry stores and returns it.
+        let stored: TaskRecord = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(stored.custom_metadata.as_deref(), Some("import-7"));
     }
 
     #[test]
