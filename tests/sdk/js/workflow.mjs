@@ -45,6 +45,7 @@ class Transcript {
 function taskOutcome(task) {
   const out = { status: task.status, type: task.type, index: task.indexUid ?? null, details: task.details ?? {} };
   if (task.error) out.error = task.error.code;
+  if (task.customMetadata !== undefined) out.customMetadata = task.customMetadata;
   return out;
 }
 const waited = async (enqueued) => taskOutcome(await enqueued.waitTask(WAIT));
@@ -95,6 +96,16 @@ async function workflow(url, masterKey) {
     "text/csv")));
   await t.step("update documents", () => waited(index.updateDocuments([{ id: 7, title: "space walk number 7" }])));
   await t.step("update documents csv", () => waited(index.updateDocumentsFromString("id,title\n9,space walk number 9", "text/csv")));
+  await t.step("update documents csv with a delimiter", () => waited(index.updateDocumentsFromString(
+    "id:number;title\n10;river tale, number 10", "text/csv", { csvDelimiter: ";" })));
+  await t.step("document after the csv update", () => index.getDocument(10));
+  await t.step("add documents with metadata", async () => {
+    const enqueued = await index.updateDocuments([{ id: 11, year: 2001 }], { customMetadata: "sdk-js-import" });
+    return { enqueued: enqueued.customMetadata ?? null, task: taskOutcome(await client.tasks.waitForTask(enqueued.taskUid, WAIT)) };
+  });
+  await t.step("update only existing documents", () => waited(index.updateDocuments([movie(12), movie(1000)], { skipCreation: true })));
+  await t.step("document not created", () => index.getDocument(1000));
+  await t.step("synonyms", () => waited(index.updateSynonyms({ tale: ["story"], story: ["tale"] })));
   await t.step("document missing its id", () => waited(index.addDocuments([{ title: "no id" }])));
 
   // Search: query, filter, facets, sort, highlight, pages, GET search.
@@ -121,6 +132,18 @@ async function workflow(url, masterKey) {
   });
   await t.step("matches position", async () => (await index.search("walk", { sort: ["id:asc"], showMatchesPosition: true }))
     .hits.map((h) => [h.id, h._matchesPosition]));
+  await t.step("synonym search", async () => {
+    const r = await index.search("tale", { sort: ["id:asc"], limit: 100, filter: "id < 20" });
+    return { ids: ids(r.hits), estimatedTotalHits: r.estimatedTotalHits };
+  });
+  await t.step("distinct search", async () => {
+    const r = await index.search("river", { distinct: "genre", sort: ["id:asc"] });
+    return { ids: ids(r.hits), estimatedTotalHits: r.estimatedTotalHits };
+  });
+  await t.step("ranking scores", async () => (await index.search("space walk", {
+    showRankingScore: true, sort: ["id:asc"], limit: 8, matchingStrategy: "last" })).hits.map((h) => [h.id, h._rankingScore]));
+  await t.step("attributes to search on", async () => Promise.all(["title", "genre"].map(async (on) =>
+    ids((await index.search("comedy", { attributesToSearchOn: [on], sort: ["id:asc"], filter: "id < 15" })).hits))));
   await t.step("facet search", async () => (await index.searchForFacetValues({ facetName: "genre", facetQuery: "com" })).facetHits);
   await t.step("facet search with a filter", async () => (await index.searchForFacetValues({
     facetName: "genre", filter: "year > 2010", q: "space" })).facetHits);
@@ -138,6 +161,12 @@ async function workflow(url, masterKey) {
       limit: r.limit, offset: r.offset };
   });
 
+  await t.step("federated facets", async () => {
+    const r = await client.multiSearch({ federation: { limit: 5, facetsByIndex: { [INDEX]: ["genre", "year"] } },
+      queries: [{ indexUid: INDEX, q: "space", sort: ["id:asc"] }] });
+    return { facetsByIndex: r.facetsByIndex, ids: ids(r.hits) };
+  });
+
   // Tasks, filtered as an application reads them.
   await t.step("task list", async () => {
     const found = await client.tasks.getTasks({ indexUids: [INDEX], statuses: ["succeeded"], types: ["documentAdditionOrUpdate"], limit: 2 });
@@ -150,6 +179,11 @@ async function workflow(url, masterKey) {
     const created = (await client.tasks.getTasks({ indexUids: [INDEX], types: ["indexCreation"] })).results[0];
     return taskOutcome(await client.tasks.getTask(created.uid));
   });
+
+  await t.step("version", async () => (await client.getVersion()).pkgVersion);
+  await t.step("cancel enqueued tasks", () => waited(client.tasks.cancelTasks({ indexUids: [INDEX], statuses: ["enqueued"] })));
+  await t.step("delete failed tasks", () => waited(client.tasks.deleteTasks({ indexUids: [INDEX], statuses: ["failed"] })));
+  await t.step("failed tasks after deletion", async () => (await client.tasks.getTasks({ indexUids: [INDEX], statuses: ["failed"] })).total);
 
   // Documents read back.
   await t.step("get document", () => index.getDocument(7, { fields: ["id", "title"] }));

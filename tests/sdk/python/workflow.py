@@ -9,6 +9,7 @@ their order, made unique by sorting on `id`. tests/e2e/tests/sdk_other.rs runs i
 one Meilisearch node and against a Miroir mesh and compares the two transcripts.
 """
 
+import datetime
 import json
 import sys
 
@@ -60,6 +61,8 @@ def task_outcome(task):
     out = {"status": task.status, "type": task.type, "index": task.index_uid, "details": details}
     if task.error:
         out["error"] = task.error.get("code")
+    if task.custom_metadata is not None:
+        out["customMetadata"] = task.custom_metadata
     return out
 
 
@@ -98,6 +101,14 @@ def workflow(url, master_key):
     t.step("add documents ndjson", lambda: waited(client, index.add_documents_ndjson(ndjson([movie(i) for i in range(40, 50)]))))
     t.step("add documents csv", lambda: waited(client, index.add_documents_csv(csv([movie(i) for i in range(50, 60)]))))
     t.step("update documents", lambda: waited(client, index.update_documents([{"id": 7, "title": "space walk number 7"}])))
+    t.step("update documents csv with a delimiter", lambda: waited(client, index.update_documents_csv(
+        "id:number;title\n10;river tale, number 10".encode(), csv_delimiter=";")))
+    t.step("document after the csv update", lambda: dict(index.get_document(10)))
+    t.step("add documents with metadata", lambda: waited(client, index.update_documents([{"id": 11, "year": 2001}], metadata="sdk-py-import")))
+    t.step("update only existing documents", lambda: waited(client, index.update_documents(
+        [movie(12), {**movie(1000), "id": 1000}], skip_creation=True)))
+    t.step("document not created", lambda: index.get_document(1000))
+    t.step("synonyms", lambda: waited(client, index.update_synonyms({"tale": ["story"], "story": ["tale"]})))
     t.step("document missing its id", lambda: waited(client, index.add_documents([{"title": "no id"}])))
 
     # Search: query, filter, facets, sort, highlight, pages.
@@ -115,6 +126,13 @@ def workflow(url, master_key):
         index.search("river", {"sort": ["id:desc"], "hitsPerPage": 5, "page": 3})))
     t.step("typo", lambda: (lambda r: {"ids": ids(r["hits"]), "estimatedTotalHits": r["estimatedTotalHits"]})(
         index.search("spade", {"sort": ["id:asc"], "limit": 100})))
+    t.step("synonym search", lambda: (lambda r: {"ids": ids(r["hits"]), "estimatedTotalHits": r["estimatedTotalHits"]})(
+        index.search("tale", {"sort": ["id:asc"], "limit": 100, "filter": "id < 20"})))
+    t.step("distinct search", lambda: (lambda r: {"ids": ids(r["hits"]), "estimatedTotalHits": r["estimatedTotalHits"]})(
+        index.search("river", {"distinct": "genre", "sort": ["id:asc"]})))
+    t.step("ranking scores", lambda: [(h["id"], h["_rankingScore"]) for h in index.search("space walk", {
+        "showRankingScore": True, "sort": ["id:asc"], "limit": 8, "matchingStrategy": "last"})["hits"]])
+    t.step("attributes to search on", lambda: [ids(index.search("comedy", {"attributesToSearchOn": [on], "sort": ["id:asc"], "filter": "id < 15"})["hits"]) for on in ("title", "genre")])
     t.step("facet search", lambda: index.facet_search("genre", "com")["facetHits"])
     t.step("facet search with a filter", lambda: index.facet_search("genre", None, {"filter": "year > 2010", "q": "space"})["facetHits"])
 
@@ -131,6 +149,9 @@ def workflow(url, master_key):
             {"indexUid": INDEX, "filter": "genre = drama AND id < 20", "sort": ["id:asc"]},
             {"indexUid": INDEX, "filter": "genre = horror AND id < 20", "sort": ["id:asc"]},
         ], {"limit": 50})))
+    t.step("federated facets", lambda: (lambda r: {"facetsByIndex": r["facetsByIndex"], "ids": ids(r["hits"])})(
+        client.multi_search([{"indexUid": INDEX, "q": "space", "sort": ["id:asc"]}],
+                            {"limit": 5, "facetsByIndex": {INDEX: ["genre", "year"]}})))
 
     # Tasks, filtered as an application reads them.
     def tasks():
@@ -140,6 +161,11 @@ def workflow(url, master_key):
     t.step("task list", tasks)
     t.step("failed tasks", lambda: [(r.type, r.error["code"]) for r in client.get_tasks({"indexUids": [INDEX], "statuses": ["failed"]}).results])
     t.step("one task", lambda: task_outcome(client.get_task(client.get_tasks({"indexUids": [INDEX], "types": ["indexCreation"]}).results[0].uid)))
+
+    t.step("version", lambda: client.get_version()["pkgVersion"])
+    t.step("cancel enqueued tasks", lambda: waited(client, client.cancel_tasks({"indexUids": [INDEX], "statuses": ["enqueued"]})))
+    t.step("delete failed tasks", lambda: waited(client, client.delete_tasks({"indexUids": [INDEX], "statuses": ["failed"]})))
+    t.step("failed tasks after deletion", lambda: client.get_tasks({"indexUids": [INDEX], "statuses": ["failed"]}).total)
 
     # Documents read back.
     t.step("get document", lambda: dict(index.get_document(7, {"fields": ["id", "title"]})))
@@ -170,7 +196,10 @@ def workflow(url, master_key):
         return {"search": ids(hits),
                 "facet search": tenant.index(INDEX).facet_search("genre")["facetHits"],
                 "multi-search": [ids(r["hits"]) for r in tenant.multi_search([{"indexUid": INDEX, "q": "river", "sort": ["id:asc"], "limit": 100}])["results"]],
-                "write": tenant_write(tenant)}
+                "write": tenant_write(tenant),
+                "expiring, every index": ids(meilisearch.Client(url, client.generate_tenant_token(
+                    key["uid"], ["*"], api_key=key["key"], expires_at=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
+                )).index(INDEX).search("space", {"sort": ["id:asc"], "limit": 3})["hits"])}
     t.step("tenant token", tenant)
 
     t.step("stats", lambda: (lambda g, s: {"global": g["indexes"][INDEX]["numberOfDocuments"], "index": s.number_of_documents,
@@ -238,4 +267,4 @@ if __name__ == "__main__":
         sys.exit("usage: workflow.py URL MASTER_KEY [workflow|batches-and-swap]")
     mode = sys.argv[3] if len(sys.argv) > 3 else "workflow"
     run = {"workflow": workflow, "batches-and-swap": batches_and_swap}[mode]
-    print(json.dumps(run(sys.argv[1], sys.argv[2]), sort_keys=True, indent=1))
+    print(json.dumps(run(sys.argv[1], sys.argv[2]), sort_keys=True, indent=1, default=lambda o: f"unexpected: {type(o).__name__}"))
