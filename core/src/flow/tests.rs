@@ -125,6 +125,22 @@ fn the_clients_custom_metadata_is_registered_and_answered() {
 }
 
 #[test]
+fn deletes_keep_the_clients_custom_metadata() {
+    let mut point = for_request(map(3, 2), request("DELETE", "/indexes/movies/documents/7?customMetadata=one", None));
+    let sent = calls(point.start());
+    let register = calls(point.on_replies((0..sent.len() as u64).map(accepted).collect()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.custom_metadata.as_deref(), Some("one"));
+    let path = "/indexes/movies/documents/delete-batch?customMetadata=some";
+    let mut batch = for_request(map(3, 2), request("POST", path, Some("application/json")));
+    assert_eq!(batch.start(), Next::Wait);
+    let sent = calls(batch.on_body(br#"[1, 2, 3]"#.to_vec()));
+    let register = calls(batch.on_replies((0..sent.len() as u64).map(accepted).collect()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.custom_metadata.as_deref(), Some("some"));
+}
+
+#[test]
 fn wrong_content_type_and_oversize_bodies_are_refused_like_meilisearch() {
     for (ct, body, status, code) in [
         (None, b"[]".to_vec(), 415, "missing_content_type"),
