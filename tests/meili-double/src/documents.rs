@@ -84,6 +84,13 @@ fn parse_skip_creation(value: Option<&str>) -> ApiResult<bool> {
     }
 }
 
+/// The `customMetadata` a documents write keeps with its task.
+fn custom_metadata(raw_query: Option<&str>) -> Option<String> {
+    QueryParams::parse(raw_query)
+        .get("customMetadata")
+        .map(str::to_string)
+}
+
 /// `POST /indexes/{uid}/documents`: add or replace documents.
 pub async fn replace(
     State(state): State<Arc<AppState>>,
@@ -381,13 +388,15 @@ fn deletion_details(provided: usize) -> Map<String, Value> {
 pub async fn delete_one(
     State(state): State<Arc<AppState>>,
     Path((uid, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
         TaskKind::DocumentDeletion { ids: vec![id] },
         Some(deletion_details(1)),
         None,
+        custom_metadata(raw.as_deref()),
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -396,6 +405,7 @@ pub async fn delete_one(
 pub async fn delete_batch(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Accepted> {
@@ -423,11 +433,12 @@ pub async fn delete_batch(
         })
         .collect();
     let n = ids.len();
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
         TaskKind::DocumentDeletion { ids },
         Some(deletion_details(n)),
         None,
+        custom_metadata(raw.as_deref()),
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -436,6 +447,7 @@ pub async fn delete_batch(
 pub async fn delete_by_filter(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Accepted> {
@@ -458,13 +470,14 @@ pub async fn delete_by_filter(
     details.insert("providedIds".into(), json!(0));
     details.insert("deletedDocuments".into(), Value::Null);
     details.insert("originalFilter".into(), json!(filter.to_string()));
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
         TaskKind::DocumentDeletionByFilter {
             filter: filter.clone(),
         },
         Some(details),
         None,
+        custom_metadata(raw.as_deref()),
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -473,11 +486,18 @@ pub async fn delete_by_filter(
 pub async fn clear(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
     let mut details = Map::new();
     details.insert("deletedDocuments".into(), Value::Null);
-    let summary = state.enqueue(Some(uid), TaskKind::DocumentClear, Some(details), None)?;
+    let summary = state.enqueue_with_metadata(
+        Some(uid),
+        TaskKind::DocumentClear,
+        Some(details),
+        None,
+        custom_metadata(raw.as_deref()),
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
