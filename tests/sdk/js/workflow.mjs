@@ -251,13 +251,13 @@ async function workflow(url, masterKey) {
   await t.step("delete index if exists, missing", () => client.deleteIndexIfExists("sdk_js_nowhere"));
 
   // Deletions.
-  await t.step("delete documents by ids", () => waited(index.deleteDocuments([0, 1, 2, 3, 4])));
-  await t.step("delete documents by filter", () => waited(index.deleteDocuments({ filter: "genre = horror AND year < 1995" })));
-  await t.step("delete one document", () => waited(index.deleteDocument(59)));
+  await t.step("delete documents by ids", () => waited(index.deleteDocuments([0, 1, 2, 3, 4], { customMetadata: "sdk-js-by-ids" })));
+  await t.step("delete documents by filter", () => waited(index.deleteDocuments({ filter: "genre = horror AND year < 1995" }, { customMetadata: "sdk-js-by-filter" })));
+  await t.step("delete one document", () => waited(index.deleteDocument(59, { customMetadata: "sdk-js-one" })));
   await t.step("documents left", async () => (await index.getStats()).numberOfDocuments);
   await t.step("delete key", () => client.deleteKey(key.key));
   await t.step("search with a deleted key", () => searcher.index(INDEX).search("space"));
-  await t.step("delete all documents", () => waited(index.deleteAllDocuments()));
+  await t.step("delete all documents", () => waited(index.deleteAllDocuments({ customMetadata: "sdk-js-all" })));
   await t.step("delete index", () => waited(client.deleteIndex(INDEX)));
   await t.step("index gone", () => client.getIndex(INDEX));
   return t.seen;

@@ -219,13 +219,13 @@ def workflow(url, master_key):
     t.step("unknown search parameter", lambda: index.search("space", {"notAParameter": 1}))
 
     # Deletions.
-    t.step("delete documents by ids", lambda: waited(client, index.delete_documents(ids=[0, 1, 2, 3, 4])))
-    t.step("delete documents by filter", lambda: waited(client, index.delete_documents(filter="genre = horror AND year < 1995")))
-    t.step("delete one document", lambda: waited(client, index.delete_document(59)))
+    t.step("delete documents by ids", lambda: waited(client, index.delete_documents(ids=[0, 1, 2, 3, 4], metadata="sdk-py-by-ids")))
+    t.step("delete documents by filter", lambda: waited(client, index.delete_documents(filter="genre = horror AND year < 1995", metadata="sdk-py-by-filter")))
+    t.step("delete one document", lambda: waited(client, index.delete_document(59, metadata="sdk-py-one")))
     t.step("documents left", lambda: index.get_stats().number_of_documents)
     t.step("delete key", lambda: client.delete_key(key["key"]) and None)
     t.step("search with a deleted key", lambda: searcher.index(INDEX).search("space"))
-    t.step("delete all documents", lambda: waited(client, index.delete_all_documents()))
+    t.step("delete all documents", lambda: waited(client, index.delete_all_documents(metadata="sdk-py-all")))
     t.step("delete index", lambda: waited(client, client.delete_index(INDEX)))
     t.step("index gone", lambda: client.get_index(INDEX))
     return t.seen
