@@ -98,6 +98,8 @@ fn show(outcome: Option<&Value>) -> String {
 
 /// Runs both SDKs against one node, checks what it shows, then against a mesh; compares.
 fn compare(mode: &str, check_reference: impl Fn(Sdk, &Transcript)) {
+    // Both SDKs must be installed before anything starts (a missing one fails, never skips).
+    let _ = (Sdk::Python.command(), Sdk::JavaScript.command());
     let single = SingleNode::start();
     let expected = transcripts(&single.client.base, mode);
     drop(single);
