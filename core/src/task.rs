@@ -106,8 +106,12 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     let status = if let Some(i) = statuses.iter().position(|s| s == "failed") {
         let mut error = node_views[i].get("error").cloned().unwrap_or(Value::Null);
         crate::scrub::scrub_error(&mut error);
+        // A failed task keeps its details (an index update's `primaryKey`, ...), as the node shows them.
+        for (k, value) in node_views[i].get("details").and_then(Value::as_object).into_iter().flatten() {
+            details.entry(k.clone()).or_insert_with(|| value.clone());
+        }
         let (started, finished, duration) = timing(node_views);
-        return view(record, "failed", details, error, started.as_deref(), finished.as_deref(), duration);
+        return view(record, "failed", hide_settings(record, details), error, started.as_deref(), finished.as_deref(), duration);
     } else if statuses.iter().any(|s| s == "canceled") && statuses.iter().all(|s| done(s)) {
         "canceled"
     } else if statuses.iter().all(|s| s == "succeeded") {
@@ -145,18 +149,24 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     for (k, v) in &record.details {
         details.insert(k.clone(), v.clone());
     }
-    if record.kind == "settingsUpdate" {
-        let mut settings = Value::Object(details);
-        crate::settings::hide(crate::settings::SettingsRoute::All, &mut settings);
-        details = match settings {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-    }
+    let details = hide_settings(record, details);
     let (started, finished_at, duration) = timing(node_views);
     let finished_at = if finished { finished_at } else { None };
     let duration = if finished { duration } else { Value::Null };
     view(record, status, details, Value::Null, started.as_deref(), finished_at.as_deref(), duration)
+}
+
+/// A settings update's details without Miroir's own settings.
+fn hide_settings(record: &TaskRecord, details: Map<String, Value>) -> Map<String, Value> {
+    if record.kind != "settingsUpdate" {
+        return details;
+    }
+    let mut settings = Value::Object(details);
+    crate::settings::hide(crate::settings::SettingsRoute::All, &mut settings);
+    match settings {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// Turns a sum of node counts into the client's count: scaled by the documents the
@@ -263,9 +273,12 @@ mod tests {
     fn a_failed_node_task_fails_the_task_with_its_error() {
         let mut failed = node("failed", 0);
         failed["error"] = json!({"code": "internal"});
+        failed["details"] = json!({"primaryKey": "title", "receivedDocuments": 0});
         let v = combine(&record(), &[node("succeeded", 8), failed]);
         assert_eq!(v["status"], "failed");
         assert_eq!(v["error"]["code"], "internal");
+        // The details stay, the ones Miroir knew at enqueue time first.
+        assert_eq!(v["details"], json!({"primaryKey": "title", "receivedDocuments": 10}));
     }
 
     #[test]
