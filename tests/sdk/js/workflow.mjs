@@ -191,6 +191,12 @@ async function workflow(url, masterKey) {
     const r = await index.getDocuments({ filter: "genre = drama AND year > 2005", fields: ["id", "year"], sort: ["id:asc"], limit: 4, offset: 1 });
     return { docs: r.results, total: r.total };
   });
+  await t.step("get documents by ids", async () => (await index.getDocuments({
+    ids: [33, 3, 1000, 21], fields: ["id", "genre"], sort: ["id:desc"] })).results);
+  await t.step("change the primary key", () => waited(index.update({ primaryKey: "title" })));
+  await t.step("index info", async () => (await index.fetchInfo()).primaryKey);
+  await t.step("reset synonyms", () => waited(index.resetSynonyms()));
+  await t.step("synonyms after reset", () => index.getSynonyms());
   await t.step("list documents", async () => {
     const r = await index.getDocuments({ limit: 25 });
     return { count: r.results.length, total: r.total, limit: r.limit };

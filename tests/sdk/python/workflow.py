@@ -171,6 +171,12 @@ def workflow(url, master_key):
     t.step("get document", lambda: dict(index.get_document(7, {"fields": ["id", "title"]})))
     t.step("fetch documents with a filter", lambda: (lambda r: {"docs": [dict(d) for d in r.results], "total": r.total})(
         index.get_documents({"filter": "genre = drama AND year > 2005", "fields": ["id", "year"], "sort": ["id:asc"], "limit": 4, "offset": 1})))
+    t.step("get documents by ids", lambda: [dict(d) for d in index.get_documents(
+        {"ids": [33, 3, 1000, 21], "fields": ["id", "genre"], "sort": ["id:desc"]}).results])
+    t.step("change the primary key", lambda: waited(client, index.update(primary_key="title")))
+    t.step("index info", lambda: index.fetch_info().primary_key)
+    t.step("reset synonyms", lambda: waited(client, index.reset_synonyms()))
+    t.step("synonyms after reset", index.get_synonyms)
     t.step("list documents", lambda: (lambda r: {"count": len(r.results), "total": r.total, "limit": r.limit})(
         index.get_documents({"limit": 25})))
 
