@@ -85,7 +85,8 @@ impl Registry {
         let mut bytes = Vec::new();
         log.read_to_end(&mut bytes).map_err(open_err)?;
 
-        let (records, len, next_uid) = parse_log(&path, &bytes)?;
+        let (mut records, len, next_uid) = parse_log(&path, &bytes)?;
+        miroir_core::task::link_cancelations(&mut records);
         if len < bytes.len() as u64 {
             tracing::warn!(path = %path.display(), dropped = bytes.len() as u64 - len, "dropping a torn last line of the task log");
         }
@@ -117,6 +118,7 @@ impl Registry {
         let floor = mirror.next_uid_floor().map_err(RegistryError::Mirror)?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.records = records.into_iter().map(|r| (r.uid, r)).collect();
+        miroir_core::task::link_cancelations(&mut state.records);
         state.next_uid = state.records.keys().next_back().map_or(0, |uid| uid + 1).max(floor);
         tracing::info!(tasks = state.records.len(), next_uid = state.next_uid, "task records reloaded from the shared store");
         Ok(())
@@ -134,6 +136,7 @@ impl Registry {
         state.next_uid += 1;
         record.uid = uid;
         record.enqueued_at = now_rfc3339();
+        record.canceled_by = None;
         if let Some(mirror) = &self.mirror {
             mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
         }
@@ -144,6 +147,7 @@ impl Registry {
             let _ = state.log.set_len(len);
             return Err(RegistryError::Persist { uid, source });
         }
+        miroir_core::task::link_cancelation(&mut state.records, &record);
         state.records.insert(uid, record.clone());
         Ok(record)
     }
@@ -168,6 +172,8 @@ impl Registry {
         for uid in &held {
             state.records.remove(uid);
         }
+        // As a restart would: a forgotten cancelation no longer names its tasks.
+        miroir_core::task::link_cancelations(&mut state.records);
         tracing::info!(forgotten = held.len(), "task records forgotten");
         Ok(held.len())
     }
@@ -282,6 +288,8 @@ mod tests {
             missed: Vec::new(),
             tombstones: None,
             custom_metadata: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 

@@ -45,6 +45,8 @@ impl TaskDraft {
                 missed: Vec::new(),
                 tombstones: None,
                 custom_metadata: None,
+                cancels: Vec::new(),
+                canceled_by: None,
             },
         }
     }

@@ -228,6 +228,8 @@ mod tests {
             missed: Vec::new(),
             tombstones: None,
             custom_metadata: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 
