@@ -283,6 +283,9 @@ async function batchesAndSwap(url, masterKey) {
     return { some: found.results.length > 0, firstHasStats: first?.stats !== undefined,
       oneBatch: first ? (await client.batches.getBatch(first.uid)).uid === first.uid : null };
   });
+  await t.step("batches of index a", async () => (await client.batches.getBatches({ indexUids: [a] })).results.map((b) => ({
+    stats: { totalNbTasks: b.stats.totalNbTasks, status: b.stats.status, types: b.stats.types, indexUids: b.stats.indexUids },
+    details: b.details })));
   await t.step("swap", () => waited(client.swapIndexes([{ indexes: [a, b] }])));
   await t.step("a after swap", () => sortedIds(a));
   await t.step("b after swap", () => sortedIds(b));

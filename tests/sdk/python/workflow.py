@@ -259,6 +259,9 @@ def batches_and_swap(url, master_key):
         return {"some": len(found.results) > 0, "first has stats": first is not None and first.stats is not None,
                 "one batch": client.get_batch(first.uid).uid == first.uid if first else None}
     t.step("batches", batches)
+    t.step("batches of index a", lambda: [
+        {"stats": {k: v for k, v in b.stats.items() if k in ("totalNbTasks", "status", "types", "indexUids")}, "details": b.details}
+        for b in client.get_batches({"indexUids": [a]}).results])
     t.step("swap", lambda: waited(client, client.swap_indexes([{"indexes": [a, b]}])))
     t.step("a after swap", lambda: sorted(ids(client.index(a).search("", {"limit": 100})["hits"])))
     t.step("b after swap", lambda: sorted(ids(client.index(b).search("", {"limit": 100})["hits"])))
