@@ -13,7 +13,8 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::filter::{self, Filter};
 use crate::indexes::validate_uid;
 use crate::params::{
-    body_string_list, body_usize, check_fields, invalid_type, json_body, json_object, QueryParams,
+    body_string_list, body_usize, check_fields, custom_metadata, invalid_type, json_body,
+    json_object, parse_skip_creation, QueryParams,
 };
 use crate::payload::{self, Document};
 use crate::sort::{self, SortBy};
@@ -69,26 +70,6 @@ async fn add_documents(
         custom_metadata,
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
-}
-
-/// `skipCreation`: `true` or `false`, any case, as Meilisearch reads it.
-fn parse_skip_creation(value: Option<&str>) -> ApiResult<bool> {
-    match value {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(ApiError::new(
-            Code::InvalidSkipCreation,
-            format!("skipCreation must be either `true` or `false`. Found: `{v}`"),
-        )),
-    }
-}
-
-/// The `customMetadata` a documents write keeps with its task.
-fn custom_metadata(raw_query: Option<&str>) -> Option<String> {
-    QueryParams::parse(raw_query)
-        .get("customMetadata")
-        .map(str::to_string)
 }
 
 /// `POST /indexes/{uid}/documents`: add or replace documents.
