@@ -287,6 +287,7 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            custom_metadata: None,
             cancels: Vec::new(),
             canceled_by: None,
         }

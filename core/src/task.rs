@@ -38,6 +38,9 @@ pub struct TaskRecord {
     /// anti-entropy never brings an older copy of them back.
     #[serde(default)]
     pub tombstones: Option<Tombstones>,
+    /// The client's `customMetadata` query parameter: Meilisearch shows it with the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_metadata: Option<String>,
     /// For a `taskCancelation`: the client tasks whose node tasks it asked the nodes
     /// to cancel (the registry derives their `canceled_by` from it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -98,13 +101,24 @@ pub fn link_cancelations(records: &mut std::collections::BTreeMap<u64, TaskRecor
 
 /// The summary a write answers with (HTTP 202), as Meilisearch shapes it.
 pub fn summary(record: &TaskRecord) -> Value {
-    json!({
-        "taskUid": record.uid,
-        "indexUid": record.index_uid,
-        "status": "enqueued",
-        "type": record.kind,
-        "enqueuedAt": record.enqueued_at,
-    })
+    with_metadata(
+        record,
+        json!({
+            "taskUid": record.uid,
+            "indexUid": record.index_uid,
+            "status": "enqueued",
+            "type": record.kind,
+            "enqueuedAt": record.enqueued_at,
+        }),
+    )
+}
+
+/// Adds `customMetadata` when the client gave one; Meilisearch omits the field otherwise.
+fn with_metadata(record: &TaskRecord, mut task: Value) -> Value {
+    if let (Some(metadata), Some(fields)) = (&record.custom_metadata, task.as_object_mut()) {
+        fields.insert("customMetadata".into(), json!(metadata));
+    }
+    task
 }
 
 /// The task as `GET /tasks/{uid}` shows it, from the record and each node task's
@@ -120,8 +134,12 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     let status = if let Some(i) = statuses.iter().position(|s| s == "failed") {
         let mut error = node_views[i].get("error").cloned().unwrap_or(Value::Null);
         crate::scrub::scrub_error(&mut error);
+        // A failed task keeps its details (an index update's `primaryKey`, ...), as the node shows them.
+        for (k, value) in node_views[i].get("details").and_then(Value::as_object).into_iter().flatten() {
+            details.entry(k.clone()).or_insert_with(|| value.clone());
+        }
         let (started, finished, duration) = timing(node_views);
-        return view(record, "failed", details, error, started.as_deref(), finished.as_deref(), duration);
+        return view(record, "failed", hide_settings(record, details), error, started.as_deref(), finished.as_deref(), duration);
     } else if statuses.iter().any(|s| s == "canceled") && statuses.iter().all(|s| done(s)) {
         "canceled"
     } else if statuses.iter().all(|s| s == "succeeded") {
@@ -159,18 +177,24 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     for (k, v) in &record.details {
         details.insert(k.clone(), v.clone());
     }
-    if record.kind == "settingsUpdate" {
-        let mut settings = Value::Object(details);
-        crate::settings::hide(crate::settings::SettingsRoute::All, &mut settings);
-        details = match settings {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-    }
+    let details = hide_settings(record, details);
     let (started, finished_at, duration) = timing(node_views);
     let finished_at = if finished { finished_at } else { None };
     let duration = if finished { duration } else { Value::Null };
     view(record, status, details, Value::Null, started.as_deref(), finished_at.as_deref(), duration)
+}
+
+/// A settings update's details without Miroir's own settings.
+fn hide_settings(record: &TaskRecord, details: Map<String, Value>) -> Map<String, Value> {
+    if record.kind != "settingsUpdate" {
+        return details;
+    }
+    let mut settings = Value::Object(details);
+    crate::settings::hide(crate::settings::SettingsRoute::All, &mut settings);
+    match settings {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// Turns a sum of node counts into the client's count: scaled by the documents the
@@ -228,7 +252,7 @@ fn view(
         }
     }
     let canceled_by = if status == "canceled" { record.canceled_by } else { None };
-    json!({
+    let task = json!({
         "uid": record.uid,
         "batchUid": batch_uid(record, status),
         "indexUid": record.index_uid,
@@ -241,7 +265,8 @@ fn view(
         "enqueuedAt": record.enqueued_at,
         "startedAt": started,
         "finishedAt": finished,
-    })
+    });
+    with_metadata(record, task)
 }
 
 #[cfg(test)]
@@ -263,6 +288,7 @@ mod tests {
             copies: 2,
             missed: Vec::new(),
             tombstones: None,
+            custom_metadata: None,
             cancels: Vec::new(),
             canceled_by: None,
         }
@@ -301,9 +327,28 @@ mod tests {
     fn a_failed_node_task_fails_the_task_with_its_error() {
         let mut failed = node("failed", 0);
         failed["error"] = json!({"code": "internal"});
+        failed["details"] = json!({"primaryKey": "title", "receivedDocuments": 0});
         let v = combine(&record(), &[node("succeeded", 8), failed]);
         assert_eq!(v["status"], "failed");
         assert_eq!(v["error"]["code"], "internal");
+        // The details stay, the ones Miroir knew at enqueue time first.
+        assert_eq!(v["details"], json!({"primaryKey": "title", "receivedDocuments": 10}));
+    }
+
+    #[test]
+    fn custom_metadata_shows_only_when_the_client_gave_one() {
+        let mut r = record();
+        let done = [node("succeeded", 8), node("succeeded", 12)];
+        assert!(summary(&r).get("customMetadata").is_none() && combine(&r, &done).get("customMetadata").is_none());
+        r.custom_metadata = Some("import-7".into());
+        assert_eq!(summary(&r)["customMetadata"], "import-7");
+        assert_eq!(combine(&r, &done)["customMetadata"], "import-7");
+        let mut failed = node("failed", 0);
+        failed["error"] = json!({"code": "internal"});
+        assert_eq!(combine(&r, &[failed])["customMetadata"], "import-7");
+        // The registry stores and returns it.
+        let stored: TaskRecord = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(stored.custom_metadata.as_deref(), Some("import-7"));
     }
 
     #[test]

@@ -99,7 +99,13 @@ impl Flow for Broadcast {
         };
         // Node counts (an index deletion's `deletedDocuments`) see each document once per replica.
         let copies = self.index.as_deref().map_or(1, |i| IndexPlacement::compute(&self.map, i).owners.first().map_or(1, Vec::len));
-        self.draft = Some(TaskDraft::new(self.index.clone(), self.kind.as_str(), copies));
+        let mut draft = TaskDraft::new(self.index.clone(), self.kind.as_str(), copies);
+        // Meilisearch keeps `customMetadata` on the documents routes only.
+        if matches!(self.kind, TaskKind::DocumentDeletion | TaskKind::DocumentEdition) {
+            let query = self.request.path.split_once('?').map_or("", |(_, q)| q);
+            draft.record.custom_metadata = crate::route::query_param(query, "customMetadata");
+        }
+        self.draft = Some(draft);
         let body = (!body.is_empty()).then_some(body);
         let content_type = match (&self.request.content_type, &body) {
             (None, Some(_)) if method != self.request.method => Some("application/json".to_string()),

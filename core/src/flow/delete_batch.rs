@@ -22,6 +22,8 @@ pub(super) struct DeleteBatch {
     map: Arc<ShardMap>,
     index: String,
     content_type: Option<String>,
+    /// The client's `customMetadata`, shown with the task.
+    custom_metadata: Option<String>,
     version: u64,
     placement: Option<IndexPlacement>,
     shards: Vec<u32>,
@@ -38,8 +40,9 @@ enum Stage {
 }
 
 impl DeleteBatch {
-    pub fn new(map: Arc<ShardMap>, index: String, content_type: Option<String>, version: u64) -> DeleteBatch {
+    pub fn new(map: Arc<ShardMap>, index: String, content_type: Option<String>, query: &str, version: u64) -> DeleteBatch {
         DeleteBatch {
+            custom_metadata: crate::route::query_param(query, "customMetadata"),
             map,
             index,
             content_type,
@@ -93,6 +96,7 @@ impl Flow for DeleteBatch {
         }
         let mut draft = TaskDraft::new(Some(self.index.clone()), "documentDeletion", placement.copies()).detail("providedIds", json!(ids.len()));
         draft.record.tombstones = Some(Tombstones { version: self.version, ids: ids.iter().map(id_of).collect() });
+        draft.record.custom_metadata = self.custom_metadata.clone();
         self.draft = Some(draft);
         if per_part.is_empty() {
             // An empty list still makes one (empty) task on a node, as Meilisearch would.

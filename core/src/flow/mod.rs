@@ -295,9 +295,9 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
             write::WriteRequest { index, mode, query, content_type: req.content_type, version: req.version },
         )),
         Route::DocumentGet { index, id } => Box::new(point::DocumentGet::new(map, &index, &id, &query)),
-        Route::DocumentDelete { index, id } => Box::new(point::DocumentDelete::new(map, &index, &id, req.version)),
+        Route::DocumentDelete { index, id } => Box::new(point::DocumentDelete::new(map, &index, &id, &query, req.version)),
         Route::DocumentsDeleteBatch { index } => {
-            Box::new(delete_batch::DeleteBatch::new(map, index, req.content_type, req.version))
+            Box::new(delete_batch::DeleteBatch::new(map, index, req.content_type, &query, req.version))
         }
         Route::Broadcast { index, kind, settings } => Box::new(broadcast::Broadcast::new(
             map,

@@ -91,12 +91,13 @@ enum DeleteStage {
 }
 
 impl DocumentDelete {
-    pub fn new(map: Arc<ShardMap>, index: &str, id: &str, version: u64) -> DocumentDelete {
+    pub fn new(map: Arc<ShardMap>, index: &str, id: &str, query: &str, version: u64) -> DocumentDelete {
         let placement = IndexPlacement::compute(&map, index);
         let shard = placement.shard_of(id);
         let owners = quorum::owners(&map, &placement, &[shard]);
         let mut draft = TaskDraft::new(Some(index.to_string()), "documentDeletion", placement.copies()).detail("providedIds", json!(1));
         draft.record.tombstones = Some(Tombstones { version, ids: vec![id.to_string()] });
+        draft.record.custom_metadata = crate::route::query_param(query, "customMetadata");
         let path = format!("/indexes/{}/documents/{}", encode_segment(index), encode_segment(id));
         let serving = placement.owners_of(shard);
         let parts = owners.reachable.iter().map(|&node| Part { node, hidden: !serving.contains(&node), documents: 1 }).collect();

@@ -44,6 +44,7 @@ impl TaskDraft {
                 copies: copies.max(1) as u32,
                 missed: Vec::new(),
                 tombstones: None,
+                custom_metadata: None,
                 cancels: Vec::new(),
                 canceled_by: None,
             },

@@ -113,6 +113,34 @@ fn a_missing_id_fails_the_task_without_touching_nodes() {
 }
 
 #[test]
+fn the_clients_custom_metadata_is_registered_and_answered() {
+    let mut flow = for_request(map(3, 2), request("PUT", "/indexes/movies/documents?customMetadata=import%207", Some("application/json")));
+    calls(flow.start());
+    flow.on_replies(vec![reply(200, json!({"uid": "movies", "primaryKey": "id"}))]);
+    let register = calls(flow.on_body(br#"[{"title": "no id"}]"#.to_vec()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.custom_metadata.as_deref(), Some("import 7"));
+    let done = response(flow.on_replies(vec![registry_answer(&register[0], 3)]));
+    assert_eq!(body_json(&done)["customMetadata"], "import 7");
+}
+
+#[test]
+fn deletes_keep_the_clients_custom_metadata() {
+    let mut point = for_request(map(3, 2), request("DELETE", "/indexes/movies/documents/7?customMetadata=one", None));
+    let sent = calls(point.start());
+    let register = calls(point.on_replies((0..sent.len() as u64).map(accepted).collect()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.custom_metadata.as_deref(), Some("one"));
+    let path = "/indexes/movies/documents/delete-batch?customMetadata=some";
+    let mut batch = for_request(map(3, 2), request("POST", path, Some("application/json")));
+    assert_eq!(batch.start(), Next::Wait);
+    let sent = calls(batch.on_body(br#"[1, 2, 3]"#.to_vec()));
+    let register = calls(batch.on_replies((0..sent.len() as u64).map(accepted).collect()));
+    let record: TaskRecord = serde_json::from_slice(register[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(record.custom_metadata.as_deref(), Some("some"));
+}
+
+#[test]
 fn wrong_content_type_and_oversize_bodies_are_refused_like_meilisearch() {
     for (ct, body, status, code) in [
         (None, b"[]".to_vec(), 415, "missing_content_type"),

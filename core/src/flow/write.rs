@@ -71,7 +71,8 @@ pub(super) struct WriteRequest {
 impl DocumentsWrite {
     pub fn new(map: Arc<ShardMap>, req: WriteRequest) -> Self {
         let WriteRequest { index, mode, query, content_type, version } = req;
-        let draft = TaskDraft::new(Some(index.clone()), "documentAdditionOrUpdate", 1);
+        let mut draft = TaskDraft::new(Some(index.clone()), "documentAdditionOrUpdate", 1);
+        draft.record.custom_metadata = query_param(&query, "customMetadata");
         DocumentsWrite {
             map,
             index,

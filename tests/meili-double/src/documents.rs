@@ -13,7 +13,8 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::filter::{self, Filter};
 use crate::indexes::validate_uid;
 use crate::params::{
-    body_string_list, body_usize, check_fields, invalid_type, json_body, json_object, QueryParams,
+    body_string_list, body_usize, check_fields, custom_metadata, invalid_type, json_body,
+    json_object, parse_skip_creation, QueryParams,
 };
 use crate::payload::{self, Document};
 use crate::sort::{self, SortBy};
@@ -51,15 +52,22 @@ async fn add_documents(
                 format!("Error while receiving the playload. `{msg}`."),
             ),
         })?;
+    let skip_creation = parse_skip_creation(q.get("skipCreation"))?;
+    let custom_metadata = q.get("customMetadata").map(str::to_string);
     let docs = payload::parse(format, &bytes)?;
     let mut details = Map::new();
     details.insert("receivedDocuments".into(), json!(docs.len()));
     details.insert("indexedDocuments".into(), Value::Null);
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
-        TaskKind::DocumentAdditionOrUpdate { primary_key, merge },
+        TaskKind::DocumentAdditionOrUpdate {
+            primary_key,
+            merge,
+            skip_creation,
+        },
         Some(details),
         Some(docs),
+        custom_metadata,
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -361,13 +369,15 @@ fn deletion_details(provided: usize) -> Map<String, Value> {
 pub async fn delete_one(
     State(state): State<Arc<AppState>>,
     Path((uid, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
         TaskKind::DocumentDeletion { ids: vec![id] },
         Some(deletion_details(1)),
         None,
+        custom_metadata(raw.as_deref()),
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -376,6 +386,7 @@ pub async fn delete_one(
 pub async fn delete_batch(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Accepted> {
@@ -403,11 +414,12 @@ pub async fn delete_batch(
         })
         .collect();
     let n = ids.len();
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
         TaskKind::DocumentDeletion { ids },
         Some(deletion_details(n)),
         None,
+        custom_metadata(raw.as_deref()),
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -416,6 +428,7 @@ pub async fn delete_batch(
 pub async fn delete_by_filter(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Accepted> {
@@ -438,13 +451,14 @@ pub async fn delete_by_filter(
     details.insert("providedIds".into(), json!(0));
     details.insert("deletedDocuments".into(), Value::Null);
     details.insert("originalFilter".into(), json!(filter.to_string()));
-    let summary = state.enqueue(
+    let summary = state.enqueue_with_metadata(
         Some(uid),
         TaskKind::DocumentDeletionByFilter {
             filter: filter.clone(),
         },
         Some(details),
         None,
+        custom_metadata(raw.as_deref()),
     )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
@@ -453,11 +467,18 @@ pub async fn delete_by_filter(
 pub async fn clear(
     State(state): State<Arc<AppState>>,
     Path(uid): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Accepted> {
     validate_uid(&uid)?;
     let mut details = Map::new();
     details.insert("deletedDocuments".into(), Value::Null);
-    let summary = state.enqueue(Some(uid), TaskKind::DocumentClear, Some(details), None)?;
+    let summary = state.enqueue_with_metadata(
+        Some(uid),
+        TaskKind::DocumentClear,
+        Some(details),
+        None,
+        custom_metadata(raw.as_deref()),
+    )?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 

@@ -122,9 +122,22 @@ impl AppState {
         details: Option<serde_json::Map<String, Value>>,
         documents: Option<Vec<Document>>,
     ) -> ApiResult<Value> {
+        self.enqueue_with_metadata(index_uid, kind, details, documents, None)
+    }
+
+    /// As [`AppState::enqueue`], keeping the client's `customMetadata` with the task.
+    pub fn enqueue_with_metadata(
+        &self,
+        index_uid: Option<String>,
+        kind: TaskKind,
+        details: Option<serde_json::Map<String, Value>>,
+        documents: Option<Vec<Document>>,
+        custom_metadata: Option<String>,
+    ) -> ApiResult<Value> {
         let mut db = self.lock()?;
         let uid = db.next_task_uid;
-        let task = Task::new(uid, index_uid, kind, details);
+        let mut task = Task::new(uid, index_uid, kind, details);
+        task.custom_metadata = custom_metadata;
         self.persistence
             .write_queued(&task, documents.as_ref())
             .map_err(|e| {
@@ -280,7 +293,11 @@ async fn documents_subroute(
     uri: axum::http::Uri,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let enabled = state.features.lock().map(|f| f.get("editDocumentsByFunction") == Some(&Value::Bool(true))).unwrap_or(false);
+    let enabled = state
+        .features
+        .lock()
+        .map(|f| f.get("editDocumentsByFunction") == Some(&Value::Bool(true)))
+        .unwrap_or(false);
     if method == axum::http::Method::POST && uri.path().ends_with("/documents/edit") && !enabled {
         return ApiError::new(
             Code::Other("feature_not_enabled"),

@@ -437,3 +437,23 @@ mod tests {
         assert_eq!(json_body(&h, b"{\"a\":1}", 100).unwrap(), json!({"a":1}));
     }
 }
+
+/// `skipCreation`: `true` or `false`, any case, as Meilisearch reads it.
+pub fn parse_skip_creation(value: Option<&str>) -> ApiResult<bool> {
+    match value {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ApiError::new(
+            Code::InvalidSkipCreation,
+            format!("skipCreation must be either `true` or `false`. Found: `{v}`"),
+        )),
+    }
+}
+
+/// The `customMetadata` a documents write keeps with its task.
+pub fn custom_metadata(raw_query: Option<&str>) -> Option<String> {
+    QueryParams::parse(raw_query)
+        .get("customMetadata")
+        .map(str::to_string)
+}

@@ -405,6 +405,7 @@ mod tests {
             crate::tasks::TaskKind::DocumentAdditionOrUpdate {
                 primary_key: None,
                 merge: false,
+                skip_creation: false,
             },
             None,
         );

@@ -63,6 +63,9 @@ pub enum TaskKind {
     DocumentAdditionOrUpdate {
         primary_key: Option<String>,
         merge: bool,
+        /// `skipCreation=true`: only documents already in the index are updated.
+        #[serde(default)]
+        skip_creation: bool,
     },
     DocumentDeletion {
         ids: Vec<String>,
@@ -129,6 +132,9 @@ pub struct Task {
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
+    /// The client's `customMetadata` query parameter, shown with the task.
+    #[serde(default)]
+    pub custom_metadata: Option<String>,
 }
 
 pub fn fmt_time(t: OffsetDateTime) -> String {
@@ -181,6 +187,7 @@ impl Task {
             enqueued_at: OffsetDateTime::now_utc(),
             started_at: None,
             finished_at: None,
+            custom_metadata: None,
         }
     }
 
@@ -212,18 +219,25 @@ impl Task {
         out.insert("enqueuedAt".into(), json!(fmt_time(self.enqueued_at)));
         out.insert("startedAt".into(), json!(self.started_at.map(fmt_time)));
         out.insert("finishedAt".into(), json!(self.finished_at.map(fmt_time)));
+        if let Some(metadata) = &self.custom_metadata {
+            out.insert("customMetadata".into(), json!(metadata));
+        }
         Value::Object(out)
     }
 
     /// The summarized task answered with 202 when a task is enqueued.
     pub fn summary(&self) -> Value {
-        json!({
+        let mut summary = json!({
             "taskUid": self.uid,
             "indexUid": self.index_uid,
             "status": self.status.name(),
             "type": self.type_name(),
             "enqueuedAt": fmt_time(self.enqueued_at),
-        })
+        });
+        if let (Some(metadata), Some(out)) = (&self.custom_metadata, summary.as_object_mut()) {
+            out.insert("customMetadata".into(), json!(metadata));
+        }
+        summary
     }
 }
 

@@ -278,7 +278,11 @@ fn apply(
             index.updated_at = now;
             Ok(())
         }
-        TaskKind::DocumentAdditionOrUpdate { primary_key, merge } => {
+        TaskKind::DocumentAdditionOrUpdate {
+            primary_key,
+            merge,
+            skip_creation,
+        } => {
             let index = db
                 .indexes
                 .entry(uid.to_string())
@@ -287,6 +291,7 @@ fn apply(
                 index,
                 primary_key.as_deref(),
                 *merge,
+                *skip_creation,
                 documents,
                 details,
                 now,
@@ -303,6 +308,7 @@ fn add_documents(
     index: &mut Index,
     primary_key: Option<&str>,
     merge: bool,
+    skip_creation: bool,
     documents: Vec<Document>,
     details: &mut Map<String, Value>,
     now: OffsetDateTime,
@@ -345,7 +351,10 @@ fn add_documents(
     let distinct: std::collections::HashSet<&String> = with_ids.iter().map(|(id, _)| id).collect();
     let indexed = distinct.len();
     for (id, doc) in with_ids {
-        index.upsert(id, doc, merge);
+        // Skipped documents still count as indexed, as on a real 1.50 node.
+        if !skip_creation || index.get(&id).is_some() {
+            index.upsert(id, doc, merge);
+        }
     }
     index.updated_at = now;
     details.insert("indexedDocuments".into(), json!(indexed));

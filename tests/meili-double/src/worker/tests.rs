@@ -72,6 +72,7 @@ fn guesses_primary_key_and_indexes_documents() {
         TaskKind::DocumentAdditionOrUpdate {
             primary_key: None,
             merge: false,
+            skip_creation: false,
         },
         Some(docs(
             json!([{"title": "a", "movieId": 1}, {"movieId": "2"}]),
@@ -93,6 +94,7 @@ fn a_missing_id_fails_the_whole_task() {
         TaskKind::DocumentAdditionOrUpdate {
             primary_key: Some("id".into()),
             merge: false,
+            skip_creation: false,
         },
         Some(docs(json!([{"id": 1}, {"title": "no id"}]))),
     );
@@ -113,6 +115,7 @@ fn integer_and_string_ids_are_the_same_document() {
         TaskKind::DocumentAdditionOrUpdate {
             primary_key: None,
             merge: false,
+            skip_creation: false,
         },
         Some(docs(json!([{"id": 1, "a": 1}]))),
     );
@@ -121,6 +124,7 @@ fn integer_and_string_ids_are_the_same_document() {
         TaskKind::DocumentAdditionOrUpdate {
             primary_key: None,
             merge: true,
+            skip_creation: false,
         },
         Some(docs(json!([{"id": "1", "b": 2}]))),
     );
@@ -147,6 +151,7 @@ fn a_different_primary_key_param_fails() {
         TaskKind::DocumentAdditionOrUpdate {
             primary_key: Some("sku".into()),
             merge: false,
+            skip_creation: false,
         },
         Some(docs(json!([{"id": 1, "sku": "x"}]))),
     );
@@ -176,4 +181,47 @@ fn deletions_on_missing_indexes_fail() {
         db.tasks[&uid].error.as_ref().unwrap().code,
         "index_already_exists"
     );
+}
+
+#[test]
+fn skip_creation_updates_existing_documents_only_and_counts_every_one() {
+    let mut db = Db::default();
+    let add = |merge, skip_creation| TaskKind::DocumentAdditionOrUpdate {
+        primary_key: Some("id".into()),
+        merge,
+        skip_creation,
+    };
+    run_task(
+        &mut db,
+        add(false, false),
+        Some(docs(json!([{"id": 1, "a": 1}]))),
+    );
+    let uid = run_task(
+        &mut db,
+        add(true, true),
+        Some(docs(json!([{"id": 1, "b": 2}, {"id": 2, "b": 3}]))),
+    );
+    let index = &db.indexes["movies"];
+    assert_eq!(index.docs.len(), 1, "document 2 is not created");
+    assert_eq!(
+        Value::Object(index.get("1").unwrap().clone()),
+        json!({"id": 1, "a": 1, "b": 2})
+    );
+    // A real 1.50 node counts the skipped document as indexed.
+    assert_eq!(
+        db.tasks[&uid].details.as_ref().unwrap()["indexedDocuments"],
+        2
+    );
+}
+
+#[test]
+fn custom_metadata_shows_in_the_summary_and_the_task() {
+    let mut task = Task::new(4, Some("movies".into()), TaskKind::DocumentClear, None);
+    assert!(
+        task.summary().get("customMetadata").is_none()
+            && task.view().get("customMetadata").is_none()
+    );
+    task.custom_metadata = Some("import-7".into());
+    assert_eq!(task.summary()["customMetadata"], "import-7");
+    assert_eq!(task.view()["customMetadata"], "import-7");
 }
