@@ -20,6 +20,7 @@ pub mod settings;
 pub mod shard_map;
 pub mod similar;
 pub mod task;
+pub mod task_scope;
 pub mod tasks_query;
 pub mod timestamp;
 pub mod version;

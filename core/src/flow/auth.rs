@@ -161,7 +161,9 @@ impl Guarded {
             }
         }
         let may_create = grant.may_create;
+        let key_indexes = grant.key_indexes.clone();
         let Stage::Checking { body: Some(body), .. } = std::mem::replace(&mut self.stage, Stage::Passed) else { return Next::Wait };
+        self.inner.scope_indexes(&key_indexes);
         match (&self.need.creates_index, &self.need.index) {
             (Some(_), Some(_)) if !may_create => self.probe(0, body),
             _ => self.hand_over(body),

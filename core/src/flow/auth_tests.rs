@@ -229,3 +229,21 @@ fn a_key_that_may_create_the_index_goes_straight_to_the_write() {
     let Next::Respond(refusal) = next else { panic!() };
     assert_eq!(refusal.status, 403);
 }
+
+#[test]
+fn a_key_restricted_to_some_indexes_reaches_the_task_flows_as_a_scope() {
+    let keys = KeyCache::shared();
+    let record = json!({"uid": 3, "indexUid": "books", "type": "documentAdditionOrUpdate", "nodeTasks": [{"node": "node0", "taskUid": 1}]});
+    let mut f = flow("GET", "/tasks/3", Some("k1"), &keys);
+    lookup_of(f.start());
+    f.on_replies(vec![ok(key("k1", json!(["tasks.get"]), json!(["movies"])))]);
+    let Next::Send(registry) = f.on_body(Vec::new()) else { panic!() };
+    assert_eq!(registry[0].target, Target::Control);
+    assert_eq!(refusal(f.on_replies(vec![ok(record.clone())])).1, "task_not_found");
+    let mut f = flow("GET", "/tasks/3", Some("k2"), &keys);
+    lookup_of(f.start());
+    f.on_replies(vec![ok(key("k2", json!(["tasks.get"]), json!(["mov*", "*"])))]);
+    f.on_body(Vec::new());
+    let Next::Send(node) = f.on_replies(vec![ok(record)]) else { panic!() };
+    assert_eq!(node[0].target, Target::NodeAsMiroir(0));
+}

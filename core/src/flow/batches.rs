@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use super::tasks_list::TaskList;
 use super::{Fixed, Flow, Next, Reply, Response};
-use crate::batches::{group, page, view};
+use crate::batches::{group, page_shown, view};
 use crate::error::{Code, MeiliError};
 use crate::route::split_path;
 use crate::shard_map::ShardMap;
+use crate::task_scope::Scope;
 use crate::tasks_query::TaskQuery;
 
 pub(super) struct BatchList {
@@ -23,6 +24,8 @@ pub(super) struct BatchList {
     query: TaskQuery,
     /// `GET /batches/{uid}`: the one batch, or `batch_not_found`.
     one: Option<u64>,
+    /// The key's restriction (see [`Flow::scope_indexes`]), applied to whole batches.
+    scope: Option<Scope>,
 }
 
 impl BatchList {
@@ -31,7 +34,7 @@ impl BatchList {
         let (_, query) = split_path(path);
         match TaskQuery::parse(query) {
             Err(e) => Box::new(Fixed(Response::error(&e))),
-            Ok(query) => Box::new(BatchList { gather: TaskList::collecting(map, gather_query(&query)), query, one: None }),
+            Ok(query) => Box::new(BatchList { gather: TaskList::collecting(map, gather_query(&query)), query, one: None, scope: None }),
         }
     }
 
@@ -42,14 +45,15 @@ impl BatchList {
             return Box::new(Fixed(Response::error(&e)));
         };
         let query = TaskQuery { batch_uids: Some(vec![u64::from(uid)]), ..TaskQuery::default() };
-        Box::new(BatchList { gather: TaskList::collecting(map, query.clone()), query, one: Some(u64::from(uid)) })
+        Box::new(BatchList { gather: TaskList::collecting(map, query.clone()), query, one: Some(u64::from(uid)), scope: None })
     }
 
     fn answer(&mut self) -> Next {
         let batches = group(self.gather.take_collected().into_iter().map(|(_, view)| view));
+        let shows = |tasks: &[serde_json::Value]| self.scope.as_ref().is_none_or(|s| s.shows_batch(tasks));
         match self.one {
-            None => Next::Respond(Response::json(200, &page(&self.query, &batches))),
-            Some(uid) => match batches.get(&uid) {
+            None => Next::Respond(Response::json(200, &page_shown(&self.query, &batches, shows))),
+            Some(uid) => match batches.get(&uid).filter(|tasks| shows(tasks)) {
                 Some(tasks) => Next::Respond(Response::json(200, &view(uid, tasks))),
                 None => MeiliError::new(Code::BatchNotFound, format!("Batch `{uid}` not found.")).into(),
             },
@@ -71,6 +75,12 @@ fn gather_query(query: &TaskQuery) -> TaskQuery {
 impl Flow for BatchList {
     fn start(&mut self) -> Next {
         self.gather.start()
+    }
+
+    /// Every task is gathered (a batch shows if one of its indexes does).
+    fn scope_indexes(&mut self, patterns: &[String]) {
+        self.gather.restrict(&["*".to_string()]);
+        self.scope = Scope::of(patterns);
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {

@@ -187,6 +187,9 @@ pub trait Flow {
     }
     /// Every call of the last round answered, in call order.
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next;
+    /// The guard passed the client's key, whose `indexes` are `patterns` (before
+    /// `start`): flows reading the task registry show only what the key may see.
+    fn scope_indexes(&mut self, _patterns: &[String]) {}
 }
 
 /// What the flows need from the client request beyond its route.

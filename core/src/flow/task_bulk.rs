@@ -179,6 +179,11 @@ impl Flow for TaskCancel {
         self.gather.start()
     }
 
+    /// Only the tasks the key may see are canceled or deleted (and counted).
+    fn scope_indexes(&mut self, patterns: &[String]) {
+        self.gather.restrict(patterns);
+    }
+
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
         match std::mem::replace(&mut self.stage, Stage::Gathering) {
             Stage::Gathering => match self.gather.on_replies(replies) {

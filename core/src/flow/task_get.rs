@@ -8,17 +8,22 @@ use super::{unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
 use crate::shard_map::{NodeState, ShardMap};
 use crate::task::{combine, TaskRecord};
+use crate::task_scope::Scope;
 use crate::wire::TASKS_REGISTRY_PATH;
 
 pub(super) struct TaskGet {
     map: Arc<ShardMap>,
     uid: Result<u64, String>,
     record: Option<TaskRecord>,
+    /// The guard judged the key (see [`Flow::scope_indexes`]): Miroir asks the nodes
+    /// itself, and a task `scope` does not show is not found.
+    judged: bool,
+    scope: Option<Scope>,
 }
 
 impl TaskGet {
     pub fn new(map: Arc<ShardMap>, uid: &str) -> TaskGet {
-        TaskGet { map, uid: uid.parse().map_err(|_| uid.to_string()), record: None }
+        TaskGet { map, uid: uid.parse().map_err(|_| uid.to_string()), record: None, judged: false, scope: None }
     }
 }
 
@@ -34,12 +39,17 @@ impl Flow for TaskGet {
         }
     }
 
+    fn scope_indexes(&mut self, patterns: &[String]) {
+        self.judged = true;
+        self.scope = Scope::of(patterns);
+    }
+
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
         let Some(record) = self.record.take() else {
             let reply = replies.into_iter().next().unwrap_or_default();
             return match (reply.status, serde_json::from_slice::<TaskRecord>(&reply.body)) {
-                (200, Ok(record)) => self.ask_nodes(record),
-                (404, _) => MeiliError::new(Code::TaskNotFound, format!("Task `{}` not found.", self.uid.clone().unwrap_or(0))).into(),
+                (200, Ok(record)) if self.shows(&record) => self.ask_nodes(record),
+                (200, Ok(_)) | (404, _) => self.not_found(),
                 _ => unavailable("the task registry").into(),
             };
         };
@@ -59,7 +69,18 @@ impl Flow for TaskGet {
 }
 
 impl TaskGet {
+    fn shows(&self, record: &TaskRecord) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.shows_task(&record.kind, record.index_uid.as_deref()))
+    }
+
+    fn not_found(&self) -> Next {
+        MeiliError::new(Code::TaskNotFound, format!("Task `{}` not found.", self.uid.clone().unwrap_or(0))).into()
+    }
+
     fn ask_nodes(&mut self, mut record: TaskRecord) -> Next {
+        if record.node_tasks.is_empty() && self.judged {
+            return Next::Respond(Response::json(200, &combine(&record, &[])));
+        }
         if record.node_tasks.is_empty() {
             // A task Miroir failed itself: a node still judges the client's key.
             let Some(&node) = super::live_nodes(&self.map).first() else { return unavailable("the task").into() };
@@ -79,7 +100,8 @@ impl TaskGet {
             .map(|t| {
                 // A node gone from the map answers nothing: the call fails and its view is null.
                 let node = self.map.nodes.iter().position(|n| n.id == t.node).unwrap_or(usize::MAX);
-                Call::get(Target::Node(node), format!("/tasks/{}", t.task_uid))
+                let target = if self.judged { Target::NodeAsMiroir(node) } else { Target::Node(node) };
+                Call::get(target, format!("/tasks/{}", t.task_uid))
             })
             .collect();
         self.record = Some(record);
@@ -124,6 +146,21 @@ mod tests {
         let mut flow = TaskGet::new(Arc::new(map), "3");
         let Next::Send(calls) = flow.on_replies(vec![Reply { status: 200, body: serde_json::to_vec(&record()).unwrap() }]) else { panic!() };
         (flow, calls)
+    }
+
+    #[test]
+    fn a_task_the_key_may_not_see_is_not_found() {
+        let run = |patterns: &[&str]| {
+            let mut flow = TaskGet::new(Arc::new(shard_map(2, 1, 1)), "3");
+            flow.scope_indexes(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+            flow.start();
+            flow.on_replies(vec![Reply { status: 200, body: serde_json::to_vec(&record()).unwrap() }])
+        };
+        let Next::Respond(hidden) = run(&["a", "n*"]) else { panic!() };
+        assert_eq!(hidden.status, 404);
+        assert_eq!(serde_json::from_slice::<Value>(&hidden.body).unwrap()["code"], "task_not_found");
+        let Next::Send(calls) = run(&["m*"]) else { panic!() };
+        assert_eq!(calls[0].target, Target::NodeAsMiroir(0), "the guard judged the key");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::{live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::route::split_path;
 use crate::shard_map::ShardMap;
 use crate::task::{combine, TaskRecord};
+use crate::task_scope::Scope;
 use crate::tasks_query::TaskQuery;
 use crate::wire::TASKS_REGISTRY_PATH;
 
@@ -42,18 +43,43 @@ pub(super) struct TaskList {
     matched: usize,
     /// Collect mode (for `POST /tasks/cancel`): every match, with its record.
     collected: Option<Vec<(TaskRecord, Value)>>,
+    /// Matches seen in the `limit + 1` window (shown or not).
+    window: usize,
+    /// The guard judged the key: Miroir asks the nodes itself and hides what `scope`
+    /// does not show (else the nodes judge the client's key and hide it).
+    judged: bool,
+    scope: Option<Scope>,
 }
 
 impl TaskList {
     pub fn new(map: Arc<ShardMap>, path: &str) -> TaskList {
         let (_, query) = split_path(path);
-        TaskList { map, query: TaskQuery::parse(query), stage: Stage::Records, found: Vec::new(), matched: 0, collected: None }
+        TaskList::with(map, TaskQuery::parse(query), None)
     }
 
     /// Scans every task `query` selects; the flow's answer is then meaningless and
     /// [`TaskList::take_collected`] gives the matches.
     pub fn collecting(map: Arc<ShardMap>, query: TaskQuery) -> TaskList {
-        TaskList { map, query: Ok(query), stage: Stage::Records, found: Vec::new(), matched: 0, collected: Some(Vec::new()) }
+        TaskList::with(map, Ok(query), Some(Vec::new()))
+    }
+
+    fn with(map: Arc<ShardMap>, query: Result<TaskQuery, crate::error::MeiliError>, collected: Option<Vec<(TaskRecord, Value)>>) -> TaskList {
+        TaskList { map, query, stage: Stage::Records, found: Vec::new(), matched: 0, collected, window: 0, judged: false, scope: None }
+    }
+
+    /// The key passed the guard with these index patterns (see [`Flow::scope_indexes`]).
+    pub fn restrict(&mut self, patterns: &[String]) {
+        self.judged = true;
+        self.scope = Scope::of(patterns);
+    }
+
+    /// Where node tasks are read: as Miroir once the key is judged.
+    fn node(&self, node: usize) -> Target {
+        if self.judged {
+            Target::NodeAsMiroir(node)
+        } else {
+            Target::Node(node)
+        }
     }
 
     pub fn take_collected(&mut self) -> Vec<(TaskRecord, Value)> {
@@ -68,12 +94,14 @@ impl TaskList {
     fn records(&mut self, from: Option<u64>, probe: bool) -> Next {
         let size = match &self.query {
             Ok(_) if self.scans_all() => SCAN_PAGE,
+            // A restricted key's page is cut from `limit + 1` matches, as on a node.
+            Ok(query) if self.scope.is_some() => query.limit.saturating_add(1),
             Ok(query) => query.limit,
             Err(_) => return Next::Wait,
         };
         let Ok(query) = &self.query else { return Next::Wait };
         let mut calls = vec![Call::get(Target::Control, format!("{TASKS_REGISTRY_PATH}?{}", query.record_query(from, size)))];
-        if probe {
+        if probe && !self.judged {
             let Some(&node) = live_nodes(&self.map).first() else { return unavailable("the task list").into() };
             calls.push(Call::get(Target::Node(node), "/tasks?limit=1".into()));
         }
@@ -110,7 +138,7 @@ impl TaskList {
             .iter()
             .map(|(node, uids)| {
                 let list: Vec<String> = uids.iter().map(u64::to_string).collect();
-                Call::get(Target::Node(*node), format!("/tasks?uids={}&limit={}", list.join(","), uids.len()))
+                Call::get(self.node(*node), format!("/tasks?uids={}&limit={}", list.join(","), uids.len()))
             })
             .collect();
         let nodes = per_node.into_iter().map(|(n, _)| n).collect();
@@ -153,22 +181,33 @@ impl TaskList {
                 .collect();
             // Nodes answer only the tasks the client's key may see (a key limited to some
             // indexes): a record none of whose node tasks came back is not the client's to see.
-            if !record.node_tasks.is_empty() && node_views.iter().all(Value::is_null) && answered_all {
+            if !self.judged && !record.node_tasks.is_empty() && node_views.iter().all(Value::is_null) && answered_all {
                 continue;
             }
             let view = combine(record, &node_views);
             if needs_view && !query.matches_view(&view) {
                 continue;
             }
+            // `total` counts what the key may not see, as on a node.
             self.matched += 1;
+            let shown = self.scope.as_ref().is_none_or(|s| s.shows_task(&record.kind, record.index_uid.as_deref()));
             if let Some(collected) = &mut self.collected {
-                collected.push((record.clone(), view));
-            } else if self.found.len() <= limit {
-                self.found.push(view);
+                if shown {
+                    collected.push((record.clone(), view));
+                }
+            } else if self.window <= limit {
+                self.window += 1;
+                if shown {
+                    self.found.push(view);
+                }
             }
         }
         if !scans_all {
-            let results: Vec<Value> = self.found.drain(..).collect();
+            let mut results: Vec<Value> = self.found.drain(..).collect();
+            let next = match self.scope {
+                Some(_) => (results.len() > limit).then(|| results.pop()).flatten().and_then(|v| v["uid"].as_u64()),
+                None => next,
+            };
             return Next::Respond(Response::json(200, &page(results, total, limit, next)));
         }
         match next {
@@ -196,6 +235,10 @@ impl Flow for TaskList {
                 self.records(from, true)
             }
         }
+    }
+
+    fn scope_indexes(&mut self, patterns: &[String]) {
+        self.restrict(patterns);
     }
 
     fn on_replies(&mut self, replies: Vec<Reply>) -> Next {
@@ -274,6 +317,53 @@ mod tests {
         let Next::Respond(answer) = flow.on_replies(vec![node_tasks(&[(40, "succeeded")]), node_tasks(&[(140, "succeeded")])]) else { panic!() };
         let body: Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(body["results"].as_array().unwrap().iter().map(|t| t["uid"].clone()).collect::<Vec<_>>(), [json!(4)]);
+    }
+
+    fn on(uid: u64, kind: &str, index: Option<&str>) -> TaskRecord {
+        TaskRecord { kind: kind.into(), index_uid: index.map(str::to_string), ..record(uid, uid * 10) }
+    }
+
+    /// `GET /tasks{query}` for a key on index `a`, over records 5 (b), 4 (a), 3 (a
+    /// cancelation), 2 (a); every node task succeeded.
+    fn restricted(query: &str) -> Value {
+        let mut flow = TaskList::new(Arc::new(shard_map(2, 1, 1)), &format!("/tasks{query}"));
+        flow.scope_indexes(&["a".to_string()]);
+        let Next::Send(first) = flow.start() else { panic!() };
+        assert_eq!(first.len(), 1, "the guard judged the key: no node probe");
+        let all = [on(5, "documentAdditionOrUpdate", Some("b")), on(4, "settingsUpdate", Some("a")), on(3, "taskCancelation", None), on(2, "indexCreation", Some("a"))];
+        let size: usize = first[0].path.split("limit=").nth(1).and_then(|l| l.split('&').next()).unwrap().parse().unwrap();
+        let page = json!({"results": all.iter().take(size).collect::<Vec<_>>(), "next": all.get(size).map(|r| r.uid), "total": 4});
+        let Next::Send(nodes) = flow.on_replies(vec![reply(page)]) else { panic!() };
+        assert!(nodes.iter().all(|c| matches!(c.target, Target::NodeAsMiroir(_))));
+        let done: Vec<Reply> = nodes
+            .iter()
+            .map(|c| {
+                let uids = c.path.split("uids=").nth(1).unwrap().split('&').next().unwrap();
+                node_tasks(&uids.split(',').map(|u| (u.parse().unwrap(), "succeeded")).collect::<Vec<_>>())
+            })
+            .collect();
+        let Next::Respond(answer) = flow.on_replies(done) else { panic!() };
+        serde_json::from_slice(&answer.body).unwrap()
+    }
+
+    fn uids(body: &Value) -> Vec<u64> {
+        body["results"].as_array().unwrap().iter().map(|t| t["uid"].as_u64().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_restricted_key_sees_its_indexes_tasks_cut_from_the_window_and_total_counts_all() {
+        let body = restricted("");
+        assert_eq!((uids(&body), body["total"].clone(), body["next"].clone()), (vec![4, 2], json!(4), json!(null)));
+        // As on a node: the `limit + 1` window (5, 4, 3) is cut first, then filtered.
+        let body = restricted("?limit=2");
+        assert_eq!((uids(&body), body["total"].clone(), body["next"].clone()), (vec![4], json!(4), json!(null)));
+        let body = restricted("?limit=1");
+        assert_eq!((uids(&body), body["next"].clone()), (vec![4], json!(null)));
+        // With a filter on the combined state, every page is scanned: the same answers.
+        let body = restricted("?statuses=succeeded&limit=2");
+        assert_eq!((uids(&body), body["total"].clone(), body["next"].clone()), (vec![4], json!(4), json!(null)));
+        let body = restricted("?statuses=succeeded");
+        assert_eq!((uids(&body), body["total"].clone()), (vec![4, 2], json!(4)));
     }
 
     #[test]
