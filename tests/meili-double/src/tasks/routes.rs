@@ -126,6 +126,7 @@ fn required_filter(raw: Option<&str>, what: &str) -> ApiResult<(QueryParams, Tas
 
 fn register(
     state: &AppState,
+    access: &Access,
     raw: Option<&str>,
     filter: &TaskFilter,
     counted: &str,
@@ -135,7 +136,7 @@ fn register(
         .lock()?
         .tasks
         .values()
-        .filter(|t| filter.matches(t))
+        .filter(|t| filter.matches(t) && visible(access, t))
         .map(|t| t.uid)
         .collect();
     let mut details = Map::new();
@@ -150,10 +151,12 @@ fn register(
 /// `POST /tasks/cancel`
 pub async fn cancel_tasks(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|Extension(a)| a).unwrap_or_default();
     let (_, filter) = required_filter(raw.as_deref(), "cancel")?;
-    register(&state, raw.as_deref(), &filter, "canceledTasks", |uids| {
+    register(&state, &access, raw.as_deref(), &filter, "canceledTasks", |uids| {
         TaskKind::TaskCancelation { uids }
     })
 }
@@ -161,10 +164,12 @@ pub async fn cancel_tasks(
 /// `DELETE /tasks`
 pub async fn delete_tasks(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    let access = access.map(|Extension(a)| a).unwrap_or_default();
     let (_, filter) = required_filter(raw.as_deref(), "delete")?;
-    register(&state, raw.as_deref(), &filter, "deletedTasks", |uids| {
+    register(&state, &access, raw.as_deref(), &filter, "deletedTasks", |uids| {
         TaskKind::TaskDeletion { uids }
     })
 }
