@@ -163,18 +163,18 @@ pub fn strategy(uid: u64, kind: &str) -> String {
 /// One page of the batches passing `query`, as `GET /batches` answers: newest first
 /// (oldest first with `reverse`), from `from` on; `total` counts every match.
 pub fn page(query: &TaskQuery, batches: &Batches) -> Value {
-    page_shown(query, batches, |_| true)
+    page_shown(query, batches, |_, _| true)
 }
 
 /// [`page`] for a key that sees only the batches `shows` keeps: as on a node, they are
 /// dropped from the `limit + 1` window and `total` still counts them.
-pub fn page_shown(query: &TaskQuery, batches: &Batches, shows: impl Fn(&[Value]) -> bool) -> Value {
+pub fn page_shown(query: &TaskQuery, batches: &Batches, shows: impl Fn(u64, &[Value]) -> bool) -> Value {
     let matching: Vec<(u64, &Vec<Value>)> = batches.iter().filter(|(uid, tasks)| matches(query, **uid, tasks)).map(|(u, t)| (*u, t)).collect();
     let total = matching.len();
     let ordered: Box<dyn Iterator<Item = &(u64, &Vec<Value>)>> =
         if query.reverse { Box::new(matching.iter()) } else { Box::new(matching.iter().rev()) };
     let from_on = ordered.filter(|(uid, _)| query.from.is_none_or(|f| if query.reverse { *uid >= f } else { *uid <= f }));
-    let mut window: Vec<&(u64, &Vec<Value>)> = from_on.take(query.limit.saturating_add(1)).filter(|(_, tasks)| shows(tasks)).collect();
+    let mut window: Vec<&(u64, &Vec<Value>)> = from_on.take(query.limit.saturating_add(1)).filter(|(uid, tasks)| shows(*uid, tasks)).collect();
     let next = window.get(query.limit).map(|(uid, _)| *uid);
     window.truncate(query.limit);
     let results: Vec<Value> = window.iter().map(|(uid, tasks)| view(*uid, tasks)).collect();

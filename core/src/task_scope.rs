@@ -3,10 +3,11 @@
 //! `get_batch_ids_from_authorized_indexes`).
 //!
 //! A task shows when its kind concerns one index and a key pattern covers that
-//! index: cancelations, deletions, swaps, dumps... are hidden. A batch hides only when
-//! it names indexes and none is covered (a node's kind rule subtracts *task* uids of
-//! those kinds from *batch* uids, so in practice a node still lists a cancelation's
-//! batch; Miroir answers as the node does in that case).
+//! index: cancelations, deletions, swaps, dumps... are hidden. A batch hides when it
+//! names indexes and none is covered, or when its uid is the uid of a task of such a
+//! kind: a node subtracts those *task* uids from the *batch* uids. On a node that is
+//! the cancelation's own batch while batch and task uids run alike (no autobatching);
+//! a Miroir batch's uid is its lead task's, so Miroir hides the batches such a task leads.
 //! The restriction is applied after the `limit + 1` window is cut, and `total` ignores
 //! it, as on a node (so a restricted key may get a short page with no `next`).
 
@@ -39,8 +40,12 @@ impl Scope {
         !NOT_ONE_INDEX.contains(&kind) && index.is_some_and(|i| self.covers(i))
     }
 
-    /// A batch, by its tasks' views (`indexUid` of each).
-    pub fn shows_batch(&self, tasks: &[Value]) -> bool {
+    /// Batch `uid`, by its tasks' views (`uid`, `type`, `indexUid` of each).
+    pub fn shows_batch(&self, uid: u64, tasks: &[Value]) -> bool {
+        let lead_kind = tasks.iter().find(|t| t.get("uid").and_then(Value::as_u64) == Some(uid)).and_then(|t| t.get("type")?.as_str());
+        if lead_kind.is_some_and(|k| NOT_ONE_INDEX.contains(&k)) {
+            return false;
+        }
         let mut indexes = tasks.iter().filter_map(|t| t.get("indexUid").and_then(Value::as_str)).peekable();
         indexes.peek().is_none() || indexes.any(|i| self.covers(i))
     }
@@ -75,10 +80,12 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_shows_when_one_of_its_indexes_is_covered_or_it_names_none() {
+    fn a_batch_shows_when_one_of_its_indexes_is_covered_unless_such_a_task_leads_it() {
         let s = scope(&["a"]).unwrap();
-        assert!(s.shows_batch(&[json!({"indexUid": "b"}), json!({"indexUid": "a"})]));
-        assert!(!s.shows_batch(&[json!({"indexUid": "b"})]));
-        assert!(s.shows_batch(&[json!({"indexUid": null, "type": "taskCancelation"})]));
+        let task = |uid: u64, kind: &str, index: Option<&str>| json!({"uid": uid, "type": kind, "indexUid": index});
+        assert!(s.shows_batch(1, &[task(1, "documentDeletion", Some("b")), task(2, "settingsUpdate", Some("a"))]));
+        assert!(!s.shows_batch(1, &[task(1, "documentDeletion", Some("b"))]));
+        assert!(!s.shows_batch(3, &[task(3, "taskCancelation", None), task(1, "documentDeletion", Some("a"))]));
+        assert!(s.shows_batch(4, &[task(3, "taskCancelation", None)]), "a node's rule reads the batch uid as a task uid");
     }
 }

@@ -50,10 +50,10 @@ impl BatchList {
 
     fn answer(&mut self) -> Next {
         let batches = group(self.gather.take_collected().into_iter().map(|(_, view)| view));
-        let shows = |tasks: &[serde_json::Value]| self.scope.as_ref().is_none_or(|s| s.shows_batch(tasks));
+        let shows = |uid: u64, tasks: &[serde_json::Value]| self.scope.as_ref().is_none_or(|s| s.shows_batch(uid, tasks));
         match self.one {
             None => Next::Respond(Response::json(200, &page_shown(&self.query, &batches, shows))),
-            Some(uid) => match batches.get(&uid).filter(|tasks| shows(tasks)) {
+            Some(uid) => match batches.get(&uid).filter(|tasks| shows(uid, tasks)) {
                 Some(tasks) => Next::Respond(Response::json(200, &view(uid, tasks))),
                 None => MeiliError::new(Code::BatchNotFound, format!("Batch `{uid}` not found.")).into(),
             },

@@ -198,3 +198,88 @@ fn refusals_equal_one_nodes_and_reach_no_node() {
     assert_eq!(refused_calls, 3, "refused requests reached the nodes");
     assert!(before > 0, "the counter counts");
 }
+
+const SCOPED: &str = "0a0a0a0a-1111-4222-8333-000000000006";
+const SCOPE_A: &str = "scope_a";
+const SCOPE_B: &str = "scope_b";
+
+/// What a key restricted to `scope_a` sees of the task queue, and what its
+/// cancelation and deletion match, on one deployment (uids differ between
+/// deployments: types, indexes, counts and codes are compared).
+fn task_scope(client: &Client) -> Vec<(String, Value)> {
+    let mut b_task = 0;
+    for index in [SCOPE_A, SCOPE_B] {
+        let created = client.json("POST", "/indexes", &json!({"uid": index, "primaryKey": "id"}));
+        client.wait_task(created.body["taskUid"].as_u64().unwrap());
+    }
+    for (i, index) in [SCOPE_A, SCOPE_B, SCOPE_A, SCOPE_B, SCOPE_A].iter().enumerate() {
+        let added = client.json("POST", &format!("/indexes/{index}/documents"), &json!([{"id": i}]));
+        let uid = added.body["taskUid"].as_u64().unwrap();
+        client.wait_task(uid);
+        if *index == SCOPE_B {
+            b_task = uid;
+        }
+    }
+    // A cancelation (of a finished task: it cancels nothing), by the master key.
+    let canceled = client.send("POST", &format!("/tasks/cancel?uids={b_task}"), None, None);
+    client.wait_task(canceled.body["taskUid"].as_u64().unwrap());
+    let key = json!({"uid": SCOPED, "actions": ["tasks.get", "tasks.cancel", "tasks.delete"], "indexes": [SCOPE_A], "expiresAt": null});
+    let created = client.json("POST", "/keys", &key);
+    assert_eq!(created.status, 201, "{created:?}");
+    let scoped = Client::new(client.base.clone(), created.body["key"].as_str().unwrap());
+
+    let tasks = |answer: &Answer| -> Value {
+        let seen: Vec<Value> = answer.body["results"].as_array().unwrap().iter().map(|t| json!([t["type"], t["indexUid"], t["status"]])).collect();
+        json!([answer.status, seen, answer.body["total"], answer.body["next"].is_u64()])
+    };
+    let batches = |answer: &Answer| -> Value {
+        let seen: Vec<Value> = answer.body["results"].as_array().unwrap().iter().map(|b| json!([b["stats"]["types"], b["stats"]["indexUids"]])).collect();
+        json!([answer.status, seen, answer.body["total"], answer.body["next"].is_u64()])
+    };
+    let error = |answer: &Answer| json!([answer.status, answer.body["code"], answer.body["message"].as_str().map(|m| m.replace(&b_task.to_string(), "{uid}"))]);
+    let mut seen = vec![
+        ("GET /tasks".to_string(), tasks(&scoped.get("/tasks"))),
+        ("GET /tasks?limit=2".to_string(), tasks(&scoped.get("/tasks?limit=2"))),
+        ("GET /tasks?types=taskCancelation".to_string(), tasks(&scoped.get("/tasks?types=taskCancelation"))),
+        ("GET /tasks?statuses=succeeded&limit=3".to_string(), tasks(&scoped.get("/tasks?statuses=succeeded&limit=3"))),
+        ("GET /tasks/{b}".to_string(), error(&scoped.get(&format!("/tasks/{b_task}")))),
+        ("GET /batches".to_string(), batches(&scoped.get("/batches"))),
+    ];
+    // A cancelation and a deletion by the key: only `scope_a`'s tasks are matched.
+    for (step, method, path) in [("cancel", "POST", "/tasks/cancel?statuses=enqueued,processing,succeeded"), ("delete", "DELETE", "/tasks?statuses=succeeded")] {
+        let answer = scoped.send(method, path, None, None);
+        assert_eq!(answer.status, 200, "{step}: {answer:?}");
+        let uid = answer.body["taskUid"].as_u64().unwrap();
+        assert_eq!(scoped.get(&format!("/tasks/{uid}")).status, 404, "the key does not see its own {step}");
+        let done = client.wait_task(uid);
+        seen.push((format!("{step} by the key"), json!([done["status"], done["details"]])));
+    }
+    seen.push(("GET /tasks after, master key".into(), tasks(&client.get("/tasks"))));
+    seen
+}
+
+#[test]
+fn a_key_restricted_to_some_indexes_sees_and_touches_only_their_tasks_as_on_one_node() {
+    let single = SingleNode::start();
+    let expected = task_scope(&single.client);
+    drop(single);
+    let step = |s: &str| expected.iter().find(|(n, _)| n == s).map(|(_, v)| v.clone()).unwrap();
+    // The reference shows what the comparison relies on.
+    assert_eq!(step("GET /tasks")[1].as_array().unwrap().len(), 4, "{}", step("GET /tasks"));
+    assert_eq!(step("GET /tasks")[2], 8, "total counts what the key may not see");
+    assert_eq!(step("GET /tasks/{b}")[1], "task_not_found");
+    assert_eq!(step("cancel by the key")[1]["matchedTasks"], 4);
+
+    let mesh = Mesh::start(MeshSpec { nodes: 2, rf: 1, shards: 4, groups: 1 });
+    let through_miroir = task_scope(&mesh.client);
+    for (step, outcome) in &through_miroir {
+        eprintln!("{step}: {outcome}");
+    }
+    let differences: Vec<String> = expected
+        .iter()
+        .zip(&through_miroir)
+        .filter(|(a, b)| a != b)
+        .map(|((step, one), (_, miroir))| format!("{step}:\n  one node: {one}\n  Miroir:   {miroir}"))
+        .collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

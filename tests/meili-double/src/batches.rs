@@ -122,13 +122,23 @@ fn batches(db: &crate::store::Db) -> std::collections::BTreeMap<u32, Vec<&Task>>
     batches
 }
 
-/// Whether a key restricted to some indexes sees a batch: unless it names
-/// indexes and none is allowed. (A node's rule meant to hide batches of kinds
-/// not tied to one index subtracts task uids from batch uids, so in practice
-/// a cancelation's batch stays listed.)
-fn batch_visible(access: &Access, tasks: &[&Task]) -> bool {
+/// Whether a key restricted to some indexes sees batch `uid`: not when it
+/// names indexes and none is allowed, nor when `uid` is the uid of a task of
+/// a kind not tied to one index (a node subtracts those *task* uids from the
+/// *batch* uids, as `get_batch_ids_from_authorized_indexes` does).
+fn batch_visible(db: &crate::store::Db, access: &Access, uid: u32, tasks: &[&Task]) -> bool {
+    const NOT_ONE_INDEX: [&str; 8] = [
+        "indexSwap", "taskCancelation", "taskDeletion", "dumpCreation", "export",
+        "upgradeDatabase", "networkTopologyChange", "snapshotCreation",
+    ];
+    if access.all_indexes() {
+        return true;
+    }
+    if db.tasks.get(&uid).is_some_and(|t| NOT_ONE_INDEX.contains(&t.kind.type_name())) {
+        return false;
+    }
     let mut indexes = tasks.iter().filter_map(|t| t.index_uid.as_deref()).peekable();
-    access.all_indexes() || indexes.peek().is_none() || indexes.any(|i| access.allows(i))
+    indexes.peek().is_none() || indexes.any(|i| access.allows(i))
 }
 
 /// `GET /batches`
@@ -150,7 +160,7 @@ pub async fn list(
         .into_iter()
         .filter(|(_, tasks)| tasks.iter().any(|t| filter.matches(t)))
         .filter_map(|(b, tasks)| {
-            let seen = batch_visible(&access, &tasks);
+            let seen = batch_visible(&db, &access, b, &tasks);
             view(&tasks).map(|v| (b, v, seen))
         })
         .collect();
@@ -190,7 +200,7 @@ pub async fn get_one(
     let db = state.lock()?;
     batches(&db)
         .remove(&uid)
-        .filter(|tasks| batch_visible(&access, tasks))
+        .filter(|tasks| batch_visible(&db, &access, uid, tasks))
         .and_then(|tasks| view(&tasks))
         .map(Json)
         .ok_or_else(|| {
