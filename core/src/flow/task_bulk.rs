@@ -303,6 +303,25 @@ mod tests {
     }
 
     #[test]
+    fn a_restricted_key_cancels_and_counts_only_its_indexes_tasks() {
+        let mut flow = TaskBulk::new(Arc::new(shard_map(2, 1, 1)), false, "/tasks/cancel?statuses=enqueued");
+        flow.scope_indexes(&["mov*".to_string()]);
+        let Next::Send(first) = flow.start() else { panic!() };
+        assert_eq!(first.len(), 1, "the guard judged the key: no node probe");
+        let books = TaskRecord { index_uid: Some("books".into()), ..record(2, false) };
+        let page = json!({"results": [books, record(1, false)], "next": null, "total": 2});
+        let Next::Send(reads) = flow.on_replies(vec![Reply { status: 200, body: page.to_string().into_bytes() }]) else { panic!() };
+        assert!(reads.iter().all(|c| matches!(c.target, Target::NodeAsMiroir(_))));
+        let enqueued = |uids: [u64; 2]| Reply { status: 200, body: json!({"results": uids.map(|u| json!({"uid": u, "status": "enqueued"}))}).to_string().into_bytes() };
+        let Next::Send(cancels) = flow.on_replies(vec![enqueued([20, 10]), enqueued([21, 11])]) else { panic!() };
+        assert_eq!(cancels.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["/tasks/cancel?uids=10", "/tasks/cancel?uids=11"]);
+        let ok = |uid: u64| Reply { status: 200, body: json!({"taskUid": uid}).to_string().into_bytes() };
+        let Next::Send(register) = flow.on_replies(vec![ok(7), ok(8)]) else { panic!() };
+        let record: TaskRecord = serde_json::from_slice(register[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!((record.details["matchedTasks"].clone(), record.cancels), (json!(1), vec![1]));
+    }
+
+    #[test]
     fn a_registry_refusing_to_forget_registers_nothing() {
         let map = Arc::new(shard_map(1, 1, 1));
         let mut flow = TaskCancel {
