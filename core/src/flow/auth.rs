@@ -56,6 +56,9 @@ pub fn need_of(route: &Route) -> Option<Need> {
             let creates_index = (*kind == TaskKind::SettingsUpdate).then_some("settingsUpdate");
             Some(Need { action, index, creates_index })
         }
+        // The indexes are in the body; a key restricted to some indexes is not checked
+        // against them (see docs/api-compatibility.md).
+        Route::SwapIndexes => Some(Need { action: "indexes.swap", index: None, creates_index: None }),
         Route::Api(api) => api.write_action().map(|action| Need { action, index: None, creates_index: None }),
         _ => None,
     }

@@ -14,6 +14,7 @@ mod sync_change;
 mod broadcast;
 mod browse;
 mod delete_batch;
+mod fence;
 mod fields;
 mod point;
 mod quorum;
@@ -23,6 +24,7 @@ mod search;
 mod search_params;
 mod similar;
 mod stats;
+mod swap;
 mod task_bulk;
 mod task_get;
 mod tasks_list;
@@ -212,7 +214,12 @@ pub fn for_request(map: Arc<ShardMap>, req: RequestInfo) -> Box<dyn Flow> {
 
 /// The flow serving a request already classified (`route` is `classify` of it); a
 /// write is refused before anything reaches a node when the client's key does not allow it.
+/// A request naming an index a swap fences waits for the swap first (see [`fence`]).
 pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
+    fence::guard(map, route, req, guarded)
+}
+
+fn guarded(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
     let need = auth::need_of(&route);
     let (authorization, content_type) = (req.authorization.clone(), req.content_type.clone());
     let flow = build(map.clone(), route, req);
@@ -250,6 +257,7 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
             kind,
             settings,
         )),
+        Route::SwapIndexes => Box::new(swap::SwapIndexes::new(req.content_type)),
         Route::Task { uid } => Box::new(task_get::TaskGet::new(map, &uid)),
         Route::Api(api) => instance::flow(map, api, req),
         Route::Unsupported { what } => Box::new(Fixed(Response::error(&MeiliError::new(
