@@ -148,6 +148,28 @@ impl Registry {
         Ok(record)
     }
 
+    /// Rewrites a registered record (a swap learns its node tasks after its 202): the
+    /// log gets the record again, and the last line of a uid wins on reload.
+    pub fn update(&self, record: TaskRecord) -> Result<(), RegistryError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let uid = record.uid;
+        if !state.records.contains_key(&uid) {
+            return Ok(()); // forgotten meanwhile (`DELETE /tasks`): stays forgotten
+        }
+        if let Some(mirror) = &self.mirror {
+            mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
+        }
+        let mut line = serde_json::to_vec(&record).expect("a TaskRecord always serializes");
+        line.push(b'\n');
+        if let Err(source) = state.append(&line) {
+            let len = state.len;
+            let _ = state.log.set_len(len);
+            return Err(RegistryError::Persist { uid, source });
+        }
+        state.records.insert(uid, record);
+        Ok(())
+    }
+
     /// Forgets the records of `uids` (those it holds), persisting the deletion first:
     /// a `{"forget":[...]}` line in the log, so a restart does not bring them back.
     /// Their uids stay spent. Returns how many records were forgotten.

@@ -175,6 +175,12 @@ impl NodeApi {
         self.task_uid(&path, &answer)
     }
 
+    /// Enqueues `POST /swap-indexes` with `swaps` (Meilisearch's body): its task uid.
+    pub fn swap_indexes(&self, swaps: &Value) -> Result<u64, NodeError> {
+        let answer = self.expect("POST", "/swap-indexes", Some(swaps), 202)?;
+        self.task_uid("POST /swap-indexes", &answer)
+    }
+
     /// When the oldest task still enqueued or processing was enqueued (µs since the
     /// epoch); `None` when the queue is empty. Writes older than that were all applied.
     pub fn oldest_pending_us(&self) -> Result<Option<u64>, NodeError> {
