@@ -131,10 +131,10 @@ fn bad_bodies_are_refused_as_meilisearch_refuses_them() {
         r#"[{"#,
     ];
     for body in bodies {
-        let (a, b) = [&mesh.client, &single.client].map(|c| c.send("POST", "/swap-indexes", Some("application/json"), Some(body.as_bytes())));
+        let [a, b] = [&mesh.client, &single.client].map(|c| c.send("POST", "/swap-indexes", Some("application/json"), Some(body.as_bytes())));
         assert_eq!((a.status, &a.body), (b.status, &b.body), "{body}");
     }
-    let (a, b) = [&mesh.client, &single.client].map(|c| c.send("POST", "/swap-indexes", Some("text/plain"), Some(b"[]")));
+    let [a, b] = [&mesh.client, &single.client].map(|c| c.send("POST", "/swap-indexes", Some("text/plain"), Some(b"[]")));
     assert_eq!((a.status, a.code()), (b.status, b.code()));
     // Nothing reached a node: their task queues hold no swap.
     for node in &mesh.nodes {

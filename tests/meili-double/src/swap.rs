@@ -42,10 +42,14 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
                 .iter()
                 .enumerate()
                 .map(|(j, v)| match v {
-                    Value::String(s) => {
-                        validate_uid(s)?;
-                        Ok(s.clone())
-                    }
+                    // Meilisearch 1.50 names the place and keeps the swap's code.
+                    Value::String(s) => match validate_uid(s) {
+                        Ok(()) => Ok(s.clone()),
+                        Err(e) => Err(ApiError::new(
+                            code,
+                            format!("Invalid value at `{at}.indexes[{j}]`: {e}"),
+                        )),
+                    },
                     other => Err(invalid_type(
                         &format!("{at}.indexes[{j}]"),
                         "a string",
@@ -64,7 +68,8 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
             }
         };
         let rename = match obj.get("rename") {
-            None | Some(Value::Null) => false,
+            // `null` is refused like any other non-boolean (checked on 1.50).
+            None => false,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
                 return Err(invalid_type(
