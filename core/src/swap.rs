@@ -28,12 +28,22 @@ pub fn details(swaps: &[IndexSwap]) -> Value {
 
 /// Reads a swap body (content type and syntax included).
 pub fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Vec<IndexSwap>, MeiliError> {
+    parse_for(content_type, body, |_| true)
+}
+
+/// As [`parse_body`], for a key that may reach only the indexes `allowed` accepts: as
+/// Meilisearch, each swap in turn is checked for its length and then for the key's
+/// access to both its indexes (`invalid_api_key`), before any duplicate is looked for.
+pub fn parse_for(content_type: Option<&str>, body: &[u8], allowed: impl Fn(&str) -> bool) -> Result<Vec<IndexSwap>, MeiliError> {
     crate::json_body::check_content_type(content_type)?;
     let value: Value = crate::json_body::parse(body)?;
     let items = shape(&value)?;
     let mut swaps = Vec::with_capacity(items.len());
     for (names, rename) in items {
         let [a, b] = <[String; 2]>::try_from(names.clone()).map_err(|_| wrong_length(&names))?;
+        if !allowed(&a) || !allowed(&b) {
+            return Err(MeiliError::new(Code::InvalidApiKey, "The provided API key is invalid."));
+        }
         swaps.push(IndexSwap { indexes: (a, b), rename });
     }
     check_duplicates(&swaps)?;

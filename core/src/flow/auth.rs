@@ -56,9 +56,8 @@ pub fn need_of(route: &Route) -> Option<Need> {
             let creates_index = (*kind == TaskKind::SettingsUpdate).then_some("settingsUpdate");
             Some(Need { action, index, creates_index })
         }
-        // The indexes are in the body; a key restricted to some indexes is not checked
-        // against them (see docs/api-compatibility.md).
-        Route::SwapIndexes => Some(Need { action: "indexes.swap", index: None, creates_index: None }),
+        // The indexes are in the body: `Guarded::decide` checks the key's reach there.
+        Route::SwapIndexes => Some(Need { action: SWAP_ACTION, index: None, creates_index: None }),
         Route::Api(api) => api.write_action().map(|action| Need { action, index: None, creates_index: None }),
         _ => None,
     }
@@ -98,6 +97,15 @@ pub fn judge(key: &Value, need: &Need) -> Result<(), MeiliError> {
     } else {
         Err(invalid_key())
     }
+}
+
+/// The action of `POST /swap-indexes`.
+const SWAP_ACTION: &str = "indexes.swap";
+
+/// Whether the key's `indexes` cover `index`.
+fn may_reach(key: &Value, index: &str) -> bool {
+    let patterns = key.get("indexes").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    patterns.into_iter().any(|pattern| matches_pattern(pattern, index))
 }
 
 /// `*`, `prefix*` or an exact uid.
@@ -176,6 +184,17 @@ impl Guarded {
         };
         if let Err(refusal) = verdict {
             return refusal.into();
+        }
+        // A swap names its indexes in the body: each must be one the key may reach.
+        if self.need.action == SWAP_ACTION {
+            if let Stage::Checking { body: Some(body), .. } = &self.stage {
+                let reach = |uid: &str| may_reach(key, uid);
+                if let Err(refusal) = crate::swap::parse_for(self.content_type.as_deref(), body, reach) {
+                    if refusal.code == Code::InvalidApiKey {
+                        return refusal.into();
+                    }
+                }
+            }
         }
         let may_create = judge(key, &Need { action: "indexes.create", ..self.need.clone() }).is_ok();
         let Stage::Checking { body: Some(body), .. } = std::mem::replace(&mut self.stage, Stage::Passed) else { return Next::Wait };

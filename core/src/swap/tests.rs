@@ -83,3 +83,17 @@ fn syntax_and_content_type_errors_come_first() {
     assert_eq!(parse_body(None, b"[]").unwrap_err().code, Code::MissingContentType);
     assert_eq!(parse_body(Some("text/plain"), b"[]").unwrap_err().code, Code::InvalidContentType);
 }
+
+#[test]
+fn a_key_limited_to_some_indexes_is_refused_in_meilisearchs_order() {
+    let only_a = |uid: &str| uid.starts_with('a');
+    let check = |body: &str| parse_for(Some("application/json"), body.as_bytes(), only_a).map_err(|e| e.code.name());
+    assert_eq!(check(r#"[{"indexes":["a1","b1"]}]"#), Err("invalid_api_key"));
+    // Length before access, swap by swap; duplicates only after every swap passed.
+    assert_eq!(check(r#"[{"indexes":["b1"]}]"#), Err("invalid_swap_indexes"));
+    assert_eq!(check(r#"[{"indexes":["b1","a1"]},{"indexes":["a3"]}]"#), Err("invalid_api_key"));
+    assert_eq!(check(r#"[{"indexes":["a1","a2"]},{"indexes":["a3"]}]"#), Err("invalid_swap_indexes"));
+    assert_eq!(check(r#"[{"indexes":["a1","b2"]},{"indexes":["a2","a1"]}]"#), Err("invalid_api_key"));
+    assert_eq!(check(r#"[{"indexes":["a1","a2"]},{"indexes":["a2","a3"]}]"#), Err("invalid_swap_duplicate_index_found"));
+    assert!(check(r#"[{"indexes":["a1","a2"]}]"#).is_ok());
+}

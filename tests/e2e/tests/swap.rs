@@ -136,6 +136,22 @@ fn bad_bodies_are_refused_as_meilisearch_refuses_them() {
     }
     let [a, b] = [&mesh.client, &single.client].map(|c| c.send("POST", "/swap-indexes", Some("text/plain"), Some(b"[]")));
     assert_eq!((a.status, a.code()), (b.status, b.code()));
+    // A key that may swap only `a*` indexes: refused on any other, in Meilisearch's order.
+    let spec = json!({"uid": "6f1ab0e2-58b8-4a57-9d43-2c4e3b4f2a10", "actions": ["indexes.swap"], "indexes": ["a*"], "expiresAt": null});
+    let keys = [&mesh.client, &single.client].map(|c| c.json("POST", "/keys", &spec));
+    assert_eq!(keys[0].body["key"], keys[1].body["key"], "{keys:?}");
+    let key = keys[0].body["key"].as_str().expect("a key").to_string();
+    let limited = [Client::new(mesh.client.base.clone(), &key), Client::new(single.client.base.clone(), &key)];
+    for body in [
+        r#"[{"indexes": ["a1", "b1"]}]"#,
+        r#"[{"indexes": ["b1"]}]"#,
+        r#"[{"indexes": ["b1", "a1"]}, {"indexes": ["a3"]}]"#,
+        r#"[{"indexes": ["a1", "a2"]}, {"indexes": ["a2", "a3"]}]"#,
+        r#"{}"#,
+    ] {
+        let [a, b] = limited.each_ref().map(|c| c.send("POST", "/swap-indexes", Some("application/json"), Some(body.as_bytes())));
+        assert_eq!((a.status, &a.body), (b.status, &b.body), "{body}");
+    }
     // Nothing reached a node: their task queues hold no swap.
     for node in &mesh.nodes {
         assert_eq!(node.get("/tasks?types=indexSwap").body["total"], 0, "{}", node.base);
