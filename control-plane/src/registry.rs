@@ -134,28 +134,13 @@ impl Registry {
         state.next_uid += 1;
         record.uid = uid;
         record.enqueued_at = now_rfc3339();
-        if let Some(mirror) = &self.mirror {
-            mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
-        }
-        let mut line = serde_json::to_vec(&record).expect("a TaskRecord always serializes");
-        line.push(b'\n');
-        if let Err(source) = state.append(&line) {
-            let len = state.len;
-            let _ = state.log.set_len(len);
-            return Err(RegistryError::Persist { uid, source });
-        }
-        state.records.insert(uid, record.clone());
+        self.persist(&mut state, record.clone())?;
         Ok(record)
     }
 
-    /// Rewrites a registered record (a swap learns its node tasks after its 202): the
-    /// log gets the record again, and the last line of a uid wins on reload.
-    pub fn update(&self, record: TaskRecord) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+    /// Saves `record` (mirror first, then a log line) and holds it.
+    fn persist(&self, state: &mut State, record: TaskRecord) -> Result<(), RegistryError> {
         let uid = record.uid;
-        if !state.records.contains_key(&uid) {
-            return Ok(()); // forgotten meanwhile (`DELETE /tasks`): stays forgotten
-        }
         if let Some(mirror) = &self.mirror {
             mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
         }
@@ -168,6 +153,23 @@ impl Registry {
         }
         state.records.insert(uid, record);
         Ok(())
+    }
+
+    /// Rewrites a registered record (a swap learns its node tasks after its 202): the
+    /// log gets the record again, and the last line of a uid wins on reload.
+    pub fn update(&self, record: TaskRecord) -> Result<(), RegistryError> {
+        self.rewrite(|held| (held.uid == record.uid).then(|| record.clone())).map(|_| ())
+    }
+
+    /// Rewrites every record `f` changes (`Some`), persisted as [`Registry::update`]
+    /// does; a forgotten record stays forgotten. Returns how many changed.
+    pub fn rewrite(&self, f: impl Fn(&TaskRecord) -> Option<TaskRecord>) -> Result<usize, RegistryError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let changed: Vec<TaskRecord> = state.records.values().filter_map(&f).collect();
+        for record in &changed {
+            self.persist(&mut state, record.clone())?;
+        }
+        Ok(changed.len())
     }
 
     /// Forgets the records of `uids` (those it holds), persisting the deletion first:

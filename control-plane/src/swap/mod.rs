@@ -14,6 +14,7 @@
 //!    the task fails with the node's error. A swap back that fails leaves the fence up:
 //!    the nodes then disagree, and no answer is better than a wrong one.
 
+mod history;
 mod run;
 
 use std::collections::HashMap;

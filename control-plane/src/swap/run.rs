@@ -22,7 +22,7 @@ struct NodeOutcome {
 
 pub(super) async fn run(swapper: Arc<Swapper>, mut record: TaskRecord, swaps: Vec<IndexSwap>) {
     let _turn = swapper.turn.lock().await;
-    match swap_everywhere(&swapper, &swaps).await {
+    match swap_everywhere(&swapper, record.uid, &swaps).await {
         Ok(tasks) => record.node_tasks = tasks,
         // A node's failed task carries its own error: Miroir's only when none does.
         Err((tasks, err)) => {
@@ -42,7 +42,7 @@ pub(super) async fn run(swapper: Arc<Swapper>, mut record: TaskRecord, swaps: Ve
 /// The node tasks, and Miroir's error unless a node task failed (its error is the task's).
 type Failure = (Vec<NodeTask>, Option<MeiliError>);
 
-async fn swap_everywhere(swapper: &Swapper, swaps: &[IndexSwap]) -> Result<Vec<NodeTask>, Failure> {
+async fn swap_everywhere(swapper: &Swapper, swap_uid: u64, swaps: &[IndexSwap]) -> Result<Vec<NodeTask>, Failure> {
     let involved: Vec<String> = swaps.iter().flat_map(|s| [s.indexes.0.clone(), s.indexes.1.clone()]).collect();
     let internal = |m: String| (Vec::new(), Some(MeiliError::new(Code::MiroirNodeUnavailable, m)));
     let fenced = swapper.controller.change(Change::Fence { indexes: involved.clone(), on: true }).await.map_err(|e| internal(format!("cannot fence the indexes: {e}")))?;
@@ -68,6 +68,7 @@ async fn swap_everywhere(swapper: &Swapper, swaps: &[IndexSwap]) -> Result<Vec<N
                 if !acked(swapper, state.version).await {
                     tracing::warn!(version = state.version, "not every Envoy holds the swapped map yet");
                 }
+                rename_history(swapper, swap_uid, &tasks, swaps).await;
                 Ok(tasks)
             }
             // The nodes swapped but the map cannot follow: the fence stays up.
@@ -96,6 +97,18 @@ async fn swap_everywhere(swapper: &Swapper, swaps: &[IndexSwap]) -> Result<Vec<N
     }
     let first = outcomes.iter().find_map(|o| o.result.as_ref().err().map(ToString::to_string)).unwrap_or_default();
     Err((tasks, Some(MeiliError::new(Code::MiroirNodeUnavailable, format!("A node could not swap the indexes: {first}")))))
+}
+
+/// Renames the swapped indexes in the task history (see `history`).
+async fn rename_history(swapper: &Swapper, swap_uid: u64, tasks: &[NodeTask], swaps: &[IndexSwap]) {
+    let at: std::collections::HashMap<String, u64> = tasks.iter().map(|t| (t.node.clone(), t.task_uid)).collect();
+    let (registry, swaps) = (swapper.registry.clone(), swaps.to_vec());
+    let rewrite = move || registry.rewrite(|r| super::history::renamed(r, swap_uid, &at, &swaps));
+    match tokio::task::spawn_blocking(rewrite).await {
+        Ok(Ok(n)) => tracing::info!(task = swap_uid, renamed = n, "task history follows the swap"),
+        Ok(Err(e)) => tracing::error!(task = swap_uid, "cannot rename the swapped indexes in the task history: {e}"),
+        Err(e) => tracing::error!(task = swap_uid, "renaming the task history panicked: {e}"),
+    }
 }
 
 /// The swaps that undo `swaps` (no index appears twice, so the order does not matter).

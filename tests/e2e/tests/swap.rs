@@ -71,11 +71,20 @@ fn task_shape(t: &Value) -> Value {
     json!({"status": t["status"], "type": t["type"], "indexUid": t["indexUid"], "details": t["details"], "error": t["error"]["code"]})
 }
 
+/// The task list as (type, indexUid, status, details.swaps), newest first.
+fn history(client: &Client) -> Vec<Value> {
+    let list = client.get("/tasks?limit=1000");
+    assert_eq!(list.status, 200, "{list:?}");
+    list.body["results"].as_array().into_iter().flatten().map(|t| json!([t["type"], t["indexUid"], t["status"], t["details"]["swaps"]])).collect()
+}
+
 fn swap_both(miroir: &Client, single: &Client, body: &Value) {
     let (a, b) = (miroir.json("POST", "/swap-indexes", body), single.json("POST", "/swap-indexes", body));
     assert_eq!((a.status, &a.body["type"], &a.body["indexUid"]), (b.status, &b.body["type"], &b.body["indexUid"]));
     let (a, b) = (task(miroir, a), task(single, b));
     assert_eq!(task_shape(&a), task_shape(&b), "miroir {a} single {b}");
+    // Earlier tasks now name the other index, as a node's history does.
+    assert_eq!(history(miroir), history(single));
 }
 
 #[test]
