@@ -242,3 +242,29 @@ fn writes_racing_a_swap_are_kept_and_sit_on_their_owners() {
         assert_eq!(client.get(&format!("/indexes/{uid}/documents/{id}")).status, 200, "{uid}/{id}");
     }
 }
+
+#[test]
+fn a_swap_some_nodes_refuse_is_undone_on_the_others() {
+    let mesh = mesh();
+    let client = mesh.client.clone();
+    assert_eq!(task(&client, client.json("POST", "/indexes", &json!({"uid": "kept", "primaryKey": "id"})))["status"], "succeeded");
+    let docs: Vec<Value> = (0..20).map(|i| json!({"id": i, "title": format!("kept {i}")})).collect();
+    assert_eq!(task(&client, client.json("POST", "/indexes/kept/documents", &Value::Array(docs)))["status"], "succeeded");
+    let before = view(&client, "kept");
+    // An index only node0 has (made behind Miroir's back): node0 can swap, the others cannot.
+    let lone = &mesh.nodes[0];
+    assert_eq!(task(lone, lone.json("POST", "/indexes", &json!({"uid": "lone", "primaryKey": "id"})))["status"], "succeeded");
+    assert_eq!(task(lone, lone.json("POST", "/indexes/lone/documents", &json!([{"id": "x", "title": "lone"}])))["status"], "succeeded");
+
+    let swap = task(&client, client.json("POST", "/swap-indexes", &json!([{"indexes": ["kept", "lone"]}])));
+    assert_eq!((&swap["status"], &swap["error"]["code"]), (&json!("failed"), &json!("index_not_found")), "{swap}");
+    // node0 swapped back: every node holds what it held, the map did not change, reads are as before.
+    assert_eq!(lone.get("/indexes/lone/documents/x").status, 200);
+    assert_eq!(lone.get("/indexes/lone/documents?limit=100").body["total"], 1);
+    let map = mesh.served_map();
+    assert_eq!(map.placement_key_of("kept"), "kept");
+    assert!(!map.is_fenced("kept") && !map.is_fenced("lone"));
+    assert_eq!(view(&client, "kept"), before);
+    assert_eq!(task(&client, client.json("POST", "/indexes/kept/documents", &json!([{"id": 99, "title": "after"}])))["status"], "succeeded");
+    assert_eq!(client.get("/indexes/kept/documents/99").status, 200);
+}
