@@ -188,6 +188,7 @@ impl App {
             tasks = tasks.layer(axum::Extension(hook));
         }
         let swapper = Arc::new(crate::swap::Swapper::new(controller.clone(), envoys.clone(), registry.clone(), config.swap_drain));
+        tokio::spawn(crate::swap::recover::recover(swapper.clone()));
         let router = tasks.merge(admin::router(admin_state)).merge(crate::swap::router(swapper));
         let http_stop = until_stopped(stopped.clone());
         let server = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(http_stop).await });

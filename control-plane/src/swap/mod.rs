@@ -13,8 +13,12 @@
 //!    Some failed: the nodes that swapped swap back, the fence lifts on the old map, and
 //!    the task fails with the node's error. A swap back that fails leaves the fence up:
 //!    the nodes then disagree, and no answer is better than a wrong one.
+//!
+//! A restart in the middle leaves the fence up and the task pending: [`recover`] settles
+//! them from what the nodes did.
 
 mod history;
+pub mod recover;
 mod run;
 
 use std::collections::HashMap;

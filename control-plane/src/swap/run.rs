@@ -100,7 +100,7 @@ async fn swap_everywhere(swapper: &Swapper, swap_uid: u64, swaps: &[IndexSwap]) 
 }
 
 /// Renames the swapped indexes in the task history (see `history`).
-async fn rename_history(swapper: &Swapper, swap_uid: u64, tasks: &[NodeTask], swaps: &[IndexSwap]) {
+pub(super) async fn rename_history(swapper: &Swapper, swap_uid: u64, tasks: &[NodeTask], swaps: &[IndexSwap]) {
     let at: std::collections::HashMap<String, u64> = tasks.iter().map(|t| (t.node.clone(), t.task_uid)).collect();
     let (registry, swaps) = (swapper.registry.clone(), swaps.to_vec());
     let rewrite = move || registry.rewrite(|r| super::history::renamed(r, swap_uid, &at, &swaps));
@@ -157,7 +157,7 @@ async fn acked(swapper: &Swapper, version: u64) -> bool {
     tokio::time::timeout(swapper.ack_timeout, swapper.envoys.wait_for(all)).await.is_ok()
 }
 
-async fn unfence(swapper: &Swapper, involved: &[String]) {
+pub(super) async fn unfence(swapper: &Swapper, involved: &[String]) {
     if let Err(e) = swapper.controller.change(Change::Fence { indexes: involved.to_vec(), on: false }).await {
         tracing::error!(?involved, "cannot lift the swap's fence: {e}");
     }

@@ -268,3 +268,33 @@ fn a_swap_some_nodes_refuse_is_undone_on_the_others() {
     assert_eq!(task(&client, client.json("POST", "/indexes/kept/documents", &json!([{"id": 99, "title": "after"}])))["status"], "succeeded");
     assert_eq!(client.get("/indexes/kept/documents/99").status, 200);
 }
+
+#[test]
+fn a_swap_cut_short_by_a_control_plane_crash_is_settled_on_restart() {
+    let mut mesh = Mesh::start_serve(MeshSpec::default(), &["--swap-drain-ms", "5000"]);
+    let client = mesh.client.clone();
+    for uid in ["first", "second"] {
+        assert_eq!(task(&client, client.json("POST", "/indexes", &json!({"uid": uid, "primaryKey": "id"})))["status"], "succeeded");
+        let docs = json!([{"id": 1, "from": uid}, {"id": 2, "from": uid}]);
+        assert_eq!(task(&client, client.json("POST", &format!("/indexes/{uid}/documents"), &docs))["status"], "succeeded");
+    }
+    let answer = client.json("POST", "/swap-indexes", &json!([{"indexes": ["first", "second"]}]));
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let uid = answer.body["taskUid"].as_u64().expect("a taskUid");
+    // Fenced, draining: the control plane dies before the nodes hear of the swap.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while !mesh.served_map().is_fenced("first") {
+        assert!(std::time::Instant::now() < deadline, "the fence never came");
+        thread::sleep(std::time::Duration::from_millis(50));
+    }
+    mesh.kill_control();
+    mesh.restart_control();
+    let settled = client.wait_task(uid);
+    assert_eq!((&settled["status"], &settled["error"]["code"]), (&json!("failed"), &json!("miroir_node_unavailable")), "{settled}");
+    assert!(!mesh.served_map().is_fenced("first"));
+    assert_eq!(client.get("/indexes/first/documents/1").body["from"], "first");
+    // The same swap, asked again, runs to the end.
+    let again = task(&client, client.json("POST", "/swap-indexes", &json!([{"indexes": ["first", "second"]}])));
+    assert_eq!(again["status"], "succeeded", "{again}");
+    assert_eq!(client.get("/indexes/first/documents/1").body["from"], "second");
+}
