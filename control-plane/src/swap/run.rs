@@ -45,6 +45,12 @@ type Failure = (Vec<NodeTask>, Option<MeiliError>);
 async fn swap_everywhere(swapper: &Swapper, swap_uid: u64, swaps: &[IndexSwap]) -> Result<Vec<NodeTask>, Failure> {
     let involved: Vec<String> = swaps.iter().flat_map(|s| [s.indexes.0.clone(), s.indexes.1.clone()]).collect();
     let internal = |m: String| (Vec::new(), Some(MeiliError::new(Code::MiroirNodeUnavailable, m)));
+    // The rebalancer and the repairer write to nodes directly, by placement: no swap
+    // while they may be moving documents, nor while a node cannot swap.
+    let busy: Vec<String> = swapper.controller.state().nodes.iter().filter(|n| n.down || n.joining || n.draining || n.recovering).map(|n| n.id.clone()).collect();
+    if !busy.is_empty() {
+        return Err(internal(format!("A swap needs every node up and active; not so: {}. Try again once the cluster is green.", busy.join(", "))));
+    }
     let fenced = swapper.controller.change(Change::Fence { indexes: involved.clone(), on: true }).await.map_err(|e| internal(format!("cannot fence the indexes: {e}")))?;
     if !acked(swapper, fenced.version).await {
         unfence(swapper, &involved).await;

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{encode_segment, Call, Flow, Next, Reply, RequestInfo, Target};
 use crate::error::{Code, MeiliError};
-use crate::route::{split_path, Route};
+use crate::route::{split_path, Route, TaskKind};
 use crate::shard_map::ShardMap;
 use crate::wire::FENCE_PATH;
 
@@ -31,10 +31,19 @@ pub(super) fn path_index(path: &str) -> Option<String> {
     }
 }
 
-/// The fenced index of a multi-search body, if any query names one.
+/// The fenced index a body names, if any: a multi-search query's `indexUid`, or the
+/// `uid` of an index creation (creating a swap's rename target while it runs could
+/// reach some nodes before the swap and others after).
 fn fenced_in_body(map: &ShardMap, body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
-    value.get("queries")?.as_array()?.iter().filter_map(|q| q.get("indexUid")?.as_str()).find(|uid| map.is_fenced(uid)).map(str::to_string)
+    let queries = value.get("queries").and_then(Value::as_array).into_iter().flatten().filter_map(|q| q.get("indexUid")?.as_str());
+    let created = value.get("uid").and_then(Value::as_str);
+    queries.chain(created).find(|uid| map.is_fenced(uid)).map(str::to_string)
+}
+
+/// Routes whose index is in the body.
+fn names_index_in_body(route: &Route) -> bool {
+    matches!(route, Route::MultiSearch | Route::Broadcast { kind: TaskKind::IndexCreation, .. })
 }
 
 /// How the request is built once no fence holds it.
@@ -46,7 +55,7 @@ pub(super) fn guard(map: Arc<ShardMap>, route: Route, req: RequestInfo, build: B
         return build(map, route, req);
     }
     let fenced = path_index(&req.path).filter(|uid| map.is_fenced(uid));
-    let by_body = route == Route::MultiSearch;
+    let by_body = names_index_in_body(&route);
     if fenced.is_none() && !by_body {
         return build(map, route, req);
     }
@@ -61,7 +70,7 @@ struct Fenced {
     body: Option<Vec<u8>>,
     /// The index whose fence the request waits on.
     waiting_on: Option<String>,
-    /// A multi-search: its indexes are known once the body is in.
+    /// A multi-search or an index creation: its indexes are known once the body is in.
     by_body: bool,
     polls: u32,
 }

@@ -267,6 +267,15 @@ fn a_swap_some_nodes_refuse_is_undone_on_the_others() {
     assert_eq!(view(&client, "kept"), before);
     assert_eq!(task(&client, client.json("POST", "/indexes/kept/documents", &json!([{"id": 99, "title": "after"}])))["status"], "succeeded");
     assert_eq!(client.get("/indexes/kept/documents/99").status, 200);
+
+    // A node down: no swap starts (it could not swap, and the repairer will write to it).
+    assert_eq!(task(&client, client.json("POST", "/indexes", &json!({"uid": "other", "primaryKey": "id"})))["status"], "succeeded");
+    mesh.kill_node(2);
+    let timeout = std::time::Duration::from_secs(60);
+    mesh.wait_status("node2 is down", timeout, |s| Mesh::node_status(s, "node2").is_some_and(|n| n["state"] == "down"));
+    let refused = task(&client, client.json("POST", "/swap-indexes", &json!([{"indexes": ["kept", "other"]}])));
+    assert_eq!((&refused["status"], &refused["error"]["code"]), (&json!("failed"), &json!("miroir_node_unavailable")), "{refused}");
+    assert_eq!(mesh.nodes[0].get("/tasks?types=indexSwap").body["total"], 2, "only the first swap and its undo reached node0");
 }
 
 #[test]

@@ -114,3 +114,16 @@ fn a_request_gives_up_after_many_polls() {
     }
     assert!(matches!(next, Next::Respond(ref r) if r.status == 503), "{next:?}");
 }
+
+#[test]
+fn creating_a_fenced_index_waits_for_the_swap() {
+    let (route, req) = request("POST", "/indexes");
+    let mut flow = for_route(Arc::new(fenced_map(true)), route.clone(), req.clone());
+    assert_eq!(flow.start(), Next::Wait);
+    assert!(is_poll(&flow.on_body(br#"{"uid": "movies"}"#.to_vec()), "movies"));
+    let next = flow.on_replies(vec![lifted(3)]);
+    assert!(matches!(&next, Next::Send(calls) if calls.iter().all(|c| c.target != Target::Control)), "{next:?}");
+    let mut other = for_route(Arc::new(fenced_map(true)), route, req);
+    assert_eq!(other.start(), Next::Wait);
+    assert!(!is_poll(&other.on_body(br#"{"uid": "books"}"#.to_vec()), "books"));
+}
