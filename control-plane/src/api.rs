@@ -214,6 +214,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cancelation_names_its_tasks_canceled_by_and_their_batch_selects_them() {
+        let (dir, app) = app();
+        for _ in 0..2 {
+            call(&app, "POST", "/_miroir/tasks", RECORD).await;
+        }
+        let cancel = r#"{"indexUid":null,"type":"taskCancelation","nodeTasks":[{"node":"node0","taskUid":9}],"cancels":[1]}"#;
+        let (_, body) = call(&app, "POST", "/_miroir/tasks", cancel).await;
+        assert_eq!((body["uid"].clone(), body.get("canceledBy")), (json!(2), None));
+        let (_, task) = call(&app, "GET", "/_miroir/tasks/1", "").await;
+        assert_eq!(task["canceledBy"], 2);
+        let uids = |body: &Value| body["results"].as_array().unwrap().iter().map(|r| r["uid"].as_u64().unwrap()).collect::<Vec<_>>();
+        let (_, body) = call(&app, "GET", "/_miroir/tasks?batchUids=2", "").await;
+        assert_eq!(uids(&body), [2, 1], "the cancelation's batch candidates: itself and the task it canceled");
+        let (_, body) = call(&app, "GET", "/_miroir/tasks?canceledBy=2", "").await;
+        assert_eq!(uids(&body), [1]);
+        // The link is derived, not stored: a restart finds it again, a forget drops it.
+        let registry = Arc::new(Registry::open(dir.path()).unwrap());
+        assert_eq!(registry.get(1).unwrap().canceled_by, Some(2));
+        registry.forget(&[2]).unwrap();
+        assert_eq!(registry.get(1).unwrap().canceled_by, None);
+    }
+
+    #[tokio::test]
     async fn health_is_available() {
         let (_dir, app) = app();
         assert_eq!(call(&app, "GET", "/health", "").await, (StatusCode::OK, json!({"status": "available"})));

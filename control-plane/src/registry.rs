@@ -85,7 +85,8 @@ impl Registry {
         let mut bytes = Vec::new();
         log.read_to_end(&mut bytes).map_err(open_err)?;
 
-        let (records, len, next_uid) = parse_log(&path, &bytes)?;
+        let (mut records, len, next_uid) = parse_log(&path, &bytes)?;
+        miroir_core::task::link_cancelations(&mut records);
         if len < bytes.len() as u64 {
             tracing::warn!(path = %path.display(), dropped = bytes.len() as u64 - len, "dropping a torn last line of the task log");
         }
@@ -117,6 +118,7 @@ impl Registry {
         let floor = mirror.next_uid_floor().map_err(RegistryError::Mirror)?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.records = records.into_iter().map(|r| (r.uid, r)).collect();
+        miroir_core::task::link_cancelations(&mut state.records);
         state.next_uid = state.records.keys().next_back().map_or(0, |uid| uid + 1).max(floor);
         tracing::info!(tasks = state.records.len(), next_uid = state.next_uid, "task records reloaded from the shared store");
         Ok(())
@@ -134,17 +136,21 @@ impl Registry {
         state.next_uid += 1;
         record.uid = uid;
         record.enqueued_at = now_rfc3339();
+        record.canceled_by = None;
         self.persist(&mut state, record.clone())?;
+        miroir_core::task::link_cancelation(&mut state.records, &record);
         Ok(record)
     }
 
     /// Saves `record` (mirror first, then a log line) and holds it.
     fn persist(&self, state: &mut State, record: TaskRecord) -> Result<(), RegistryError> {
         let uid = record.uid;
+        // `canceled_by` is derived from the cancelations held, never stored.
+        let stored = TaskRecord { canceled_by: None, ..record.clone() };
         if let Some(mirror) = &self.mirror {
-            mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
+            mirror.save(&stored).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
         }
-        let mut line = serde_json::to_vec(&record).expect("a TaskRecord always serializes");
+        let mut line = serde_json::to_vec(&stored).expect("a TaskRecord always serializes");
         line.push(b'\n');
         if let Err(source) = state.append(&line) {
             let len = state.len;
@@ -158,7 +164,8 @@ impl Registry {
     /// Rewrites a registered record (a swap learns its node tasks after its 202): the
     /// log gets the record again, and the last line of a uid wins on reload.
     pub fn update(&self, record: TaskRecord) -> Result<(), RegistryError> {
-        self.rewrite(|held| (held.uid == record.uid).then(|| record.clone())).map(|_| ())
+        let with_links = |held: &TaskRecord| TaskRecord { canceled_by: held.canceled_by, ..record.clone() };
+        self.rewrite(|held| (held.uid == record.uid).then(|| with_links(held))).map(|_| ())
     }
 
     /// Rewrites every record `f` changes (`Some`), persisted as [`Registry::update`]
@@ -192,6 +199,8 @@ impl Registry {
         for uid in &held {
             state.records.remove(uid);
         }
+        // As a restart would: a forgotten cancelation no longer names its tasks.
+        miroir_core::task::link_cancelations(&mut state.records);
         tracing::info!(forgotten = held.len(), "task records forgotten");
         Ok(held.len())
     }
@@ -305,6 +314,8 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 

@@ -23,13 +23,15 @@ pub enum ApiRoute {
     TaskList,
     /// `POST /tasks/cancel` or `DELETE /tasks`.
     TaskBulk { delete: bool },
+    /// `GET /batches` (`uid: None`) or `GET /batches/{uid}`: built from the client tasks.
+    Batches { uid: Option<String> },
 }
 
 impl ApiRoute {
     /// The route's metrics kind (one of [`crate::route::Route::KINDS`]).
     pub fn kind(&self) -> &'static str {
         match self {
-            ApiRoute::ReadOne | ApiRoute::TaskList => "read_one",
+            ApiRoute::ReadOne | ApiRoute::TaskList | ApiRoute::Batches { .. } => "read_one",
             ApiRoute::GlobalStats => "stats",
             _ => "broadcast",
         }
@@ -45,7 +47,7 @@ impl ApiRoute {
             ApiRoute::FeaturesUpdate => Some("experimental.update"),
             ApiRoute::TaskBulk { delete: false } => Some("tasks.cancel"),
             ApiRoute::TaskBulk { delete: true } => Some("tasks.delete"),
-            ApiRoute::ReadOne | ApiRoute::GlobalStats | ApiRoute::TaskList => None,
+            ApiRoute::ReadOne | ApiRoute::GlobalStats | ApiRoute::TaskList | ApiRoute::Batches { .. } => None,
         }
     }
 }
@@ -63,6 +65,8 @@ pub fn classify(method: Method, segments: &[&str]) -> Option<ApiRoute> {
         (Get, ["tasks"]) => ApiRoute::TaskList,
         (Post, ["tasks", "cancel"]) => ApiRoute::TaskBulk { delete: false },
         (Delete, ["tasks"]) => ApiRoute::TaskBulk { delete: true },
+        (Get, ["batches"]) => ApiRoute::Batches { uid: None },
+        (Get, ["batches", uid]) => ApiRoute::Batches { uid: Some((*uid).to_string()) },
         _ => return None,
     })
 }
@@ -76,7 +80,8 @@ mod tests {
         assert_eq!(classify(Method::Post, &["keys"]), Some(ApiRoute::KeyCreate));
         assert_eq!(classify(Method::Delete, &["keys", "abc"]), Some(ApiRoute::KeyDelete { key: "abc".into() }));
         assert_eq!(classify(Method::Delete, &["tasks"]), Some(ApiRoute::TaskBulk { delete: true }));
-        assert_eq!(classify(Method::Get, &["batches"]), None);
+        assert_eq!(classify(Method::Get, &["batches", "3"]), Some(ApiRoute::Batches { uid: Some("3".into()) }));
+        assert_eq!(classify(Method::Post, &["batches"]), None);
         assert_eq!(classify(Method::Put, &["keys", "abc"]), None);
     }
 }

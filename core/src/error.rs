@@ -80,6 +80,7 @@ codes! {
     InvalidTaskAfterFinishedAt => ("invalid_task_after_finished_at", 400, InvalidRequest),
     MissingTaskFilters => ("missing_task_filters", 400, InvalidRequest),
     InvalidBatchUids => ("invalid_batch_uids", 400, InvalidRequest),
+    BatchNotFound => ("batch_not_found", 404, InvalidRequest),
     MiroirReservedField => ("miroir_reserved_field", 400, InvalidRequest),
     MiroirUnsupportedRoute => ("miroir_unsupported_route", 501, InvalidRequest),
     MiroirNodeUnavailable => ("miroir_node_unavailable", 503, System),

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod batch;
+pub mod batches;
 pub mod browse;
 pub mod error;
 pub mod fanout;

@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn unsupported_routes_are_named() {
         assert_eq!(classify(Method::Post, "/swap-indexes"), Route::SwapIndexes);
-        assert_eq!(classify(Method::Get, "/batches"), Route::Unsupported { what: "GET /batches".into() });
+        assert_eq!(classify(Method::Post, "/dumps"), Route::Unsupported { what: "POST /dumps".into() });
     }
 
     #[test]

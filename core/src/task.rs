@@ -38,6 +38,14 @@ pub struct TaskRecord {
     /// anti-entropy never brings an older copy of them back.
     #[serde(default)]
     pub tombstones: Option<Tombstones>,
+    /// For a `taskCancelation`: the client tasks whose node tasks it asked the nodes
+    /// to cancel (the registry derives their `canceled_by` from it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancels: Vec<u64>,
+    /// Filled in by the registry when it hands a record out, never stored: the
+    /// `taskCancelation` client task that asked for this one's cancelation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canceled_by: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -74,6 +82,26 @@ pub struct NodeTask {
     /// task's counts right. 0 (records without it, broadcasts): divide by `copies`.
     #[serde(default)]
     pub documents: u64,
+}
+
+/// Marks the tasks `cancelation` asked to cancel as `canceled_by` it, unless an
+/// earlier cancelation already claimed them (the first one reached their node tasks).
+pub fn link_cancelation(records: &mut std::collections::BTreeMap<u64, TaskRecord>, cancelation: &TaskRecord) {
+    for uid in &cancelation.cancels {
+        if let Some(record) = records.get_mut(uid) {
+            record.canceled_by.get_or_insert(cancelation.uid);
+        }
+    }
+}
+
+/// Recomputes every record's `canceled_by` from the cancelations held (after a load,
+/// or a forget that may have dropped a cancelation).
+pub fn link_cancelations(records: &mut std::collections::BTreeMap<u64, TaskRecord>) {
+    let cancelations: Vec<TaskRecord> = records.values().filter(|r| !r.cancels.is_empty()).cloned().collect();
+    records.values_mut().for_each(|r| r.canceled_by = None);
+    for cancelation in &cancelations {
+        link_cancelation(records, cancelation);
+    }
 }
 
 /// The summary a write answers with (HTTP 202), as Meilisearch shapes it.
@@ -161,6 +189,8 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
 fn count_scale(record: &TaskRecord) -> impl Fn(u64) -> u64 {
     let carried: u64 = record.node_tasks.iter().filter(|t| !t.hidden).map(|t| t.documents).sum();
     let sent = ["receivedDocuments", "providedIds"].iter().find_map(|k| record.details.get(*k)?.as_u64());
+    // A cancelation: the nodes count node tasks, the client its tasks.
+    let sent = sent.or_else(|| (record.kind == "taskCancelation").then_some(record.cancels.len() as u64));
     let copies = u64::from(record.copies.max(1));
     move |n: u64| match sent {
         Some(sent) if carried > 0 => ((u128::from(n) * u128::from(sent) + u128::from(carried) / 2) / u128::from(carried)) as u64,
@@ -178,6 +208,18 @@ fn timing(node_views: &[Value]) -> (Option<String>, Option<String>, Value) {
     (started, finished, duration)
 }
 
+/// The batch a client task shows, as one Meilisearch node batches Miroir's tasks: none
+/// while enqueued; a canceled task is in the batch of the `taskCancelation` that
+/// canceled it (as on a node, where the cancelation's batch holds the tasks it cancels);
+/// any other task has a batch of its own, numbered as the task.
+pub fn batch_uid(record: &TaskRecord, status: &str) -> Option<u64> {
+    match status {
+        "enqueued" => None,
+        "canceled" => Some(record.canceled_by.unwrap_or(record.uid)),
+        _ => Some(record.uid),
+    }
+}
+
 fn view(
     record: &TaskRecord,
     status: &str,
@@ -187,13 +229,23 @@ fn view(
     finished: Option<&str>,
     duration: Value,
 ) -> Value {
+    let mut details = details;
+    if matches!(status, "enqueued" | "processing") {
+        // Meilisearch counts these when the task runs: null until then.
+        for key in ["canceledTasks", "deletedTasks"] {
+            if let Some(v) = details.get_mut(key) {
+                *v = Value::Null;
+            }
+        }
+    }
+    let canceled_by = if status == "canceled" { record.canceled_by } else { None };
     json!({
         "uid": record.uid,
-        "batchUid": null,
+        "batchUid": batch_uid(record, status),
         "indexUid": record.index_uid,
         "status": status,
         "type": record.kind,
-        "canceledBy": null,
+        "canceledBy": canceled_by,
         "details": details,
         "error": error,
         "duration": duration,
@@ -222,6 +274,8 @@ mod tests {
             copies: 2,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 
@@ -274,6 +328,69 @@ mod tests {
         let r: TaskRecord = serde_json::from_value(new).unwrap();
         assert_eq!(r.missed, vec!["node1".to_string()]);
         assert_eq!(r.tombstones, Some(Tombstones { version: 17, ids: vec!["a".into(), "42".into()] }));
+    }
+
+    #[test]
+    fn the_batch_appears_when_the_task_leaves_the_queue() {
+        let r = record();
+        assert_eq!(combine(&r, &[node("enqueued", 0), node("enqueued", 0)])["batchUid"], Value::Null);
+        assert_eq!(combine(&r, &[node("processing", 0), node("enqueued", 0)])["batchUid"], 7);
+        assert_eq!(combine(&r, &[node("succeeded", 5), node("succeeded", 5)])["batchUid"], 7);
+    }
+
+    #[test]
+    fn a_canceled_task_names_its_cancelation_and_sits_in_its_batch() {
+        let mut r = record();
+        r.canceled_by = Some(9);
+        let running = combine(&r, &[node("processing", 0), node("enqueued", 0)]);
+        assert_eq!((running["canceledBy"].clone(), running["batchUid"].clone()), (Value::Null, json!(7)), "not canceled yet");
+        let canceled = combine(&r, &[node("canceled", 0), node("canceled", 0)]);
+        assert_eq!((canceled["canceledBy"].clone(), canceled["batchUid"].clone()), (json!(9), json!(9)));
+        // A cancelation that came too late: the task finished, it is not canceled.
+        let done = combine(&r, &[node("succeeded", 5), node("succeeded", 5)]);
+        assert_eq!((done["canceledBy"].clone(), done["batchUid"].clone()), (Value::Null, json!(7)));
+    }
+
+    #[test]
+    fn a_cancelation_counts_client_tasks_not_node_tasks() {
+        // Two client tasks; their node tasks: 2 on node0, 1 on node1 (RF 2 of 3 nodes).
+        let mut r = record();
+        (r.kind, r.cancels, r.copies) = ("taskCancelation".into(), vec![1, 2], 3);
+        r.details = [("matchedTasks".to_string(), json!(2))].into_iter().collect();
+        (r.node_tasks[0].documents, r.node_tasks[1].documents) = (2, 1);
+        let canceled = |n: u64| json!({"status": "succeeded", "details": {"canceledTasks": n}});
+        assert_eq!(combine(&r, &[canceled(2), canceled(1)])["details"]["canceledTasks"], 2);
+        assert_eq!(combine(&r, &[canceled(0), canceled(0)])["details"]["canceledTasks"], 0);
+    }
+
+    #[test]
+    fn deleted_and_canceled_counts_are_null_until_the_task_ran() {
+        let mut r = record();
+        r.kind = "taskDeletion".into();
+        r.details = [("matchedTasks".to_string(), json!(2)), ("deletedTasks".to_string(), json!(2))].into_iter().collect();
+        let queued = combine(&r, &[json!({"status": "enqueued"}), json!({"status": "enqueued"})]);
+        assert_eq!((queued["details"]["matchedTasks"].clone(), queued["details"]["deletedTasks"].clone()), (json!(2), Value::Null));
+        let done = combine(&r, &[node("succeeded", 0), node("succeeded", 0)]);
+        assert_eq!(done["details"]["deletedTasks"], 2);
+    }
+
+    #[test]
+    fn the_first_cancelation_to_ask_is_the_one_named() {
+        let mut records: std::collections::BTreeMap<u64, TaskRecord> = [(7, record())].into_iter().collect();
+        let mut first = record();
+        (first.uid, first.kind, first.cancels) = (8, "taskCancelation".into(), vec![7, 99]);
+        let mut second = first.clone();
+        second.uid = 9;
+        link_cancelation(&mut records, &first);
+        records.insert(8, first);
+        link_cancelation(&mut records, &second);
+        records.insert(9, second);
+        assert_eq!(records[&7].canceled_by, Some(8));
+        records.remove(&8);
+        link_cancelations(&mut records);
+        assert_eq!(records[&7].canceled_by, Some(9), "relinked without the forgotten cancelation");
+        let stored = serde_json::to_value(&records[&7]).unwrap();
+        assert!(stored.get("cancels").is_none(), "empty fields stay out of the log");
     }
 
     #[test]

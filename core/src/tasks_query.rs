@@ -33,7 +33,7 @@ pub struct Range {
 }
 
 impl Range {
-    fn contains(&self, at: Option<Instant>) -> bool {
+    pub(crate) fn contains(&self, at: Option<Instant>) -> bool {
         match at {
             Some(at) => self.after.is_none_or(|a| at > a) && self.before.is_none_or(|b| at < b),
             None => self.after.is_none() && self.before.is_none(),
@@ -55,8 +55,8 @@ pub struct TaskQuery {
     pub types: Option<Vec<String>>,
     pub statuses: Option<Vec<String>>,
     pub index_uids: Option<Vec<String>>,
-    /// A `batchUids` filter was given: it matches no task of Miroir's.
-    pub in_batches: bool,
+    /// Tasks in these batches (see [`crate::task::batch_uid`]).
+    pub batch_uids: Option<Vec<u64>>,
     pub enqueued: Range,
     pub started: Range,
     pub finished: Range,
@@ -73,7 +73,7 @@ impl Default for TaskQuery {
             types: None,
             statuses: None,
             index_uids: None,
-            in_batches: false,
+            batch_uids: None,
             enqueued: Range::default(),
             started: Range::default(),
             finished: Range::default(),
@@ -152,8 +152,7 @@ impl TaskQuery {
                 "types" => q.types = one_of(v, "types", Code::InvalidTaskTypes, &TYPES, ("type", "types"))?,
                 "statuses" => q.statuses = one_of(v, "statuses", Code::InvalidTaskStatuses, &STATUSES, ("status", "statuses"))?,
                 "indexUids" => q.index_uids = index_uids(v)?,
-                // Miroir's tasks belong to no batch (`batchUid` is null): no batch holds any.
-                "batchUids" => q.in_batches = numbers(v, "batchUids", Code::InvalidBatchUids)?.is_some(),
+                "batchUids" => q.batch_uids = numbers(v, "batchUids", Code::InvalidBatchUids)?,
                 "afterEnqueuedAt" => q.enqueued.after = date(v, "afterEnqueuedAt", Code::InvalidTaskAfterEnqueuedAt)?,
                 "beforeEnqueuedAt" => q.enqueued.before = date(v, "beforeEnqueuedAt", Code::InvalidTaskBeforeEnqueuedAt)?,
                 "afterStartedAt" => q.started.after = date(v, "afterStartedAt", Code::InvalidTaskAfterStartedAt)?,
@@ -194,10 +193,14 @@ impl TaskQuery {
         TaskQuery::parse(query)
     }
 
-    /// The tests the registry's record alone decides.
+    /// The tests the registry's record alone decides. A task's batch is its own uid or
+    /// the cancelation that canceled it, and only `canceled_by` can name that: both are
+    /// candidates here, the combined view decides.
     pub fn matches_record(&self, record: &TaskRecord) -> bool {
         let has = |list: &Option<Vec<String>>, value: Option<&str>| list.as_ref().is_none_or(|l| value.is_some_and(|v| l.iter().any(|x| x == v)));
-        !self.in_batches
+        let by = |list: &Option<Vec<u64>>| list.as_ref().is_none_or(|l| record.canceled_by.is_some_and(|c| l.contains(&c)));
+        self.batch_uids.as_ref().is_none_or(|b| b.contains(&record.uid) || record.canceled_by.is_some_and(|c| b.contains(&c)))
+            && by(&self.canceled_by)
             && self.uids.as_ref().is_none_or(|u| u.contains(&record.uid))
             && has(&self.types, Some(&record.kind))
             && has(&self.index_uids, record.index_uid.as_deref())
@@ -206,7 +209,11 @@ impl TaskQuery {
 
     /// Whether some test needs the combined view.
     pub fn needs_view(&self) -> bool {
-        self.statuses.is_some() || self.canceled_by.is_some() || self.started.is_set() || self.finished.is_set()
+        self.statuses.is_some()
+            || self.canceled_by.is_some()
+            || self.batch_uids.is_some()
+            || self.started.is_set()
+            || self.finished.is_set()
     }
 
     /// The tests on a task's combined view (as [`crate::task::combine`] gives it).
@@ -214,6 +221,7 @@ impl TaskQuery {
         let at = |k: &str| view.get(k).and_then(Value::as_str).and_then(Instant::parse);
         self.statuses.as_ref().is_none_or(|s| view.get("status").and_then(Value::as_str).is_some_and(|st| s.iter().any(|x| x == st)))
             && self.canceled_by.as_ref().is_none_or(|c| view.get("canceledBy").and_then(Value::as_u64).is_some_and(|by| c.contains(&by)))
+            && self.batch_uids.as_ref().is_none_or(|b| view.get("batchUid").and_then(Value::as_u64).is_some_and(|u| b.contains(&u)))
             && self.started.contains(at("startedAt"))
             && self.finished.contains(at("finishedAt"))
     }
@@ -235,8 +243,12 @@ impl TaskQuery {
         if let Some(t) = &self.types {
             s.append_pair("types", &join(t));
         }
-        if self.in_batches {
-            s.append_pair("batchUids", "0");
+        let uids = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        if let Some(b) = &self.batch_uids {
+            s.append_pair("batchUids", &uids(b));
+        }
+        if let Some(c) = &self.canceled_by {
+            s.append_pair("canceledBy", &uids(c));
         }
         if let Some(i) = &self.index_uids {
             s.append_pair("indexUids", &join(i));
@@ -276,6 +288,8 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 
@@ -309,7 +323,7 @@ mod tests {
         assert_eq!(TaskQuery::parse("afterStartedAt=yesterday").unwrap_err().code, Code::InvalidTaskAfterStartedAt);
         assert_eq!(TaskQuery::parse("colour=red").unwrap_err().code, Code::BadRequest);
         assert_eq!(TaskQuery::parse("indexUids=a%20b").unwrap_err().code, Code::InvalidIndexUid);
-        assert!(!TaskQuery::parse("batchUids=1").unwrap().matches_record(&record(1, "x", "m", "2026-01-01T00:00:00Z")));
+        assert_eq!(TaskQuery::parse("batchUids=x").unwrap_err().code, Code::InvalidBatchUids);
     }
 
     #[test]
@@ -318,6 +332,23 @@ mod tests {
         assert_eq!(TaskQuery::parse_bulk("limit=3", true).unwrap_err().code, Code::BadRequest);
         assert_eq!(TaskQuery::parse_bulk("uids=*", false).unwrap().uids, None);
         assert_eq!(TaskQuery::parse_bulk("statuses=enqueued", false).unwrap().statuses, Some(vec!["enqueued".to_string()]));
+    }
+
+    #[test]
+    fn batch_uids_select_a_task_by_its_own_batch_or_its_cancelations() {
+        let q = TaskQuery::parse("batchUids=4,7").unwrap();
+        assert!(q.needs_view());
+        let mut canceled = record(2, "x", "m", "2026-01-01T00:00:00Z");
+        assert!(!q.matches_record(&canceled));
+        canceled.canceled_by = Some(4);
+        assert!(q.matches_record(&canceled) && q.matches_record(&record(7, "x", "m", "2026-01-01T00:00:00Z")));
+        // Enqueued: no batch yet.
+        assert!(!q.matches_view(&json!({"uid": 7, "batchUid": null})));
+        assert!(q.matches_view(&json!({"uid": 2, "batchUid": 4})));
+        let by = TaskQuery::parse("canceledBy=4").unwrap();
+        assert!(by.matches_record(&canceled) && !by.matches_record(&record(7, "x", "m", "2026-01-01T00:00:00Z")));
+        let back = TaskQuery::parse(&q.record_query(None, 10)).unwrap();
+        assert_eq!(back.batch_uids, Some(vec![4, 7]));
     }
 
     #[test]

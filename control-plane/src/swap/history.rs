@@ -65,6 +65,8 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 

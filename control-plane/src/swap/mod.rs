@@ -91,6 +91,8 @@ async fn start(State(swapper): State<Arc<Swapper>>, body: Bytes) -> Response {
         copies: 1,
         missed: Vec::new(),
         tombstones: None,
+        cancels: Vec::new(),
+        canceled_by: None,
     };
     let registry = swapper.registry.clone();
     let stored = match tokio::task::spawn_blocking(move || registry.register(record)).await {

@@ -20,5 +20,7 @@ pub(super) fn flow(map: Arc<ShardMap>, route: ApiRoute, req: RequestInfo) -> Box
         ApiRoute::GlobalStats => Box::new(global_stats::GlobalStats::new(map)),
         ApiRoute::TaskList => Box::new(super::tasks_list::TaskList::new(map, &req.path)),
         ApiRoute::TaskBulk { delete } => super::task_bulk::TaskBulk::new(map, delete, &req.path),
+        ApiRoute::Batches { uid: None } => super::batches::BatchList::list(map, &req.path),
+        ApiRoute::Batches { uid: Some(uid) } => super::batches::BatchList::one(map, &uid),
     }
 }

@@ -7,6 +7,7 @@
 
 mod any_node;
 mod auth;
+mod batches;
 mod global_stats;
 mod instance;
 mod keys;

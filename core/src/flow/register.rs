@@ -44,6 +44,8 @@ impl TaskDraft {
                 copies: copies.max(1) as u32,
                 missed: Vec::new(),
                 tombstones: None,
+                cancels: Vec::new(),
+                canceled_by: None,
             },
         }
     }

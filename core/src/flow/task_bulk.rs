@@ -6,9 +6,11 @@
 //! gets `POST /tasks/cancel?uids=...` with its unfinished node tasks of those (not
 //! Miroir's hidden bookkeeping tasks: an index must keep its shard settings); the
 //! nodes' cancelation tasks are registered as one client task. `matchedTasks` counts
-//! client tasks; `canceledTasks` is the nodes' count divided by the node count (a
-//! write has one node task per node). A node that does not take the cancelation fails
-//! the client task with an error naming it, though other nodes may cancel theirs.
+//! client tasks; `canceledTasks` is the nodes' count scaled by the client tasks asked
+//! about over the node tasks asked about (exact when all of them were canceled). A
+//! node that does not take the cancelation fails the client task with an error naming
+//! it, though other nodes may cancel theirs. The canceled tasks show `canceledBy` this
+//! task: its record lists them (`cancels`) and the registry links them.
 //!
 //! `DELETE /tasks` runs the same rounds with the finished client tasks instead: each
 //! node gets `DELETE /tasks?uids=...` with all their node tasks (hidden ones too: they
@@ -32,7 +34,8 @@ use crate::wire::TASKS_REGISTRY_PATH;
 
 enum Stage {
     Gathering,
-    Canceling { nodes: Vec<usize> },
+    /// Each node asked, with how many node tasks it was asked about.
+    Canceling { nodes: Vec<(usize, u64)> },
     Forgetting,
     Registering,
 }
@@ -103,6 +106,8 @@ impl TaskCancel {
             self.forget = finished;
             to_delete(&self.map, &matches)
         } else {
+            // The registry shows these tasks, once canceled, as `canceledBy` this one.
+            self.draft.record.cancels = matches.iter().filter(|(_, v)| unfinished(v)).map(|(r, _)| r.uid).collect();
             to_cancel(&self.map, &matches)
         };
         if per_node.is_empty() {
@@ -119,11 +124,11 @@ impl TaskCancel {
                 Call { method, ..Call::get(Target::Node(*node), format!("{route}?uids={}", list.join(","))) }
             })
             .collect();
-        self.stage = Stage::Canceling { nodes: per_node.into_iter().map(|(n, _)| n).collect() };
+        self.stage = Stage::Canceling { nodes: per_node.into_iter().map(|(n, uids)| (n, uids.len() as u64)).collect() };
         Next::Send(calls)
     }
 
-    fn canceled(&mut self, nodes: Vec<usize>, replies: Vec<Reply>) -> Next {
+    fn canceled(&mut self, nodes: Vec<(usize, u64)>, replies: Vec<Reply>) -> Next {
         let what = if self.delete { "deletion" } else { "cancelation" };
         let uid = |r: &Reply| r.json().filter(|_| r.status == 200).and_then(|v| v.get("taskUid")?.as_u64());
         if replies.iter().all(|r| uid(r).is_none()) {
@@ -133,10 +138,12 @@ impl TaskCancel {
             };
         }
         let mut missed = Vec::new();
-        for (node, reply) in nodes.iter().zip(&replies) {
+        for ((node, asked), reply) in nodes.iter().zip(&replies) {
             let Some(n) = self.map.nodes.get(*node) else { continue };
             match uid(reply) {
-                Some(task_uid) => self.draft.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: false, documents: 0 }),
+                // `documents`: the node tasks asked about, so the nodes' `canceledTasks`
+                // scale back to client tasks (see `crate::task::combine`).
+                Some(task_uid) => self.draft.record.node_tasks.push(NodeTask { node: n.id.clone(), task_uid, hidden: false, documents: *asked }),
                 None => missed.push(n.id.clone()),
             }
         }
@@ -227,6 +234,8 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 
@@ -257,6 +266,7 @@ mod tests {
         assert_eq!(record.kind, "taskCancelation");
         assert_eq!(record.node_tasks.iter().map(|t| t.task_uid).collect::<Vec<_>>(), [7, 8]);
         assert_eq!(record.details["matchedTasks"], 1);
+        assert_eq!(record.cancels, [1], "the registry links the canceled task to this one");
         assert_eq!(record.error, None);
     }
 

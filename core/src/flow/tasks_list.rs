@@ -227,6 +227,8 @@ mod tests {
             copies: 1,
             missed: Vec::new(),
             tombstones: None,
+            cancels: Vec::new(),
+            canceled_by: None,
         }
     }
 

@@ -195,12 +195,6 @@ fn the_instance_api_answers_like_one_node() {
         let deletion = node.get("/tasks?limit=1");
         assert_eq!(deletion.body["results"][0]["type"], "taskDeletion", "{deletion:?}");
     }
-    // No batches in Miroir: a clear error naming the route, never a wrong answer.
-    for path in ["/batches", "/batches/0"] {
-        let answer = mesh.client.get(path);
-        assert_eq!((answer.status, answer.code()), (501, Some("miroir_unsupported_route")), "{answer:?}");
-        assert!(answer.body["message"].as_str().unwrap().contains(&format!("GET {path}")), "{answer:?}");
-    }
     // Synchronous changes reached every node (the test double has no experimental features).
     let features_changed = expect("PATCH /experimental-features")[0] == 200;
     for node in &mesh.nodes {

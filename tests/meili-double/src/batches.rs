@@ -1,8 +1,9 @@
 //! `GET /batches` and `GET /batches/{uid}`. Simplified: the double
-//! processes each task in a batch of its own, so a batch is its task's
-//! `batchUid` with one task; its `stats.progressTrace` lists two steps
-//! with the task's duration and `internalDatabaseSizes` is empty (real
-//! Meilisearch reports its engine's internals there).
+//! processes each task in a batch of its own, except that the tasks a
+//! cancelation cancels join its batch (as on Meilisearch); a batch's
+//! `stats.progressTrace` lists two steps with its duration and
+//! `internalDatabaseSizes` is empty (real Meilisearch reports its engine's
+//! internals there). A batch matches the filters when one of its tasks does.
 
 use std::sync::Arc;
 
@@ -18,37 +19,50 @@ use crate::tasks::routes::{page, visible};
 use crate::tasks::{fmt_duration, fmt_time, Status, Task, TaskKind};
 use crate::AppState;
 
-/// The batch a processed task ran in.
-pub fn view(t: &Task) -> Option<Value> {
-    let uid = t.batch_uid?;
-    if matches!(t.status, Status::Enqueued) {
+/// The batch a processed task ran in, with the tasks a cancelation canceled.
+pub fn view(tasks: &[&Task]) -> Option<Value> {
+    let lead = tasks
+        .iter()
+        .find(|t| matches!(t.kind, TaskKind::TaskCancelation { .. }))
+        .or_else(|| tasks.first())?;
+    let uid = lead.batch_uid?;
+    if matches!(lead.status, Status::Enqueued) {
         return None;
     }
-    let details: Map<String, Value> = t
-        .details
-        .iter()
-        .flatten()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let duration = t
+    let mut details: Map<String, Value> = Map::new();
+    for t in tasks {
+        for (k, v) in t.details.iter().flatten().filter(|(_, v)| !v.is_null()) {
+            match (details.get(k).and_then(Value::as_u64), v.as_u64()) {
+                (Some(a), Some(b)) => details.insert(k.clone(), json!(a + b)),
+                (None, _) if !details.contains_key(k) => details.insert(k.clone(), v.clone()),
+                _ => None,
+            };
+        }
+    }
+    let duration = lead
         .started_at
-        .zip(t.finished_at)
+        .zip(lead.finished_at)
         .and_then(|(s, f)| fmt_duration(f - s));
-    let micros = t
+    let micros = lead
         .started_at
-        .zip(t.finished_at)
+        .zip(lead.finished_at)
         .map(|(s, f)| (f - s).whole_microseconds() as f64)
         .unwrap_or(0.0);
+    let count = |key: &dyn Fn(&Task) -> Option<String>| {
+        let mut counts = Map::new();
+        for t in tasks {
+            if let Some(k) = key(t) {
+                let n = counts.get(&k).and_then(Value::as_u64).unwrap_or(0);
+                counts.insert(k, json!(n + 1));
+            }
+        }
+        Value::Object(counts)
+    };
     let mut stats = Map::new();
-    stats.insert("totalNbTasks".into(), json!(1));
-    stats.insert("status".into(), json!({ t.status.name(): 1 }));
-    stats.insert("types".into(), json!({ t.type_name(): 1 }));
-    let mut index_uids = Map::new();
-    if let Some(i) = &t.index_uid {
-        index_uids.insert(i.clone(), json!(1));
-    }
-    stats.insert("indexUids".into(), Value::Object(index_uids));
+    stats.insert("totalNbTasks".into(), json!(tasks.len()));
+    stats.insert("status".into(), count(&|t| Some(t.status.name().to_string())));
+    stats.insert("types".into(), count(&|t| Some(t.type_name().to_string())));
+    stats.insert("indexUids".into(), count(&|t| t.index_uid.clone()));
     stats.insert(
         "progressTrace".into(),
         json!({
@@ -57,13 +71,13 @@ pub fn view(t: &Task) -> Option<Value> {
         }),
     );
     let writes = matches!(
-        t.kind,
+        lead.kind,
         TaskKind::DocumentAdditionOrUpdate { .. }
             | TaskKind::DocumentDeletion { .. }
             | TaskKind::DocumentDeletionByFilter { .. }
             | TaskKind::DocumentClear
             | TaskKind::SettingsUpdate { .. }
-    ) && t.status == Status::Succeeded;
+    ) && lead.status == Status::Succeeded;
     if writes {
         stats.insert(
             "writeChannelCongestion".into(),
@@ -77,14 +91,35 @@ pub fn view(t: &Task) -> Option<Value> {
         "details": details,
         "stats": stats,
         "duration": duration,
-        "startedAt": t.started_at.map(fmt_time),
-        "finishedAt": t.finished_at.map(fmt_time),
-        "batchStrategy": format!(
-            "created batch containing only task with id {} of type `{}` that cannot be batched with any other task.",
-            t.uid,
-            t.type_name()
-        ),
+        "startedAt": lead.started_at.map(fmt_time),
+        "finishedAt": lead.finished_at.map(fmt_time),
+        "batchStrategy": strategy(lead.uid, lead.type_name()),
     }))
+}
+
+/// What Meilisearch says of a batch of this task alone (its scheduler's stop reason).
+fn strategy(uid: u32, kind: &str) -> String {
+    match kind {
+        "taskCancelation" | "indexCreation" | "indexUpdate" | "indexSwap" | "documentEdition" => format!(
+            "created batch containing only task with id {uid} of type `{kind}` that cannot be batched with any other task."
+        ),
+        "taskDeletion" => format!(
+            "stopped after the last task of type `{kind}` because they cannot be batched with tasks of any other type."
+        ),
+        "indexDeletion" => format!("stopped after task with id {uid} because it deletes the index"),
+        _ => "batched all enqueued tasks".to_string(),
+    }
+}
+
+/// Batch uid → its tasks (those processed: enqueued tasks have no batch).
+fn batches(db: &crate::store::Db) -> std::collections::BTreeMap<u32, Vec<&Task>> {
+    let mut batches: std::collections::BTreeMap<u32, Vec<&Task>> = Default::default();
+    for t in db.tasks.values() {
+        if let Some(b) = t.batch_uid {
+            batches.entry(b).or_default().push(t);
+        }
+    }
+    batches
 }
 
 /// `GET /batches`
@@ -99,30 +134,25 @@ pub async fn list(
     let mut accepted = vec!["limit", "from", "reverse", "batchUids", "uids"];
     accepted.extend(&FILTER_PARAMS[2..]);
     q.check_known(&accepted)?;
-    let mut filter = TaskFilter::parse(&q)?;
-    // `uids` are batch uids here
-    let batch_uids = filter.uids.take();
+    // `uids` are task uids: the batches holding those tasks
+    let filter = TaskFilter::parse(&q)?;
     let db = state.lock()?;
-    let mut matching: Vec<(u32, Value, bool)> = db
-        .tasks
-        .values()
-        .filter(|t| filter.matches(t))
-        .filter(|t| {
-            batch_uids
-                .as_ref()
-                .is_none_or(|u| t.batch_uid.is_some_and(|b| u.contains(&b)))
+    let matching: Vec<(u32, Value, bool)> = batches(&db)
+        .into_iter()
+        .filter(|(_, tasks)| tasks.iter().any(|t| filter.matches(t)))
+        .filter_map(|(b, tasks)| {
+            let seen = tasks.iter().any(|t| visible(&access, t));
+            view(&tasks).map(|v| (b, v, seen))
         })
-        .filter_map(|t| view(t).map(|v| (t.batch_uid.unwrap_or_default(), v, visible(&access, t))))
         .collect();
-    matching.sort_by_key(|(b, _, _)| *b);
     let (batches, total, limit, next) = page(
         matching,
         |(b, _, _)| *b,
         |(_, _, seen)| *seen,
         &q,
-        Code::Other("invalid_batch_limit"),
-        Code::Other("invalid_batch_from"),
-        Code::Other("invalid_batch_reverse"),
+        Code::InvalidTaskLimit,
+        Code::InvalidTaskFrom,
+        Code::Other("invalid_task_reverse"),
     )?;
     let from = batches.first().map(|(b, _, _)| *b);
     let results: Vec<Value> = batches.into_iter().map(|(_, v, _)| v).collect();
@@ -149,10 +179,10 @@ pub async fn get_one(
         ));
     };
     let db = state.lock()?;
-    db.tasks
-        .values()
-        .find(|t| t.batch_uid == Some(uid) && visible(&access, t))
-        .and_then(view)
+    batches(&db)
+        .remove(&uid)
+        .filter(|tasks| tasks.iter().any(|t| visible(&access, t)))
+        .and_then(|tasks| view(&tasks))
         .map(Json)
         .ok_or_else(|| {
             ApiError::new(

@@ -35,6 +35,7 @@ pub mod indexes;
 pub mod keys;
 pub mod multi_search;
 pub mod params;
+pub mod pause;
 pub mod payload;
 pub mod ranking;
 pub mod search;
@@ -74,8 +75,10 @@ pub struct AppState {
     pub db_path: std::path::PathBuf,
     /// API keys (besides the master key).
     pub keys: Mutex<keys::KeyStore>,
-    /// Wakes the worker when a task is enqueued.
+    /// Wakes the worker when a task is enqueued (or it is resumed).
     pub wake: Notify,
+    /// `/_double/worker`: the worker leaves tasks enqueued while set.
+    pub paused: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             payload_limit: opt.http_payload_size_limit,
             faults: Mutex::new(Vec::new()),
             wake: Notify::new(),
+            paused: Default::default(),
         })
     }
 
@@ -232,6 +236,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(features::get).patch(features::patch),
         )
         .route("/indexes/{uid}/fields", post(fields::list))
+        .route("/_double/worker", get(pause::get).post(pause::set))
         .route(
             "/_double/faults",
             get(faults::list).post(faults::add).delete(faults::clear),

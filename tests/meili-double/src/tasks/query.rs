@@ -124,7 +124,7 @@ impl TaskFilter {
     pub fn parse(q: &QueryParams) -> ApiResult<Self> {
         let mut f = TaskFilter {
             uids: parse_uid_list(q, "uids", Code::InvalidTaskUids)?,
-            batch_uids: parse_uid_list(q, "batchUids", Code::Other("invalid_task_batch_uids"))?,
+            batch_uids: parse_uid_list(q, "batchUids", Code::Other("invalid_batch_uids"))?,
             canceled_by: parse_uid_list(q, "canceledBy", Code::Other("invalid_task_canceled_by"))?,
             statuses: parse_enum_list(
                 q,

@@ -23,8 +23,9 @@ pub async fn run(state: Arc<AppState>) {
             .lock()
             .map(|db| db.tasks.values().any(|t| t.status == Status::Enqueued))
             .unwrap_or(false);
-        if !has_work {
+        if !has_work || state.paused.load(std::sync::atomic::Ordering::SeqCst) {
             state.wake.notified().await;
+            continue;
         }
         let st = state.clone();
         let result = tokio::task::spawn_blocking(move || process_round(&st)).await;
@@ -155,12 +156,16 @@ fn process_task(db: &mut Db, uid: u32) {
 }
 
 /// Cancels the enqueued tasks among `uids`; returns how many.
+/// They join the cancelation's batch, as on Meilisearch.
 fn cancel(db: &mut Db, by: u32, uids: &[u32], now: OffsetDateTime) -> usize {
     let mut canceled = 0;
+    let batch = db.tasks.get(&by).and_then(|t| t.batch_uid);
     for u in uids {
         if let Some(t) = db.tasks.get_mut(u).filter(|t| t.status == Status::Enqueued) {
             t.status = Status::Canceled;
             t.canceled_by = Some(by);
+            t.batch_uid = batch;
+            t.started_at = Some(now);
             t.finished_at = Some(now);
             db.payloads.remove(u);
             canceled += 1;

@@ -48,6 +48,9 @@ fn cancelation_runs_first_and_cancels_enqueued_tasks() {
     for uid in [1, 2] {
         assert_eq!(db.tasks[&uid].status, Status::Canceled);
         assert_eq!(db.tasks[&uid].canceled_by, Some(3));
+        // as on Meilisearch: in the cancelation's batch, started with it
+        assert_eq!(db.tasks[&uid].batch_uid, db.tasks[&3].batch_uid);
+        assert!(db.tasks[&uid].started_at.is_some());
     }
     assert!(db.indexes.contains_key("i0") && !db.indexes.contains_key("i1"));
     // deletion removes finished tasks only
