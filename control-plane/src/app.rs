@@ -51,6 +51,9 @@ pub struct Config {
     /// The rebalancer and repairer (issue 6); `None` runs neither. Its `data_dir` is
     /// replaced by this config's.
     pub repair: Option<RepairConfig>,
+    /// How long requests started under the old map get before a swap reaches the nodes
+    /// (see `crate::swap`).
+    pub swap_drain: Duration,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             probe_interval: Some(Duration::from_secs(1)),
             node_key: None,
             repair: Some(RepairConfig::new(PathBuf::new())),
+            swap_drain: Duration::from_millis(crate::cli::DEFAULT_SWAP_DRAIN_MS),
         }
     }
 }
@@ -183,7 +187,9 @@ impl App {
             }));
             tasks = tasks.layer(axum::Extension(hook));
         }
-        let router = tasks.merge(admin::router(admin_state));
+        let swapper = Arc::new(crate::swap::Swapper::new(controller.clone(), envoys.clone(), registry.clone(), config.swap_drain));
+        tokio::spawn(crate::swap::recover::recover(swapper.clone()));
+        let router = tasks.merge(admin::router(admin_state)).merge(crate::swap::router(swapper));
         let http_stop = until_stopped(stopped.clone());
         let server = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(http_stop).await });
 

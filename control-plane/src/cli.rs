@@ -99,7 +99,15 @@ pub struct RepairArgs {
     /// Run no rebalancer (nodes added stay joining, recovering nodes stay recovering).
     #[arg(long)]
     pub no_rebalance: bool,
+    /// An index swap waits this long (ms), once every Envoy holds its fence, for
+    /// requests started under the old map before the nodes swap.
+    #[arg(long, default_value_t = DEFAULT_SWAP_DRAIN_MS, value_name = "MS")]
+    pub swap_drain_ms: u64,
 }
+
+/// Two call timeouts: a request that started before the fence has, in the worst
+/// case, its key check and index probe left before it writes (docs/design.md).
+pub const DEFAULT_SWAP_DRAIN_MS: u64 = 2 * crate::envoy_config::CALL_TIMEOUT_MS;
 
 impl RepairArgs {
     pub fn config(&self, master_key: Option<String>) -> Option<crate::repair::RepairConfig> {
@@ -334,6 +342,7 @@ impl DevArgs {
             startup_timeout: Duration::from_secs(self.startup_timeout),
             xds_port: self.xds_port,
             admin_token: self.admin_token,
+            swap_drain: Duration::from_millis(self.repair.swap_drain_ms),
             repair: self.repair.config(self.master_key.clone()),
             master_key: self.master_key,
         }

@@ -21,4 +21,5 @@ pub mod rebalance_cli;
 pub mod repair;
 pub mod signals;
 pub mod state;
+pub mod swap;
 pub mod xds;

@@ -72,6 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.initial = args.initial_state()?;
     config.probe_interval = (args.probe_interval_ms > 0).then(|| std::time::Duration::from_millis(args.probe_interval_ms));
     config.repair = args.repair.config(args.master_key.clone());
+    config.swap_drain = std::time::Duration::from_millis(args.repair.swap_drain_ms);
     if args.etcd.is_empty() {
         App::start(config).await?.run_until_signal(&mut shutdown).await?;
     } else {

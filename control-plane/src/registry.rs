@@ -137,19 +137,46 @@ impl Registry {
         record.uid = uid;
         record.enqueued_at = now_rfc3339();
         record.canceled_by = None;
+        self.persist(&mut state, record.clone())?;
+        miroir_core::task::link_cancelation(&mut state.records, &record);
+        Ok(record)
+    }
+
+    /// Saves `record` (mirror first, then a log line) and holds it.
+    fn persist(&self, state: &mut State, record: TaskRecord) -> Result<(), RegistryError> {
+        let uid = record.uid;
+        // `canceled_by` is derived from the cancelations held, never stored.
+        let stored = TaskRecord { canceled_by: None, ..record.clone() };
         if let Some(mirror) = &self.mirror {
-            mirror.save(&record).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
+            mirror.save(&stored).map_err(|e| RegistryError::Persist { uid, source: io::Error::other(e) })?;
         }
-        let mut line = serde_json::to_vec(&record).expect("a TaskRecord always serializes");
+        let mut line = serde_json::to_vec(&stored).expect("a TaskRecord always serializes");
         line.push(b'\n');
         if let Err(source) = state.append(&line) {
             let len = state.len;
             let _ = state.log.set_len(len);
             return Err(RegistryError::Persist { uid, source });
         }
-        miroir_core::task::link_cancelation(&mut state.records, &record);
-        state.records.insert(uid, record.clone());
-        Ok(record)
+        state.records.insert(uid, record);
+        Ok(())
+    }
+
+    /// Rewrites a registered record (a swap learns its node tasks after its 202): the
+    /// log gets the record again, and the last line of a uid wins on reload.
+    pub fn update(&self, record: TaskRecord) -> Result<(), RegistryError> {
+        let with_links = |held: &TaskRecord| TaskRecord { canceled_by: held.canceled_by, ..record.clone() };
+        self.rewrite(|held| (held.uid == record.uid).then(|| with_links(held))).map(|_| ())
+    }
+
+    /// Rewrites every record `f` changes (`Some`), persisted as [`Registry::update`]
+    /// does; a forgotten record stays forgotten. Returns how many changed.
+    pub fn rewrite(&self, f: impl Fn(&TaskRecord) -> Option<TaskRecord>) -> Result<usize, RegistryError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let changed: Vec<TaskRecord> = state.records.values().filter_map(&f).collect();
+        for record in &changed {
+            self.persist(&mut state, record.clone())?;
+        }
+        Ok(changed.len())
     }
 
     /// Forgets the records of `uids` (those it holds), persisting the deletion first:

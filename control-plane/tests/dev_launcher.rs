@@ -121,7 +121,10 @@ fn dev_runs_the_mesh_survives_a_dead_node_and_stops_everything_on_sigterm() {
 
     // Through Envoy and the filter, which reads node1's stand-in document.
     assert_eq!(support::http(dev.port, "GET", "/health", "").0, 200);
+    // Miroir checks keys before any node call, as the nodes (started with the master key) would.
     let (status, body) = support::http(dev.port, "GET", "/indexes/movies/documents/1", "");
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = support::request(dev.port, "GET", "/indexes/movies/documents/1", "", Some("test-master-key")).unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("servedBy"), "{body}");
     // The in-process task registry.

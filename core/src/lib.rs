@@ -19,6 +19,7 @@ pub mod search;
 pub mod settings;
 pub mod shard_map;
 pub mod similar;
+pub mod swap;
 pub mod task;
 pub mod task_scope;
 pub mod tasks_query;

@@ -42,6 +42,7 @@ pub struct IndexPlacement {
 impl IndexPlacement {
     pub fn compute(map: &ShardMap, index: &str) -> IndexPlacement {
         let shards = map.shards_of(index);
+        let key = map.placement_key_of(index);
         let groups = map.groups();
         let rf = map.replication_factor as usize;
         let mut owners = Vec::with_capacity(shards as usize);
@@ -55,7 +56,7 @@ impl IndexPlacement {
                     .iter()
                     .enumerate()
                     .filter(|(_, n)| n.group == *group)
-                    .map(|(i, n)| (weight(index, shard, &n.id), i))
+                    .map(|(i, n)| (weight(key, shard, &n.id), i))
                     .collect();
                 // Highest weight first; ties (never seen in practice) by node order.
                 ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));

@@ -81,6 +81,8 @@ pub enum Route {
     Similar { index: String },
     /// Several searches in one request, each scatter-gathered.
     MultiSearch,
+    /// `POST /swap-indexes`: validated here, run by the control plane (placement keys swap).
+    SwapIndexes,
     Task { uid: String },
     /// Keys, task list, global stats, experimental features: see [`crate::api`].
     Api(crate::api::ApiRoute),
@@ -122,7 +124,7 @@ impl Route {
             Route::DocumentsWrite { .. } => "write_documents",
             Route::DocumentGet { .. } => "read_document",
             Route::DocumentDelete { .. } | Route::DocumentsDeleteBatch { .. } => "delete_documents",
-            Route::Broadcast { .. } => "broadcast",
+            Route::Broadcast { .. } | Route::SwapIndexes => "broadcast",
             Route::IndexStats { .. } => "stats",
             Route::Search { .. } | Route::FacetSearch { .. } | Route::MultiSearch | Route::Similar { .. } => "search",
             Route::Browse { .. } | Route::Fields { .. } => "browse",
@@ -179,6 +181,7 @@ pub fn classify(method: Method, path: &str) -> Route {
         (Get | Post, ["indexes", index, "search"]) => Route::Search { index: (*index).to_string() },
         (Post, ["indexes", index, "facet-search"]) => Route::FacetSearch { index: (*index).to_string() },
         (Post, ["multi-search"]) => Route::MultiSearch,
+        (Post, ["swap-indexes"]) => Route::SwapIndexes,
         (Post, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Replace },
         (Put, ["indexes", index, "documents"]) => Route::DocumentsWrite { index: (*index).to_string(), mode: WriteMode::Update },
         (Get, ["indexes", index, "documents"]) | (Post, ["indexes", index, "documents", "fetch"]) => {
@@ -229,10 +232,8 @@ mod tests {
 
     #[test]
     fn unsupported_routes_are_named() {
-        assert_eq!(
-            classify(Method::Post, "/swap-indexes"),
-            Route::Unsupported { what: "POST /swap-indexes".into() }
-        );
+        assert_eq!(classify(Method::Post, "/swap-indexes"), Route::SwapIndexes);
+        assert_eq!(classify(Method::Post, "/dumps"), Route::Unsupported { what: "POST /dumps".into() });
     }
 
     #[test]

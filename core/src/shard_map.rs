@@ -116,6 +116,21 @@ impl NodeRole {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndexConfig {
     pub shards: u32,
+    /// The name placement hashes for this index; absent: the uid itself. A swap
+    /// exchanges two indexes' entries (a rename moves one), so every document stays
+    /// on the nodes that own it while the name it is reached by changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_key: Option<String>,
+    /// A swap is under way: requests naming this index wait for the control plane
+    /// to lift the fence (see `docs/design.md`, "Index swap").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fenced: bool,
+}
+
+impl IndexConfig {
+    pub fn with_shards(shards: u32) -> IndexConfig {
+        IndexConfig { shards, placement_key: None, fenced: false }
+    }
 }
 
 fn default_shards() -> u32 {
@@ -170,6 +185,16 @@ impl ShardMap {
         self.indexes.get(index).map_or(self.default_shards, |i| i.shards)
     }
 
+    /// The name placement hashes for `index` (its own uid unless a swap moved it).
+    pub fn placement_key_of<'a>(&'a self, index: &'a str) -> &'a str {
+        self.indexes.get(index).and_then(|i| i.placement_key.as_deref()).unwrap_or(index)
+    }
+
+    /// A swap involving `index` is under way.
+    pub fn is_fenced(&self, index: &str) -> bool {
+        self.indexes.get(index).is_some_and(|i| i.fenced)
+    }
+
     /// Replica groups present in the map, ascending.
     pub fn groups(&self) -> Vec<u32> {
         let mut groups: Vec<u32> = self.nodes.iter().map(|n| n.group).collect();
@@ -200,5 +225,21 @@ mod tests {
         assert_eq!(map.nodes[1].role, NodeRole::Leaving);
         let zero = br#"{"version": 1, "replicationFactor": 1, "controlCluster": "c", "writeQuorum": 0, "nodes": [{"id": "a", "cluster": "ca"}]}"#;
         assert!(ShardMap::from_json(zero).is_err());
+    }
+
+    #[test]
+    fn a_placement_key_and_a_fence_round_trip_and_default_to_the_uid() {
+        let json = br#"{"version": 3, "replicationFactor": 1, "controlCluster": "c", "nodes": [{"id": "a", "cluster": "ca"}],
+                        "indexes": {"movies": {"shards": 4, "placementKey": "films", "fenced": true}, "films": {"shards": 8}}}"#;
+        let map = ShardMap::from_json(json).unwrap();
+        assert_eq!(map.placement_key_of("movies"), "films");
+        assert_eq!(map.placement_key_of("films"), "films");
+        assert_eq!(map.placement_key_of("books"), "books");
+        assert!(map.is_fenced("movies") && !map.is_fenced("films") && !map.is_fenced("books"));
+        let again = ShardMap::from_json(&serde_json::to_vec(&map).unwrap()).unwrap();
+        assert_eq!(again, map);
+        // An entry without the new fields serializes as before, so older maps stay byte-equal.
+        let plain = serde_json::to_value(&map.indexes["films"]).unwrap();
+        assert_eq!(plain, serde_json::json!({"shards": 8}));
     }
 }

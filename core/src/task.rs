@@ -55,6 +55,14 @@ fn one() -> u32 {
     1
 }
 
+impl TaskRecord {
+    /// A swap the control plane has registered but not yet enqueued on the nodes: it
+    /// gets its node tasks (every swap has one per node) or an error later.
+    pub fn is_pending(&self) -> bool {
+        self.kind == "indexSwap" && self.node_tasks.is_empty() && self.error.is_none()
+    }
+}
+
 /// Ids deleted at a version (the delete's stamp).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,6 +135,9 @@ pub fn combine(record: &TaskRecord, node_views: &[Value]) -> Value {
     let mut details = record.details.clone();
     if let Some(error) = &record.error {
         return view(record, "failed", details, error.clone(), Some(&record.enqueued_at), Some(&record.enqueued_at), json!("PT0S"));
+    }
+    if record.is_pending() {
+        return view(record, "enqueued", details, Value::Null, None, None, Value::Null);
     }
     let status_of = |v: &Value| v.get("status").and_then(Value::as_str).unwrap_or("enqueued").to_string();
     let statuses: Vec<String> = node_views.iter().map(status_of).collect();

@@ -17,6 +17,13 @@ pub const DEGRADED_POLICY_HEADER: &str = "x-miroir-degraded-policy";
 /// Internal task registry paths served by the control plane.
 pub const TASKS_REGISTRY_PATH: &str = "/_miroir/tasks";
 
+/// Control plane: `POST` a validated `/swap-indexes` body; it registers and runs the swap.
+pub const SWAP_PATH: &str = "/_miroir/swap";
+
+/// Control plane: `GET ?index=<uid>` answers (with the newest shard map, node key left
+/// out) once no swap fences that index, or after a bounded wait with the map as it is.
+pub const FENCE_PATH: &str = "/_miroir/fence";
+
 /// Reserved document field holding the write's version stamp (issue 6: replicas of a
 /// shard converge on the highest version). Hidden from clients like [`SHARD_FIELD`].
 /// Stored as [`encode_version`]'s string, read back with [`decode_version`].

@@ -49,6 +49,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// The rebalancer's settings (its master key is the nodes'); `None` runs none.
     pub repair: Option<crate::repair::RepairConfig>,
+    /// See `app::Config::swap_drain`.
+    pub swap_drain: Duration,
 }
 
 /// Envoy's node id in `miroir dev`.
@@ -103,6 +105,7 @@ pub async fn run(options: Options, shutdown: &mut Shutdown) -> Result<(), Launch
     config.reset = true;
     config.node_key = plan.options.master_key.clone();
     config.repair = plan.options.repair.clone();
+    config.swap_drain = plan.options.swap_drain;
     let control = App::start(config).await?;
     if plan.options.admin_token.is_none() {
         let path = plan.data_dir.join("admin-token");

@@ -175,6 +175,20 @@ impl NodeApi {
         self.task_uid(&path, &answer)
     }
 
+    /// Enqueues `POST /swap-indexes` with `swaps` (Meilisearch's body): its task uid.
+    pub fn swap_indexes(&self, swaps: &Value) -> Result<u64, NodeError> {
+        let answer = self.expect("POST", "/swap-indexes", Some(swaps), 202)?;
+        self.task_uid("POST /swap-indexes", &answer)
+    }
+
+    /// The node's `indexSwap` tasks enqueued after `since` (RFC 3339), newest first.
+    pub fn swap_tasks_since(&self, since: &str) -> Result<Vec<Value>, NodeError> {
+        let since: String = url_encode(since);
+        let path = format!("/tasks?types=indexSwap&afterEnqueuedAt={since}&limit=1000");
+        let answer = self.expect("GET", &path, None, 200)?;
+        Ok(answer.get("results").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
     /// When the oldest task still enqueued or processing was enqueued (µs since the
     /// epoch); `None` when the queue is empty. Writes older than that were all applied.
     pub fn oldest_pending_us(&self) -> Result<Option<u64>, NodeError> {
@@ -209,4 +223,9 @@ impl NodeApi {
             pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
+}
+
+/// Percent-encodes a query value (`+` and `:` in timestamps).
+fn url_encode(value: &str) -> String {
+    value.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

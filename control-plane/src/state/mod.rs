@@ -5,10 +5,11 @@
 
 mod health;
 pub mod store;
+mod swap;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use miroir_core::shard_map::{IndexConfig, Node, NodeRole, NodeState, ShardMap, DEFAULT_SHARDS};
+use miroir_core::shard_map::{Node, NodeRole, NodeState, ShardMap, DEFAULT_SHARDS};
 use miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,13 @@ pub struct ClusterState {
     /// Index uid → its shard count.
     #[serde(default)]
     pub indexes: BTreeMap<String, u32>,
+    /// Index uid → the name placement hashes for it, when a swap or rename moved it
+    /// away from the uid itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub placement_keys: BTreeMap<String, String>,
+    /// Indexes a swap is moving: requests naming them wait (see `crate::swap`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub fenced: BTreeSet<String>,
     pub timeout_ms: u64,
     pub payload_limit_bytes: u64,
     /// The nodes' master key, handed to the filter for its own calls; never stored.
@@ -120,6 +128,10 @@ pub enum Change {
     SetIndex { uid: String, shards: u32 },
     RemoveIndex { uid: String },
     SetReplicationFactor { rf: u32 },
+    /// A swap is about to run on the nodes (`on`), or ended without swapping.
+    Fence { indexes: Vec<String>, on: bool },
+    /// Every node swapped: the indexes' placement entries follow, and the fence lifts.
+    SwapIndexes { swaps: Vec<miroir_core::swap::IndexSwap> },
 }
 
 /// Why a change was refused; the admin API answers 400/404/409 from it.
@@ -144,6 +156,8 @@ impl ClusterState {
             default_shards,
             nodes: Vec::new(),
             indexes: BTreeMap::new(),
+            placement_keys: BTreeMap::new(),
+            fenced: BTreeSet::new(),
             timeout_ms: CALL_TIMEOUT_MS,
             payload_limit_bytes: DEFAULT_PAYLOAD_LIMIT_BYTES,
             node_key: None,
@@ -249,6 +263,8 @@ impl ClusterState {
                 self.replication_factor = *rf;
                 Ok(changed)
             }
+            Change::Fence { indexes, on } => Ok(self.fence(indexes, *on)),
+            Change::SwapIndexes { swaps } => Ok(self.swap_indexes(swaps)),
         }
     }
 
@@ -278,7 +294,7 @@ impl ClusterState {
                 .iter()
                 .map(|n| Node { id: n.id.clone(), cluster: n.cluster(), group: n.group, state: n.map_state(), role: n.role() })
                 .collect(),
-            indexes: self.indexes.iter().map(|(uid, shards)| (uid.clone(), IndexConfig { shards: *shards })).collect(),
+            indexes: self.index_configs(),
             control_cluster: CONTROL_CLUSTER.into(),
             timeout_ms: self.timeout_ms,
             payload_limit_bytes: self.payload_limit_bytes,

@@ -63,6 +63,8 @@ pub fn need_of(route: &Route, method: Method, path: &str) -> Option<Need> {
         Route::IndexStats { index } => on("stats.get", index),
         Route::Search { index } | Route::FacetSearch { index } | Route::Similar { index } => on(SEARCH, index),
         Route::MultiSearch => Some(Need::on(SEARCH, None)),
+        // The indexes are in the body: `Guarded::decide` checks the key's reach there.
+        Route::SwapIndexes => Some(Need::on(SWAP, None)),
         Route::Browse { index } | Route::DocumentGet { index, .. } => on("documents.get", index),
         Route::Fields { index } => on("fields.post", index),
         Route::DocumentsWrite { index, .. } => {
@@ -201,6 +203,9 @@ const READ_ACTIONS: [&str; 16] = [
 
 /// Actions whose route filters by index itself, so a key on some indexes may call it
 /// without naming one (`IndexScope::RouteHandlerChecksIndex`).
+/// The action of `POST /swap-indexes`.
+pub const SWAP: &str = "indexes.swap";
+
 fn route_checks_index(action: &str) -> bool {
     matches!(
         action,

@@ -14,7 +14,7 @@ use super::register::{registered, TaskDraft};
 use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
 use crate::access::cache::SharedKeys;
 use crate::access::tenant::{self, Parsed, Token};
-use crate::access::{bearer, invalid_key, judge, matches_pattern, strings, Need};
+use crate::access::{bearer, invalid_key, judge, matches_pattern, strings, Need, SWAP};
 use crate::error::{Code, MeiliError};
 use crate::route::Method;
 use crate::shard_map::ShardMap;
@@ -158,6 +158,15 @@ impl Guarded {
                 let message = format!("Inside `.queries[{i}]`: {}", invalid_key().message);
                 let body = body.clone();
                 return self.relay(0, body, MeiliError::new(Code::InvalidApiKey, message));
+            }
+        }
+        // A swap names its indexes in the body: each must be one the key may reach.
+        if self.need.action == SWAP {
+            let reach = |uid: &str| grant.key_indexes.iter().any(|p| matches_pattern(p, uid));
+            if let Err(refusal) = crate::swap::parse_for(self.check.content_type.as_deref(), body, reach) {
+                if refusal.code == Code::InvalidApiKey {
+                    return refusal.into();
+                }
             }
         }
         let may_create = grant.may_create;

@@ -15,6 +15,7 @@ mod sync_change;
 mod broadcast;
 mod browse;
 mod delete_batch;
+mod fence;
 mod fields;
 mod point;
 mod quorum;
@@ -24,6 +25,7 @@ mod search;
 mod search_params;
 mod similar;
 mod stats;
+mod swap;
 mod task_bulk;
 mod task_get;
 mod tasks_list;
@@ -228,7 +230,13 @@ pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn 
 /// The flow serving a request already classified; a request is refused before anything
 /// reaches a node when the client's key does not allow it. `keys`: the key views this
 /// filter instance already fetched.
+/// A request naming an index a swap fences waits for the swap first (see [`fence`]).
 pub fn for_route_with(map: Arc<ShardMap>, route: Route, req: RequestInfo, keys: &SharedKeys) -> Box<dyn Flow> {
+    let keys = keys.clone();
+    fence::guard(map, route, req, Box::new(move |map, route, req| guarded(map, route, req, &keys)))
+}
+
+fn guarded(map: Arc<ShardMap>, route: Route, req: RequestInfo, keys: &SharedKeys) -> Box<dyn Flow> {
     let need = access::need_of(&route, Method::parse(&req.method), &req.path);
     let check = auth::Check {
         authorization: req.authorization.clone(),
@@ -309,6 +317,7 @@ fn build(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn Flow> {
             kind,
             settings,
         )),
+        Route::SwapIndexes => Box::new(swap::SwapIndexes::new(req.content_type)),
         Route::Task { uid } => Box::new(task_get::TaskGet::new(map, &uid)),
         Route::Api(api) => instance::flow(map, api, req),
         Route::Unsupported { what } => Box::new(Fixed(Response::error(&MeiliError::new(

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::id::canonical_id;
-use crate::shard_map::ShardMap;
+use crate::shard_map::{IndexConfig, ShardMap};
 
 fn map(nodes: usize, rf: u32, groups: u32) -> ShardMap {
     crate::testing::shard_map(nodes, rf, groups)
@@ -201,4 +201,22 @@ proptest! {
         let p = IndexPlacement::compute(&m, "idx");
         prop_assert_eq!(&p.owners, &p.write_owners);
     }
+}
+
+#[test]
+fn an_index_is_placed_by_its_placement_key() {
+    let mut m = map(5, 1, 1);
+    let (movies, films) = (IndexPlacement::compute(&m, "movies"), IndexPlacement::compute(&m, "films"));
+    assert_ne!(movies, films, "two names place shards differently");
+    // After a swap, `movies` is placed as `films` was, and the other way round.
+    m.indexes.insert("movies".into(), IndexConfig { shards: 16, placement_key: Some("films".into()), fenced: false });
+    m.indexes.insert("films".into(), IndexConfig { shards: 16, placement_key: Some("movies".into()), fenced: false });
+    assert_eq!(IndexPlacement::compute(&m, "movies"), films);
+    assert_eq!(IndexPlacement::compute(&m, "films"), movies);
+    // The shard count travels with the entry.
+    m.indexes.insert("renamed".into(), IndexConfig { shards: 3, placement_key: Some("movies".into()), fenced: false });
+    let renamed = IndexPlacement::compute(&m, "renamed");
+    assert_eq!(renamed.shards, 3);
+    m.indexes.insert("movies".into(), IndexConfig::with_shards(3));
+    assert_eq!(IndexPlacement::compute(&m, "movies"), renamed);
 }

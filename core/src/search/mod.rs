@@ -19,7 +19,7 @@ mod answer;
 mod details;
 mod facets;
 mod federated;
-mod fields;
+pub(crate) mod fields;
 mod merge;
 mod present;
 mod query;

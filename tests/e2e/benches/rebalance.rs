@@ -38,6 +38,7 @@ fn placement_fraction(shards: u32) -> f64 {
         control_cluster: "miroir_control".into(),
         timeout_ms: 30_000,
         payload_limit_bytes: miroir_core::wire::DEFAULT_PAYLOAD_LIMIT_BYTES,
+        node_key: None,
         write_quorum: 1,
     };
     let placement = IndexPlacement::compute(&map, INDEX);

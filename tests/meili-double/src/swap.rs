@@ -8,10 +8,11 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::indexes::validate_uid;
 use crate::params::{check_fields, invalid_type, json_body};
@@ -19,7 +20,7 @@ use crate::store::Db;
 use crate::tasks::TaskKind;
 use crate::AppState;
 
-fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
+fn parse(body: &Value, allowed: &dyn Fn(&str) -> bool) -> ApiResult<Vec<(String, String, bool)>> {
     let Value::Array(items) = body else {
         return Err(invalid_type("", "an array", body, Code::BadRequest));
     };
@@ -42,10 +43,14 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
                 .iter()
                 .enumerate()
                 .map(|(j, v)| match v {
-                    Value::String(s) => {
-                        validate_uid(s)?;
-                        Ok(s.clone())
-                    }
+                    // Meilisearch 1.50 names the place and keeps the swap's code.
+                    Value::String(s) => match validate_uid(s) {
+                        Ok(()) => Ok(s.clone()),
+                        Err(e) => Err(ApiError::new(
+                            code,
+                            format!("Invalid value at `{at}.indexes[{j}]`: {e}"),
+                        )),
+                    },
                     other => Err(invalid_type(
                         &format!("{at}.indexes[{j}]"),
                         "a string",
@@ -64,7 +69,8 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
             }
         };
         let rename = match obj.get("rename") {
-            None | Some(Value::Null) => false,
+            // `null` is refused like any other non-boolean (checked on 1.50).
+            None => false,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
                 return Err(invalid_type(
@@ -88,6 +94,10 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
                     names.len()
                 ),
             ));
+        }
+        // Swap by swap, after its length: the key must reach both indexes.
+        if !allowed(&names[0]) || !allowed(&names[1]) {
+            return Err(ApiError::InvalidApiKey);
         }
         swaps.push((names[0].clone(), names[1].clone(), rename));
     }
@@ -118,11 +128,13 @@ fn parse(body: &Value) -> ApiResult<Vec<(String, String, bool)>> {
 /// `POST /swap-indexes`
 pub async fn swap_indexes(
     State(state): State<Arc<AppState>>,
+    access: Option<Extension<Access>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = json_body(&headers, &body, state.payload_limit)?;
-    let swaps = parse(&body)?;
+    let rules = access.and_then(|Extension(a)| a.key_indexes);
+    let swaps = parse(&body, &|uid| rules.as_ref().is_none_or(|r| r.allows(uid)))?;
     let mut details = Map::new();
     details.insert(
         "swaps".into(),
