@@ -99,15 +99,17 @@ pub struct RepairArgs {
     /// Run no rebalancer (nodes added stay joining, recovering nodes stay recovering).
     #[arg(long)]
     pub no_rebalance: bool,
-    /// An index swap waits this long (ms), once every Envoy holds its fence, for
-    /// requests started under the old map before the nodes swap.
+    /// An index swap waits this long (ms), once every Envoy holds its fence, for node
+    /// writes already on the wire under the old map before the nodes swap.
     #[arg(long, default_value_t = DEFAULT_SWAP_DRAIN_MS, value_name = "MS")]
     pub swap_drain_ms: u64,
 }
 
-/// Two call timeouts: a request that started before the fence has, in the worst
-/// case, its key check and index probe left before it writes (docs/design.md).
-pub const DEFAULT_SWAP_DRAIN_MS: u64 = 2 * crate::envoy_config::CALL_TIMEOUT_MS;
+/// Writes that started before the fence but had not yet written are refused by the
+/// filter itself (`miroir_core::fence_state`); what remains are node writes already sent,
+/// which reach a node in milliseconds unless a large body crawls over a slow link
+/// (docs/design.md, "Index swap").
+pub const DEFAULT_SWAP_DRAIN_MS: u64 = 2_000;
 
 impl RepairArgs {
     pub fn config(&self, master_key: Option<String>) -> Option<crate::repair::RepairConfig> {

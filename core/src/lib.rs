@@ -9,6 +9,7 @@ pub mod batches;
 pub mod browse;
 pub mod error;
 pub mod fanout;
+pub mod fence_state;
 pub mod flow;
 pub mod id;
 pub mod json_body;

@@ -10,6 +10,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use miroir_core::flow::{self, payload_too_large, Call, Flow, Next, Reply, RequestInfo, Response, Target};
 use miroir_core::route::{classify, Method};
 use miroir_core::access::cache::SharedKeys;
+use miroir_core::fence_state::overtaken;
 use miroir_core::version::VersionClock;
 use miroir_core::wire::{DEGRADED_HEADER, DEGRADED_POLICY_HEADER};
 use miroir_core::{Code, MeiliError, ShardMap};
@@ -28,6 +29,8 @@ pub struct Exchange {
     keys: SharedKeys,
     flow: Option<Box<dyn Flow>>,
     authorization: Option<String>,
+    /// The client's path, for the fence check before each round.
+    path: String,
     /// Dispatch token → position of its call in the current round.
     pending: HashMap<u32, usize>,
     replies: Vec<Reply>,
@@ -36,7 +39,7 @@ pub struct Exchange {
 
 impl Exchange {
     pub fn new(map: Option<Arc<ShardMap>>, context_id: u32, metrics: Metrics, clock: Rc<Cell<VersionClock>>, keys: SharedKeys) -> Exchange {
-        Exchange { map, context_id, metrics, clock, keys, flow: None, authorization: None, pending: HashMap::new(), replies: Vec::new(), answered: false }
+        Exchange { map, context_id, metrics, clock, keys, flow: None, authorization: None, path: String::new(), pending: HashMap::new(), replies: Vec::new(), answered: false }
     }
 
     /// The next version stamp: the gateway's clock in microseconds, strictly increasing.
@@ -61,6 +64,10 @@ impl Exchange {
                     return self.respond(Response::error(&bug));
                 }
                 Next::Send(calls) => {
+                    let overtaken = self.map.as_deref().and_then(|map| overtaken(map, &self.path, &calls, crate::fence_state::read));
+                    if let Some(refusal) = overtaken {
+                        return self.respond(Response::error(&refusal));
+                    }
                     self.metrics.round(calls.len());
                     self.replies = vec![Reply::default(); calls.len()];
                     for (position, call) in calls.into_iter().enumerate() {
@@ -200,6 +207,7 @@ impl HttpContext for Exchange {
             now_ms: now_micros() / 1000,
         };
         self.authorization = request.authorization.clone();
+        self.path = request.path.clone();
         crate::key_epoch::sync(&self.keys);
         let route = classify(Method::parse(&request.method), &request.path);
         if route.is_stamped() {

@@ -5,6 +5,7 @@
 //! of each round, collecting the replies, answering the client. No decision is made here.
 
 mod exchange;
+mod fence_state;
 mod key_epoch;
 mod metrics;
 
@@ -48,6 +49,7 @@ impl RootContext for Root {
         };
         match ShardMap::from_json(&bytes) {
             Ok(map) => {
+                fence_state::publish(&map);
                 self.map = Some(Arc::new(map));
                 // A new map may name other nodes or another node key.
                 self.keys = KeyCache::shared();
