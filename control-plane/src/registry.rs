@@ -307,16 +307,8 @@ mod tests {
             uid: 999,
             index_uid: Some(index.into()),
             kind: "documentAdditionOrUpdate".into(),
-            enqueued_at: String::new(),
             node_tasks: vec![NodeTask { node: "node0".into(), task_uid: 4, hidden: false, documents: 0 }],
-            error: None,
-            details: Default::default(),
-            copies: 1,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
-            canceled_by: None,
+            ..TaskRecord::default()
         }
     }
 

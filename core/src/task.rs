@@ -55,6 +55,27 @@ fn one() -> u32 {
     1
 }
 
+/// An empty record of one copy: callers name only what they know.
+impl Default for TaskRecord {
+    fn default() -> Self {
+        TaskRecord {
+            uid: 0,
+            index_uid: None,
+            kind: String::new(),
+            enqueued_at: String::new(),
+            node_tasks: Vec::new(),
+            error: None,
+            details: Map::new(),
+            copies: one(),
+            missed: Vec::new(),
+            tombstones: None,
+            custom_metadata: None,
+            cancels: Vec::new(),
+            canceled_by: None,
+        }
+    }
+}
+
 impl TaskRecord {
     /// A swap the control plane has registered but not yet enqueued on the nodes: it
     /// gets its node tasks (every swap has one per node) or an error later.
@@ -294,14 +315,9 @@ mod tests {
                 NodeTask { node: "node0".into(), task_uid: 3, hidden: false, documents: 0 },
                 NodeTask { node: "node1".into(), task_uid: 9, hidden: false, documents: 0 },
             ],
-            error: None,
             details: [("receivedDocuments".to_string(), json!(10))].into_iter().collect(),
             copies: 2,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
-            canceled_by: None,
+            ..TaskRecord::default()
         }
     }
 

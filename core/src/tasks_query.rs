@@ -283,14 +283,7 @@ mod tests {
             kind: kind.into(),
             enqueued_at: at.into(),
             node_tasks: vec![NodeTask { node: "node0".into(), task_uid: uid, hidden: false, documents: 0 }],
-            error: None,
-            details: Default::default(),
-            copies: 1,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
-            canceled_by: None,
+            ..TaskRecord::default()
         }
     }
 

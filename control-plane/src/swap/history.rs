@@ -49,7 +49,7 @@ pub(super) fn renamed(record: &TaskRecord, swap_uid: u64, swap_tasks: &HashMap<S
 #[cfg(test)]
 mod tests {
     use miroir_core::task::NodeTask;
-    use serde_json::{json, Map};
+    use serde_json::json;
 
     use super::*;
 
@@ -58,16 +58,8 @@ mod tests {
             uid,
             index_uid: Some(index.into()),
             kind: "documentAdditionOrUpdate".into(),
-            enqueued_at: String::new(),
             node_tasks: node_task.map(|t| NodeTask { node: "node0".into(), task_uid: t, hidden: false, documents: 0 }).into_iter().collect(),
-            error: None,
-            details: Map::new(),
-            copies: 1,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
-            canceled_by: None,
+            ..TaskRecord::default()
         }
     }
 

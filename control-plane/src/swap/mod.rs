@@ -81,19 +81,9 @@ async fn start(State(swapper): State<Arc<Swapper>>, body: Bytes) -> Response {
         _ => Map::new(),
     };
     let record = TaskRecord {
-        uid: 0,
-        index_uid: None,
         kind: "indexSwap".into(),
-        enqueued_at: String::new(),
-        node_tasks: Vec::new(),
-        error: None,
         details: shown,
-        copies: 1,
-        missed: Vec::new(),
-        tombstones: None,
-        custom_metadata: None,
-        cancels: Vec::new(),
-        canceled_by: None,
+        ..TaskRecord::default()
     };
     let registry = swapper.registry.clone();
     let stored = match tokio::task::spawn_blocking(move || registry.register(record)).await {

@@ -106,14 +106,8 @@ mod tests {
             kind: kind.into(),
             enqueued_at: "2026-01-01T00:00:00Z".into(),
             node_tasks: vec![NodeTask { node: "node0".into(), task_uid: uid * 10, hidden: false, documents: 0 }],
-            error: None,
-            details: Default::default(),
-            copies: 1,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
             canceled_by,
+            ..TaskRecord::default()
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::quorum::{self, Owners};
 use super::{first_refusal, node_task_uid, unavailable, Call, Next, Reply, Response, Target};
@@ -34,19 +34,10 @@ impl TaskDraft {
     pub fn new(index: Option<String>, kind: &str, copies: usize) -> TaskDraft {
         TaskDraft {
             record: TaskRecord {
-                uid: 0,
                 index_uid: index,
                 kind: kind.to_string(),
-                enqueued_at: String::new(),
-                node_tasks: Vec::new(),
-                error: None,
-                details: Map::new(),
                 copies: copies.max(1) as u32,
-                missed: Vec::new(),
-                tombstones: None,
-                custom_metadata: None,
-                cancels: Vec::new(),
-                canceled_by: None,
+                ..TaskRecord::default()
             },
         }
     }

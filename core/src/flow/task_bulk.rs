@@ -234,14 +234,7 @@ mod tests {
             kind: "documentAdditionOrUpdate".into(),
             enqueued_at: "2026-01-01T00:00:00Z".into(),
             node_tasks,
-            error: None,
-            details: Default::default(),
-            copies: 1,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
-            canceled_by: None,
+            ..TaskRecord::default()
         }
     }
 

@@ -265,14 +265,7 @@ mod tests {
                 NodeTask { node: "node0".into(), task_uid: node_uid, hidden: false, documents: 0 },
                 NodeTask { node: "node1".into(), task_uid: node_uid + 100, hidden: false, documents: 0 },
             ],
-            error: None,
-            details: Default::default(),
-            copies: 1,
-            missed: Vec::new(),
-            tombstones: None,
-            custom_metadata: None,
-            cancels: Vec::new(),
-            canceled_by: None,
+            ..TaskRecord::default()
         }
     }
 
