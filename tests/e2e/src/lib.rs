@@ -11,6 +11,7 @@ pub mod http;
 pub mod mesh;
 pub mod mesh_ops;
 pub mod mesh_serve;
+pub mod outcomes;
 pub mod ports;
 pub mod queries;
 pub mod ties;
@@ -18,6 +19,7 @@ pub mod ties;
 pub use http::{Answer, Client};
 pub use mesh::{Mesh, MeshSpec, SingleNode};
 pub use mesh_ops::Gateway;
+pub use outcomes::assert_same_outcomes;
 
 /// The master key every test deployment uses.
 pub const MASTER_KEY: &str = "miroir-e2e-master-key";

@@ -2,7 +2,7 @@
 //! filters and paging, keys, auth refused before any node is touched, global stats,
 //! version and experimental features.
 
-use miroir_e2e::{Answer, Client, Mesh, MeshSpec, SingleNode};
+use miroir_e2e::{assert_same_outcomes, Answer, Client, Mesh, MeshSpec, SingleNode};
 use serde_json::{json, Value};
 
 const INDEX: &str = "api_movies";
@@ -180,13 +180,7 @@ fn the_instance_api_answers_like_one_node() {
     load(&mesh.client);
     let before = node_newest_tasks(&mesh);
     let through_miroir = script(&mesh.client, &mesh.client.base);
-    let differences: Vec<String> = expected
-        .iter()
-        .zip(&through_miroir)
-        .filter(|(a, b)| a != b)
-        .map(|((step, one), (_, miroir))| format!("{step}:\n  one node: {one}\n  Miroir:   {miroir}"))
-        .collect();
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_same_outcomes(&expected, &through_miroir);
     // Refused writes reached no node: the only new node task is each node's deletion
     // of the deleted client tasks' node tasks (all of them have one: settings go everywhere).
     let after: Vec<u64> = before.iter().map(|uid| uid + 1).collect();

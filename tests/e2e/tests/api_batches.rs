@@ -8,7 +8,7 @@
 //! what the batches hold (counts, statuses, types, indexes, details, strategy) and order.
 
 use miroir_e2e::binaries::is_real_meilisearch;
-use miroir_e2e::{Answer, Client, Mesh, MeshSpec, SingleNode};
+use miroir_e2e::{assert_same_outcomes, Answer, Client, Mesh, MeshSpec, SingleNode};
 use serde_json::{json, Value};
 
 const INDEX: &str = "batch_movies";
@@ -177,11 +177,5 @@ fn batches_answer_like_one_node() {
     let (ids, in_flight) = load(&mesh.client, &nodes);
     let mut through_miroir = script(&mesh.client, ids);
     through_miroir.push(("tasks before they ran".into(), in_flight));
-    let differences: Vec<String> = expected
-        .iter()
-        .zip(&through_miroir)
-        .filter(|(a, b)| a != b)
-        .map(|((step, one), (_, miroir))| format!("{step}:\n  one node: {one}\n  Miroir:   {miroir}"))
-        .collect();
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_same_outcomes(&expected, &through_miroir);
 }
