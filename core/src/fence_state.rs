@@ -84,9 +84,12 @@ fn writes_to_node(call: &Call) -> bool {
 /// when the newest published map (`latest`, read only if the round writes) fences its
 /// index or places it otherwise (a swap ran while the request was under way).
 pub fn overtaken(built: &ShardMap, path: &str, calls: &[Call], latest: impl FnOnce() -> Option<FenceState>) -> Option<MeiliError> {
+    if !calls.iter().any(writes_to_node) {
+        return None;
+    }
     let (segments, _) = split_path(path);
     let [first, index, ..] = segments.as_slice() else { return None };
-    if first != "indexes" || built.is_fenced(index) || !calls.iter().any(writes_to_node) {
+    if first != "indexes" || built.is_fenced(index) {
         return None;
     }
     let latest = latest()?;
