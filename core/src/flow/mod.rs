@@ -332,16 +332,7 @@ fn client_request(method: Method, req: RequestInfo, query: String) -> ClientRequ
 }
 
 fn search_flow(map: Arc<ShardMap>, index: String, facets: bool, method: Method, req: RequestInfo, query: String) -> Box<dyn Flow> {
-    let request = search::SearchRequest {
-        facets,
-        method,
-        path: req.path,
-        query,
-        content_type: req.content_type,
-        seed: req.seed,
-        fail_when_degraded: req.fail_when_degraded,
-    };
-    Box::new(search::Search::new(map, index, request))
+    Box::new(search::Search::new(map, index, client_request(method, req, query), facets))
 }
 
 /// A flow whose answer is known from the headers.

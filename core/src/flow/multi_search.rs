@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::search::{Search, SearchRequest};
-use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use super::search::Search;
+use super::{encode_segment, live_nodes, unavailable, Call, ClientRequest, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
 use crate::route::Method;
 use crate::search::FederatedRequest;
@@ -146,8 +146,7 @@ impl Flow for MultiSearch {
             let Some(Value::Object(query)) = Some(query) else { return self.relay() };
             let mut query = query.clone();
             let index = query.remove("indexUid").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            let request = SearchRequest {
-                facets: false,
+            let request = ClientRequest {
                 method: Method::Post,
                 path: format!("/indexes/{}/search", encode_segment(&index)),
                 query: String::new(),
@@ -155,7 +154,7 @@ impl Flow for MultiSearch {
                 seed: self.seed.wrapping_add(i as u64),
                 fail_when_degraded: self.fail_when_degraded,
             };
-            let mut flow: Box<dyn Flow> = Box::new(Search::new(self.map.clone(), index, request));
+            let mut flow: Box<dyn Flow> = Box::new(Search::new(self.map.clone(), index, request, false));
             flow.start();
             let next = flow.on_body(Value::Object(query).to_string().into_bytes());
             self.queries.push(flow);

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::search_params::to_search_body;
-use super::{encode_segment, live_nodes, unavailable, Call, Flow, Next, Reply, Response, Target};
+use super::{encode_segment, live_nodes, unavailable, Call, ClientRequest, Flow, Next, Reply, Response, Target};
 use crate::error::MeiliError;
 use crate::fanout::{degraded, plan_read, ReadPlan};
 use crate::placement::IndexPlacement;
@@ -72,18 +72,6 @@ impl Query {
     }
 }
 
-/// What the flow knows about the request beyond its route.
-pub(super) struct SearchRequest {
-    /// A facet search (`POST /indexes/{uid}/facet-search`) rather than a search.
-    pub facets: bool,
-    pub method: Method,
-    pub path: String,
-    pub query: String,
-    pub content_type: Option<String>,
-    pub seed: u64,
-    pub fail_when_degraded: bool,
-}
-
 /// One call of a search round.
 enum Slot {
     Settings,
@@ -99,7 +87,9 @@ enum Stage {
 pub(super) struct Search {
     map: Arc<ShardMap>,
     index: String,
-    request: SearchRequest,
+    request: ClientRequest,
+    /// A facet search (`POST /indexes/{uid}/facet-search`) rather than a search.
+    facets: bool,
     body: Vec<u8>,
     query: Option<Query>,
     settings: Option<MergeSettings>,
@@ -115,12 +105,13 @@ pub(super) struct Search {
 }
 
 impl Search {
-    pub fn new(map: Arc<ShardMap>, index: String, request: SearchRequest) -> Search {
+    pub fn new(map: Arc<ShardMap>, index: String, request: ClientRequest, facets: bool) -> Search {
         let placement = IndexPlacement::compute(&map, &index);
         Search {
             map,
             index,
             request,
+            facets,
             body: Vec::new(),
             query: None,
             settings: None,
@@ -140,9 +131,7 @@ impl Search {
             return unavailable("this search").into();
         };
         self.stage = Stage::Relaying { tried: tried + 1 };
-        let body = (self.request.method == Method::Post).then(|| self.body.clone());
-        let content_type = self.request.content_type.clone();
-        Next::Send(vec![Call { target: Target::Node(node), method: self.request.method, path: self.request.path.clone(), content_type, body }])
+        Next::Send(vec![self.request.as_sent(node, &self.body)])
     }
 
     /// Plans every shard and sends the first round.
@@ -269,9 +258,8 @@ impl Flow for Search {
             return Next::Wait;
         }
         // A body a node would refuse (content type included) is left to a node to refuse.
-        let json = crate::json_body::check_content_type(self.request.content_type.as_deref()).is_ok();
-        let parsed = crate::json_body::parse::<serde_json::Value>(&body).ok();
-        self.query = if json { parsed.and_then(|b| Query::parse(self.request.facets, b)) } else { None };
+        let facets = self.facets;
+        self.query = self.request.read_body(&body, |b| Query::parse(facets, b));
         self.body = body;
         match self.query {
             Some(_) => self.begin(),
