@@ -14,7 +14,7 @@ use miroir_core::placement::IndexPlacement;
 use miroir_e2e::{Client, Mesh, MeshSpec, SingleNode};
 use serde_json::{json, Value};
 
-/// A short drain: the test's requests finish in milliseconds (the default is two call timeouts).
+/// A short drain: the test's requests finish in milliseconds (the default is 2 s).
 const DRAIN: [&str; 2] = ["--swap-drain-ms", "500"];
 
 fn mesh() -> Mesh {
