@@ -114,13 +114,18 @@ impl TaskDraft {
 
 /// The client's answer once the registry replied.
 pub(super) fn registered(replies: Vec<Reply>) -> Next {
+    registered_with(replies, 202)
+}
+
+/// As [`registered`], answered with `status` (a cancelation is answered with 200).
+pub(super) fn registered_with(replies: Vec<Reply>, status: u16) -> Next {
     let record = replies
         .into_iter()
         .next()
         .filter(|r| r.status == 200 || r.status == 201)
         .and_then(|r| serde_json::from_slice::<TaskRecord>(&r.body).ok());
     match record {
-        Some(record) => Next::Respond(Response::json(202, &summary(&record))),
+        Some(record) => Next::Respond(Response::json(status, &summary(&record))),
         None => unavailable("the task registry").into(),
     }
 }

@@ -22,13 +22,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::register::TaskDraft;
+use super::register::{registered_with, TaskDraft};
 use super::tasks_list::TaskList;
 use super::{unavailable, Call, Fixed, Flow, Next, Reply, Response, Target};
 use crate::error::{Code, MeiliError};
 use crate::route::{split_path, Method};
 use crate::shard_map::ShardMap;
-use crate::task::{summary, NodeTask, TaskRecord};
+use crate::task::{NodeTask, TaskRecord};
 use crate::tasks_query::TaskQuery;
 use crate::wire::TASKS_REGISTRY_PATH;
 
@@ -199,18 +199,8 @@ impl Flow for TaskCancel {
                 Some(r) if !r.is_unavailable() => Next::Respond(Response::relay(r)),
                 _ => unavailable("the task registry").into(),
             },
-            Stage::Registering => {
-                let record = replies
-                    .into_iter()
-                    .next()
-                    .filter(|r| r.status == 200 || r.status == 201)
-                    .and_then(|r| serde_json::from_slice::<TaskRecord>(&r.body).ok());
-                match record {
-                    // Meilisearch answers a cancelation with 200, not 202.
-                    Some(record) => Next::Respond(Response::json(200, &summary(&record))),
-                    None => unavailable("the task registry").into(),
-                }
-            }
+            // Meilisearch answers a cancelation with 200, not 202.
+            Stage::Registering => registered_with(replies, 200),
         }
     }
 }
