@@ -49,8 +49,12 @@ fn names_index_in_body(route: &Route) -> bool {
 /// How the request is built once no fence holds it.
 pub(super) type Build = Box<dyn FnOnce(Arc<ShardMap>, Route, RequestInfo) -> Box<dyn Flow>>;
 
-/// Wraps the request's flow when a fence may hold it; else builds it at once.
-pub(super) fn guard(map: Arc<ShardMap>, route: Route, req: RequestInfo, build: Build) -> Box<dyn Flow> {
+/// Wraps the request's flow when a fence may hold it; else builds it at once (boxing
+/// `build` only for a request that waits).
+pub(super) fn guard<F>(map: Arc<ShardMap>, route: Route, req: RequestInfo, build: F) -> Box<dyn Flow>
+where
+    F: FnOnce(Arc<ShardMap>, Route, RequestInfo) -> Box<dyn Flow> + 'static,
+{
     if !map.indexes.values().any(|i| i.fenced) {
         return build(map, route, req);
     }
@@ -59,7 +63,7 @@ pub(super) fn guard(map: Arc<ShardMap>, route: Route, req: RequestInfo, build: B
     if fenced.is_none() && !by_body {
         return build(map, route, req);
     }
-    Box::new(Fenced { map, route: Some((route, req)), build: Some(build), inner: None, body: None, waiting_on: fenced, by_body, polls: 0 })
+    Box::new(Fenced { map, route: Some((route, req)), build: Some(Box::new(build)), inner: None, body: None, waiting_on: fenced, by_body, polls: 0 })
 }
 
 struct Fenced {

@@ -233,7 +233,7 @@ pub fn for_route(map: Arc<ShardMap>, route: Route, req: RequestInfo) -> Box<dyn 
 /// A request naming an index a swap fences waits for the swap first (see [`fence`]).
 pub fn for_route_with(map: Arc<ShardMap>, route: Route, req: RequestInfo, keys: &SharedKeys) -> Box<dyn Flow> {
     let keys = keys.clone();
-    fence::guard(map, route, req, Box::new(move |map, route, req| guarded(map, route, req, &keys)))
+    fence::guard(map, route, req, move |map, route, req| guarded(map, route, req, &keys))
 }
 
 fn guarded(map: Arc<ShardMap>, route: Route, req: RequestInfo, keys: &SharedKeys) -> Box<dyn Flow> {
